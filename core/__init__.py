@@ -1,0 +1,1 @@
+"""Core logic of the CrossFit movement workbench: importable and testable without Streamlit."""

@@ -1,0 +1,34 @@
+# The two commands of the README: `make run` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+WORKSPACE ?= data
+PORT ?= 8501
+
+.PHONY: install run demo test bench clean-venv
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo workspace is rendered once (a few minutes); later runs reuse it.
+demo: install
+	test -f $(WORKSPACE)/.demo-built || ($(BIN)/python -m core demo --workspace $(WORKSPACE) && touch $(WORKSPACE)/.demo-built)
+
+run: demo
+	WORKSPACE=$(WORKSPACE) $(BIN)/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	for f in bench/*.py; do $(BIN)/python $$f; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,117 @@
+"""Command line: `python -m core COMMAND …` (every command takes --workspace DIR)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.workspace import Workspace
+
+
+def _print(obj, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(obj, indent=2, default=str))
+    elif isinstance(obj, list):
+        for row in obj:
+            print(row)
+    else:
+        print(obj)
+
+
+def cmd_probe(args) -> int:
+    from core.video import probe
+
+    info = probe(args.video).to_json()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:>11}: {value}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from core.demo import build_demo
+
+    ws = Workspace(args.workspace)
+
+    def progress(i, n, name):
+        print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
+
+    ids = build_demo(ws, seed=args.seed, n_videos=args.videos, width=args.width, height=args.height,
+                     target_seconds=args.seconds, progress=progress)
+    counts = ws.store().counts()
+    _print({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
+    return 0
+
+
+def cmd_videos_add(args) -> int:
+    from core.library import add_sources
+
+    ws = Workspace(args.workspace)
+
+    def progress(p):
+        if p.get("fraction") is not None:
+            print(f"\r{p.get('filename', '')}: {p['fraction'] * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+
+    results = add_sources(ws, args.sources, progress=progress)
+    print(file=sys.stderr)
+    for r in results:
+        print(r.message)
+    return 1 if any(r.error for r in results) else 0
+
+
+def cmd_videos_list(args) -> int:
+    videos = Workspace(args.workspace).store().videos()
+    if args.json:
+        _print(videos, True)
+    else:
+        for v in videos:
+            print(f"{v['id']:>4}  {v['frames']:>6} fr  {v['fps']:6.2f} fps  {v['width']}x{v['height']}  {v['path']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", help="workspace folder (default: data/ or $WORKSPACE)")
+    parser = argparse.ArgumentParser(prog="python -m core", description="CrossFit movement workbench")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("probe", parents=[common], help="exact frame count, fps, size of a video")
+    p.add_argument("video")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("demo", parents=[common], help="build the demo workspace of synthetic workouts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--videos", type=int, default=12)
+    p.add_argument("--width", type=int, default=854)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
+    p.set_defaults(func=cmd_demo)
+
+    videos = sub.add_parser("videos", help="add and list videos").add_subparsers(dest="videos_command", required=True)
+    p = videos.add_parser("add", parents=[common], help="add files, folders, URLs or playlists")
+    p.add_argument("sources", nargs="+")
+    p.set_defaults(func=cmd_videos_add)
+    p = videos.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_videos_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.store import StoreError
+    from core.video import VideoError
+    from core.workspace import PathError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (VideoError, StoreError, PathError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,405 @@
+"""The workspace database: SQLite in WAL mode with numbered migrations.
+
+Every call opens its own short-lived connection, so two Streamlit sessions (threads) or two
+processes can write at once; writes run in `BEGIN IMMEDIATE` transactions and wait on
+`busy_timeout` instead of failing with "database is locked".
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid as uuidlib
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from core.labels import DEFAULT_MOVEMENTS
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(ValueError):
+    """A write the database refuses for a reason the user can fix (message says which)."""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+# Migration i brings the schema from version i to i + 1. Append only; never edit a shipped one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE videos (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        sha256 TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL DEFAULT '',
+        source_url TEXT,
+        frames INTEGER NOT NULL,
+        fps REAL NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        duration_s REAL NOT NULL,
+        codec TEXT NOT NULL,
+        vfr INTEGER NOT NULL DEFAULT 0,
+        rotation INTEGER NOT NULL DEFAULT 0,
+        roi TEXT,
+        added_at TEXT NOT NULL
+    );
+    CREATE TABLE labels (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        position INTEGER NOT NULL
+    );
+    CREATE TABLE segments (
+        uuid TEXT PRIMARY KEY,
+        video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        label_id INTEGER NOT NULL REFERENCES labels(id),
+        start_frame INTEGER NOT NULL CHECK (start_frame >= 0),
+        end_frame INTEGER NOT NULL CHECK (end_frame >= start_frame),
+        annotator TEXT NOT NULL,
+        review TEXT CHECK (review IN ('accepted', 'rejected')),
+        roi TEXT,
+        extra TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX segments_by_video ON segments(video_id, annotator, start_frame);
+    CREATE TABLE clips (
+        id INTEGER PRIMARY KEY,
+        segment_uuid TEXT UNIQUE REFERENCES segments(uuid) ON DELETE SET NULL,
+        video_id INTEGER REFERENCES videos(id) ON DELETE CASCADE,
+        label TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        path TEXT NOT NULL UNIQUE,
+        start_frame INTEGER NOT NULL,
+        end_frame INTEGER NOT NULL,
+        frames INTEGER NOT NULL,
+        fps REAL NOT NULL,
+        bytes INTEGER NOT NULL,
+        crop TEXT,
+        fingerprint TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        UNIQUE (label, number)
+    );
+    CREATE TABLE splits (
+        video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+        split TEXT NOT NULL CHECK (split IN ('train', 'val', 'test')),
+        seed INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL DEFAULT 'train',
+        backend TEXT NOT NULL DEFAULT 'local',
+        status TEXT NOT NULL,
+        config TEXT NOT NULL,
+        pid INTEGER,
+        external_id TEXT,
+        log_path TEXT,
+        summary TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    );
+    CREATE TABLE models (
+        id TEXT PRIMARY KEY,
+        run_id TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        path TEXT NOT NULL,
+        labels TEXT NOT NULL,
+        preprocessing TEXT NOT NULL,
+        metrics TEXT,
+        created_at TEXT NOT NULL
+    );
+    """,
+    # v2: undo/redo history of label edits per (video, annotator), so it survives a reload.
+    """
+    CREATE TABLE edit_history (
+        id INTEGER PRIMARY KEY,
+        video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        annotator TEXT NOT NULL,
+        action TEXT NOT NULL,
+        undone INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX history_by_video ON edit_history(video_id, annotator, id);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Store:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.migrate()
+
+    # --- connections -------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        con.row_factory = sqlite3.Row
+        con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        con.execute("PRAGMA foreign_keys = ON")
+        return con
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        con = self._connect()
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A transaction that holds the write lock from its start (no lock upgrade deadlocks)."""
+        con = self._connect()
+        try:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def schema_version(self) -> int:
+        with self.read() as con:
+            return con.execute("PRAGMA user_version").fetchone()[0]
+
+    def migrate(self) -> None:
+        con = self._connect()
+        try:
+            con.execute("PRAGMA journal_mode = WAL")
+            con.execute("BEGIN IMMEDIATE")
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                con.execute("ROLLBACK")
+                raise StoreError(
+                    f"{self.path} has schema version {version}, newer than this program's "
+                    f"{SCHEMA_VERSION}; update the workbench before opening it."
+                )
+            for i in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[i].split(";"):
+                    if statement.strip():
+                        con.execute(statement)
+                if i == 0:
+                    con.executemany(
+                        "INSERT INTO labels(name, position) VALUES (?, ?)",
+                        [(name, pos) for pos, name in enumerate(DEFAULT_MOVEMENTS)],
+                    )
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    # --- labels --------------------------------------------------------------------------------
+    def labels(self) -> list[str]:
+        with self.read() as con:
+            return [r["name"] for r in con.execute("SELECT name FROM labels ORDER BY position")]
+
+    def add_label(self, name: str) -> None:
+        name = name.strip()
+        if not name:
+            raise StoreError("A movement name cannot be empty.")
+        with self.write() as con:
+            if con.execute("SELECT 1 FROM labels WHERE name = ?", (name,)).fetchone():
+                raise StoreError(f"The movement {name!r} already exists.")
+            pos = con.execute("SELECT COALESCE(MAX(position) + 1, 0) FROM labels").fetchone()[0]
+            con.execute("INSERT INTO labels(name, position) VALUES (?, ?)", (name, pos))
+
+    def _label_id(self, con: sqlite3.Connection, name: str) -> int:
+        row = con.execute("SELECT id FROM labels WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            known = ", ".join(r["name"] for r in con.execute("SELECT name FROM labels ORDER BY position"))
+            raise StoreError(f"Unknown movement {name!r}; known movements: {known}.")
+        return row["id"]
+
+    # --- videos --------------------------------------------------------------------------------
+    def add_video(self, *, path: str, sha256: str, info: dict, title: str = "", source_url: str | None = None) -> int:
+        """Insert a probed video; returns its id. A file with the same content is refused."""
+        with self.write() as con:
+            dup = con.execute("SELECT id, path FROM videos WHERE sha256 = ?", (sha256,)).fetchone()
+            if dup:
+                raise DuplicateVideo(dup["id"], dup["path"])
+            cur = con.execute(
+                """INSERT INTO videos(path, sha256, title, source_url, frames, fps, width, height,
+                   duration_s, codec, vfr, rotation, added_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (
+                    path, sha256, title, source_url, info["frames"], info["fps"], info["width"],
+                    info["height"], info["duration_s"], info["codec"], int(bool(info["vfr"])),
+                    info.get("rotation", 0), now(),
+                ),
+            )
+            return cur.lastrowid
+
+    def video_by_hash(self, sha256: str) -> dict | None:
+        with self.read() as con:
+            row = con.execute("SELECT * FROM videos WHERE sha256 = ?", (sha256,)).fetchone()
+            return _video(row) if row else None
+
+    def video(self, video_id: int) -> dict | None:
+        with self.read() as con:
+            row = con.execute("SELECT * FROM videos WHERE id = ?", (video_id,)).fetchone()
+            return _video(row) if row else None
+
+    def videos(self) -> list[dict]:
+        with self.read() as con:
+            return [_video(r) for r in con.execute("SELECT * FROM videos ORDER BY id")]
+
+    def delete_video(self, video_id: int) -> None:
+        with self.write() as con:
+            con.execute("DELETE FROM videos WHERE id = ?", (video_id,))
+
+    def set_video_roi(self, video_id: int, roi: tuple[int, int, int, int] | None) -> None:
+        with self.write() as con:
+            con.execute("UPDATE videos SET roi = ? WHERE id = ?", (json.dumps(roi) if roi else None, video_id))
+
+    # --- rep segments -------------------------------------------------------------------------
+    def add_segment(
+        self, video_id: int, label: str, start: int, end: int, annotator: str, *,
+        uuid: str | None = None, review: str | None = None, extra: dict | None = None,
+        created_at: str | None = None, updated_at: str | None = None,
+    ) -> str:
+        with self.write() as con:
+            return self._insert_segment(
+                con, video_id, label, start, end, annotator, uuid=uuid, review=review, extra=extra,
+                created_at=created_at, updated_at=updated_at,
+            )
+
+    def add_segments(self, video_id: int, segments: list[dict], annotator: str) -> list[str]:
+        """Insert many segments ({label, start, end, ...}) in one transaction: all or nothing."""
+        with self.write() as con:
+            return [
+                self._insert_segment(
+                    con, video_id, s["label"], s["start"], s["end"], annotator,
+                    uuid=s.get("uuid"), review=s.get("review"), extra=s.get("extra"),
+                    created_at=s.get("created_at"), updated_at=s.get("updated_at"),
+                )
+                for s in segments
+            ]
+
+    def _insert_segment(self, con, video_id, label, start, end, annotator, *, uuid=None, review=None,
+                        extra=None, created_at=None, updated_at=None) -> str:
+        annotator = annotator.strip()
+        if not annotator:
+            raise StoreError("Reps need an annotator name.")
+        self._check_range(con, video_id, start, end, annotator, exclude=None)
+        uuid = uuid or str(uuidlib.uuid4())
+        stamp = now()
+        con.execute(
+            """INSERT INTO segments(uuid, video_id, label_id, start_frame, end_frame, annotator, review,
+               extra, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)""",
+            (uuid, video_id, self._label_id(con, label), int(start), int(end), annotator, review,
+             json.dumps(extra) if extra else None, created_at or stamp, updated_at or stamp),
+        )
+        return uuid
+
+    def update_segment(self, uuid: str, **changes) -> None:
+        """Change label/start/end/review of a segment; refuses overlaps and ranges outside the video."""
+        with self.write() as con:
+            row = con.execute("SELECT * FROM segments WHERE uuid = ?", (uuid,)).fetchone()
+            if row is None:
+                raise StoreError(f"No rep with key {uuid}.")
+            start = int(changes.get("start", row["start_frame"]))
+            end = int(changes.get("end", row["end_frame"]))
+            self._check_range(con, row["video_id"], start, end, row["annotator"], exclude=uuid)
+            label_id = self._label_id(con, changes["label"]) if "label" in changes else row["label_id"]
+            review = changes.get("review", row["review"])
+            con.execute(
+                "UPDATE segments SET label_id=?, start_frame=?, end_frame=?, review=?, updated_at=? WHERE uuid=?",
+                (label_id, start, end, review, now(), uuid),
+            )
+
+    def delete_segment(self, uuid: str) -> None:
+        with self.write() as con:
+            con.execute("DELETE FROM segments WHERE uuid = ?", (uuid,))
+
+    def _check_range(self, con, video_id, start, end, annotator, exclude) -> None:
+        video = con.execute("SELECT frames FROM videos WHERE id = ?", (video_id,)).fetchone()
+        if video is None:
+            raise StoreError(f"No video with id {video_id}.")
+        if not (0 <= start <= end < video["frames"]):
+            raise StoreError(
+                f"Rep {start}–{end} is outside the video (frames 0–{video['frames'] - 1}) or ends before it starts."
+            )
+        clash = con.execute(
+            """SELECT start_frame, end_frame FROM segments WHERE video_id = ? AND annotator = ?
+               AND uuid IS NOT ? AND start_frame <= ? AND end_frame >= ? LIMIT 1""",
+            (video_id, annotator, exclude, end, start),
+        ).fetchone()
+        if clash:
+            raise StoreError(
+                f"Rep {start}–{end} overlaps {annotator}'s rep {clash['start_frame']}–{clash['end_frame']}."
+            )
+
+    def segments(self, video_id: int | None = None, annotator: str | None = None) -> list[dict]:
+        query = """SELECT s.*, l.name AS label FROM segments s JOIN labels l ON l.id = s.label_id WHERE 1=1"""
+        args: list = []
+        if video_id is not None:
+            query += " AND s.video_id = ?"
+            args.append(video_id)
+        if annotator is not None:
+            query += " AND s.annotator = ?"
+            args.append(annotator)
+        query += " ORDER BY s.video_id, s.start_frame, s.annotator"
+        with self.read() as con:
+            return [_segment(r) for r in con.execute(query, args)]
+
+    def annotators(self, video_id: int | None = None) -> list[str]:
+        with self.read() as con:
+            if video_id is None:
+                rows = con.execute("SELECT DISTINCT annotator FROM segments ORDER BY annotator")
+            else:
+                rows = con.execute(
+                    "SELECT DISTINCT annotator FROM segments WHERE video_id = ? ORDER BY annotator", (video_id,)
+                )
+            return [r[0] for r in rows]
+
+    # --- counts for the home page ---------------------------------------------------------------
+    def counts(self) -> dict:
+        with self.read() as con:
+            one = lambda q: con.execute(q).fetchone()[0]  # noqa: E731
+            reps = {
+                r["name"]: r["n"]
+                for r in con.execute(
+                    """SELECT l.name, COUNT(s.uuid) AS n FROM labels l
+                       LEFT JOIN segments s ON s.label_id = l.id GROUP BY l.id ORDER BY l.position"""
+                )
+            }
+            return {
+                "videos": one("SELECT COUNT(*) FROM videos"),
+                "reps": one("SELECT COUNT(*) FROM segments"),
+                "reps_per_movement": reps,
+                "clips": one("SELECT COUNT(*) FROM clips"),
+                "runs": one("SELECT COUNT(*) FROM runs"),
+                "models": one("SELECT COUNT(*) FROM models"),
+            }
+
+
+class DuplicateVideo(StoreError):
+    def __init__(self, video_id: int, path: str):
+        super().__init__(f"This video is already in the workspace as {path} (id {video_id}).")
+        self.video_id = video_id
+        self.path = path
+
+
+def _video(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    d["vfr"] = bool(d["vfr"])
+    d["roi"] = json.loads(d["roi"]) if d["roi"] else None
+    return d
+
+
+def _segment(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    d["start"] = d.pop("start_frame")
+    d["end"] = d.pop("end_frame")
+    d["extra"] = json.loads(d["extra"]) if d["extra"] else None
+    d["roi"] = json.loads(d["roi"]) if d["roi"] else None
+    d.pop("label_id", None)
+    return d

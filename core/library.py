@@ -156,3 +156,25 @@ def delete_video(ws: Workspace, video_id: int) -> None:
     path = ws.absolute(video["path"])
     if ws.root in path.resolve().parents:
         path.unlink(missing_ok=True)
+
+
+def thumbnail(ws: Workspace, video: dict, width: int = 160) -> Path | None:
+    """A small JPEG of the video's middle frame, cached by content hash; None if it cannot be decoded."""
+    import cv2
+
+    from core.video import read_frame
+
+    target = ws.cache_dir / "thumbs" / f"{video['sha256'][:16]}_{width}.jpg"
+    if target.exists():
+        return target
+    try:
+        rgb = read_frame(ws.absolute(video["path"]), video["frames"] // 2)
+    except (VideoError, OSError):
+        return None
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.jpg")
+    cv2.imwrite(str(tmp), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    tmp.replace(target)
+    return target

@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by the pages (no business logic: that lives in core/)."""

@@ -1,0 +1,49 @@
+"""Long work (downloads, demo builds) in a background thread that survives reruns and can be cancelled."""
+from __future__ import annotations
+
+import threading
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import streamlit as st
+
+
+@dataclass
+class Task:
+    label: str
+    cancel: threading.Event = field(default_factory=threading.Event)
+    progress: float = 0.0
+    status: str = "starting…"
+    result: Any = None
+    error: str | None = None
+    thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
+
+def start(key: str, label: str, work: Callable[[Task], Any]) -> Task:
+    """Run `work(task)` in a thread; it reports through task.progress/status and checks task.cancel."""
+    task = Task(label)
+
+    def run():
+        try:
+            task.result = work(task)
+        except Exception as exc:  # shown on the page as a message, never as a stack trace
+            task.error = f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+
+    task.thread = threading.Thread(target=run, daemon=True, name=f"task-{key}")
+    st.session_state[f"task:{key}"] = task
+    task.thread.start()
+    return task
+
+
+def get(key: str) -> Task | None:
+    return st.session_state.get(f"task:{key}")
+
+
+def clear(key: str) -> None:
+    st.session_state.pop(f"task:{key}", None)

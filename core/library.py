@@ -1,13 +1,13 @@
 """Adding videos to a workspace (file, upload bytes, folder, URL) and removing them."""
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
+from core.download import content_hash
 from core.store import DuplicateVideo
 from core.video import VideoError, probe
 from core.workspace import Workspace
@@ -32,14 +32,6 @@ class Added:
         if self.duplicate_of is not None:
             return f"{self.name}: already in the workspace (video {self.duplicate_of}), skipped."
         return f"{self.name}: added as video {self.video_id}."
-
-
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def safe_name(name: str) -> str:
@@ -67,7 +59,7 @@ def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | No
     except VideoError as exc:
         path.unlink(missing_ok=True)
         return Added(name, error=str(exc))
-    digest = sha256_of(path)
+    digest = content_hash(path)
     try:
         vid = store.add_video(
             path=ws.relative(path), sha256=digest, info=info.to_json(), title=title or path.stem,
@@ -84,7 +76,7 @@ def add_file(ws: Workspace, source: str | Path, *, source_url: str | None = None
     source = Path(source)
     if not source.is_file():
         return Added(source.name, error="no such file")
-    existing = ws.store().video_by_hash(sha256_of(source))
+    existing = ws.store().video_by_hash(content_hash(source))
     if existing:
         return Added(source.name, duplicate_of=existing["id"])
     target = _unique_path(ws.videos_dir, safe_name(source.name))
@@ -126,11 +118,14 @@ def add_url(ws: Workspace, url: str, progress=None, cancel=None) -> list[Added]:
     """Download a video or a playlist with yt-dlp into the workspace and add each video."""
     from core.download import DownloadError, download
 
+    failed: list[Added] = []
     try:
         downloaded = download(url, ws.videos_dir, progress=progress, cancel=cancel)
     except DownloadError as exc:
-        return [Added(url, error=str(exc))]
-    return [register(ws, d.path, title=d.title, source_url=d.source_url) for d in downloaded]
+        # A playlist with some bad entries (or a cancel) still keeps the videos that arrived.
+        downloaded = exc.downloaded
+        failed = [Added(u, error=m) for u, m in exc.failures] or [Added(url, error=str(exc))]
+    return [register(ws, d.path, title=d.title, source_url=d.source_url) for d in downloaded] + failed
 
 
 def add_sources(ws: Workspace, sources: Iterable[str], progress=None, cancel=None) -> list[Added]:

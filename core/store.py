@@ -17,6 +17,7 @@ from typing import Iterator
 from core.labels import DEFAULT_MOVEMENTS
 
 BUSY_TIMEOUT_MS = 30_000
+HISTORY_LIMIT = 5_000  # label edits kept for undo per (video, annotator)
 
 
 class StoreError(ValueError):
@@ -124,6 +125,30 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     CREATE INDEX history_by_video ON edit_history(video_id, annotator, id);
+    """,
+    # v3: the open (started, not yet ended) rep of each annotator per video, so it survives a
+    # reload, what an imported Supervisely file held besides its reps (given back on export),
+    # and workspace settings (JSON values, e.g. the imported Supervisely project meta).
+    """
+    CREATE TABLE open_reps (
+        video_id INTEGER NOT NULL REFERENCES videos(id) ON DELETE CASCADE,
+        annotator TEXT NOT NULL,
+        label TEXT NOT NULL,
+        start_frame INTEGER NOT NULL CHECK (start_frame >= 0),
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (video_id, annotator)
+    );
+    CREATE TABLE supervisely_files (
+        video_id INTEGER PRIMARY KEY REFERENCES videos(id) ON DELETE CASCADE,
+        dataset TEXT NOT NULL,
+        name TEXT NOT NULL,
+        data TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
     """,
 ]
 
@@ -360,6 +385,205 @@ class Store:
                 )
             return [r[0] for r in rows]
 
+    def segment(self, uuid: str) -> dict | None:
+        with self.read() as con:
+            row = con.execute(
+                "SELECT s.*, l.name AS label FROM segments s JOIN labels l ON l.id = s.label_id WHERE s.uuid = ?",
+                (uuid,),
+            ).fetchone()
+            return _segment(row) if row else None
+
+    def import_segments(self, video_id: int, segments: list[dict]) -> list[str | StoreError]:
+        """Insert each segment ({label, start, end, annotator, uuid?, review?, roi?, extra?, created_at?,
+        updated_at?}) on its own merits, in one transaction: returns its key, or the StoreError that
+        refused it (range, overlap, unknown movement, key already used); the others still go in."""
+        results: list[str | StoreError] = []
+        with self.write() as con:
+            for s in segments:
+                con.execute("SAVEPOINT one")
+                try:
+                    if s.get("uuid") and con.execute("SELECT 1 FROM segments WHERE uuid = ?", (s["uuid"],)).fetchone():
+                        raise StoreError(f"The key {s['uuid']} is already used by another rep.")
+                    results.append(self._put_segment(con, dict(s, video_id=video_id)))
+                    con.execute("RELEASE one")
+                except StoreError as exc:
+                    con.execute("ROLLBACK TO one")
+                    con.execute("RELEASE one")
+                    results.append(exc)
+        return results
+
+    def _put_segment(self, con, row: dict, *, replace: bool = False) -> str:
+        """Insert one full segment row (as `segments()` returns it), or with `replace` overwrite the
+        stored row of the same key; checked for range and overlap."""
+        annotator = (row.get("annotator") or "").strip()
+        if not annotator:
+            raise StoreError("Reps need an annotator name.")
+        start, end = int(row["start"]), int(row["end"])
+        self._check_range(con, row["video_id"], start, end, annotator, exclude=row.get("uuid"))
+        label_id = self._label_id(con, row["label"])
+        if row.get("review") not in (None, "accepted", "rejected"):
+            raise StoreError(f"Unknown review state {row['review']!r}; use accepted, rejected or none.")
+        stamp = now()
+        uuid = row.get("uuid") or str(uuidlib.uuid4())
+        values = (row["video_id"], label_id, start, end, annotator, row.get("review"),
+                  json.dumps(row["roi"]) if row.get("roi") else None,
+                  json.dumps(row["extra"]) if row.get("extra") else None,
+                  row.get("created_at") or stamp, row.get("updated_at") or stamp, uuid)
+        if replace:
+            con.execute(
+                """UPDATE segments SET video_id=?, label_id=?, start_frame=?, end_frame=?, annotator=?, review=?,
+                   roi=?, extra=?, created_at=?, updated_at=? WHERE uuid=?""",
+                values,
+            )
+        else:
+            con.execute(
+                """INSERT INTO segments(video_id, label_id, start_frame, end_frame, annotator, review, roi,
+                   extra, created_at, updated_at, uuid) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                values,
+            )
+        return uuid
+
+    # --- open reps and the undo/redo history of label edits (used by core.annotate) --------------
+    def open_rep(self, video_id: int, annotator: str) -> dict | None:
+        """The rep `annotator` started on this video and has not ended yet: {label, start} or None."""
+        with self.read() as con:
+            return self._open_rep(con, video_id, annotator)
+
+    @staticmethod
+    def _open_rep(con, video_id, annotator) -> dict | None:
+        row = con.execute(
+            "SELECT label, start_frame FROM open_reps WHERE video_id = ? AND annotator = ?", (video_id, annotator)
+        ).fetchone()
+        return {"label": row["label"], "start": row["start_frame"]} if row else None
+
+    def apply_edit(self, video_id: int, annotator: str, action: dict) -> None:
+        """Apply one label edit atomically and append it to (video, annotator)'s undo history.
+
+        `action` is JSON: {"op", "desc", "segments": [{"uuid", "before", "after"}], "open": {"before",
+        "after"}} where `before`/`after` are whole rows as `segment()` returns them (None: no such rep)
+        and the optional `open` holds the open rep ({label, start} or None) before and after. Every
+        `before` must match what is stored now, else the edit is refused (someone changed it
+        meanwhile); `after` rows are checked for range and overlap. A new edit clears the redo tail.
+        """
+        with self.write() as con:
+            self._apply_side(con, video_id, annotator, action, "after")
+            con.execute("DELETE FROM edit_history WHERE video_id = ? AND annotator = ? AND undone = 1",
+                        (video_id, annotator))
+            con.execute(
+                "INSERT INTO edit_history(video_id, annotator, action, undone, created_at) VALUES (?,?,?,0,?)",
+                (video_id, annotator, json.dumps(action), now()),
+            )
+            con.execute(
+                """DELETE FROM edit_history WHERE video_id = ? AND annotator = ? AND id NOT IN (
+                   SELECT id FROM edit_history WHERE video_id = ? AND annotator = ? ORDER BY id DESC LIMIT ?)""",
+                (video_id, annotator, video_id, annotator, HISTORY_LIMIT),
+            )
+
+    def undo_edit(self, video_id: int, annotator: str) -> dict | None:
+        """Undo the latest edit of (video, annotator); returns its action, or None if there is none."""
+        return self._step(video_id, annotator, undo=True)
+
+    def redo_edit(self, video_id: int, annotator: str) -> dict | None:
+        """Redo the earliest undone edit of (video, annotator); returns its action, or None."""
+        return self._step(video_id, annotator, undo=False)
+
+    def edit_counts(self, video_id: int, annotator: str) -> tuple[int, int]:
+        """(edits that can be undone, edits that can be redone) for (video, annotator)."""
+        with self.read() as con:
+            row = con.execute(
+                """SELECT COALESCE(SUM(undone = 0), 0), COALESCE(SUM(undone = 1), 0) FROM edit_history
+                   WHERE video_id = ? AND annotator = ?""",
+                (video_id, annotator),
+            ).fetchone()
+            return int(row[0]), int(row[1])
+
+    def _step(self, video_id, annotator, *, undo: bool) -> dict | None:
+        with self.write() as con:
+            order = "undone = 0 ORDER BY id DESC" if undo else "undone = 1 ORDER BY id"
+            row = con.execute(
+                f"SELECT id, action FROM edit_history WHERE video_id = ? AND annotator = ? AND {order} LIMIT 1",
+                (video_id, annotator),
+            ).fetchone()
+            if row is None:
+                return None
+            action = json.loads(row["action"])
+            try:
+                self._apply_side(con, video_id, annotator, action, "before" if undo else "after")
+            except StoreError as exc:
+                what = action.get("desc", action.get("op"))
+                raise StoreError(f"Can't {'undo' if undo else 'redo'} “{what}”: {exc}") from exc
+            con.execute("UPDATE edit_history SET undone = ? WHERE id = ?", (int(undo), row["id"]))
+            return action
+
+    def _apply_side(self, con, video_id, annotator, action, side: str) -> None:
+        """Bring the reps (and open rep) of `action` from the other side's state to `side`'s."""
+        other = "before" if side == "after" else "after"
+        changes = action.get("segments", [])
+        for change in changes:
+            row = con.execute(
+                "SELECT s.*, l.name AS label FROM segments s JOIN labels l ON l.id = s.label_id WHERE s.uuid = ?",
+                (change["uuid"],),
+            ).fetchone()
+            current = _segment(row) if row else None
+            if _comparable(current) != _comparable(change[other]):
+                shown = change[other] or change[side]
+                raise StoreError(
+                    f"rep {shown['start']}–{shown['end']} ({shown['label']}) was changed elsewhere meanwhile "
+                    "(another session or an import); reload to see it."
+                )
+        # Rows on both sides are updated in place (a delete would unlink the rep's clip).
+        for change in changes:
+            if change[side] is None:
+                con.execute("DELETE FROM segments WHERE uuid = ?", (change["uuid"],))
+        for change in changes:
+            if change[side] is not None and change[other] is not None:
+                self._put_segment(con, change[side], replace=True)
+        for change in changes:
+            if change[side] is not None and change[other] is None:
+                self._put_segment(con, change[side])
+        if "open" in action:
+            if self._open_rep(con, video_id, annotator) != action["open"][other]:
+                raise StoreError("the open rep was changed elsewhere meanwhile (another session); reload to see it.")
+            target = action["open"][side]
+            con.execute("DELETE FROM open_reps WHERE video_id = ? AND annotator = ?", (video_id, annotator))
+            if target is not None:
+                frames = con.execute("SELECT frames FROM videos WHERE id = ?", (video_id,)).fetchone()
+                if frames is None or not 0 <= int(target["start"]) < frames["frames"]:
+                    raise StoreError(f"Frame {target['start']} is outside the video.")
+                self._label_id(con, target["label"])
+                con.execute(
+                    "INSERT INTO open_reps(video_id, annotator, label, start_frame, updated_at) VALUES (?,?,?,?,?)",
+                    (video_id, annotator, target["label"], int(target["start"]), now()),
+                )
+
+    # --- imported Supervisely files and settings --------------------------------------------------
+    def supervisely_file(self, video_id: int) -> dict | None:
+        """What an imported Supervisely annotation file held besides its reps: {dataset, name, data}."""
+        with self.read() as con:
+            row = con.execute("SELECT * FROM supervisely_files WHERE video_id = ?", (video_id,)).fetchone()
+            return {"dataset": row["dataset"], "name": row["name"], "data": json.loads(row["data"])} if row else None
+
+    def set_supervisely_file(self, video_id: int, dataset: str, name: str, data: dict) -> None:
+        with self.write() as con:
+            con.execute(
+                """INSERT INTO supervisely_files(video_id, dataset, name, data, updated_at) VALUES (?,?,?,?,?)
+                   ON CONFLICT(video_id) DO UPDATE SET dataset=excluded.dataset, name=excluded.name,
+                   data=excluded.data, updated_at=excluded.updated_at""",
+                (video_id, dataset, name, json.dumps(data), now()),
+            )
+
+    def setting(self, key: str, default=None):
+        with self.read() as con:
+            row = con.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+            return json.loads(row["value"]) if row else default
+
+    def set_setting(self, key: str, value) -> None:
+        with self.write() as con:
+            con.execute(
+                "INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                (key, json.dumps(value)),
+            )
+
     # --- counts for the home page ---------------------------------------------------------------
     def counts(self) -> dict:
         with self.read() as con:
@@ -393,6 +617,14 @@ def _video(row: sqlite3.Row) -> dict:
     d["vfr"] = bool(d["vfr"])
     d["roi"] = json.loads(d["roi"]) if d["roi"] else None
     return d
+
+
+SEGMENT_FIELDS = ("uuid", "video_id", "label", "start", "end", "annotator", "review", "roi", "extra",
+                  "created_at", "updated_at")
+
+
+def _comparable(segment: dict | None) -> dict | None:
+    return None if segment is None else {k: segment.get(k) for k in SEGMENT_FIELDS}
 
 
 def _segment(row: sqlite3.Row) -> dict:

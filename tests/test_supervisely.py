@@ -1,0 +1,198 @@
+"""Supervisely video project import/export: lossless round trip, every problem reported, CLI."""
+import json
+
+import pytest
+
+from core.__main__ import build_parser
+from core.store import Store
+from core.supervisely import export_supervisely, import_supervisely
+
+INFO = {"frames": 100, "fps": 30.0, "width": 854, "height": 480, "duration_s": 100 / 30, "codec": "h264", "vfr": False}
+
+
+def make_store(path, n=2):
+    store = Store(path)
+    for i in range(n):
+        store.add_video(path=f"videos/clip{i}.mp4", sha256=f"h{i}", info=INFO, title=f"Clip {i}")
+    return store
+
+
+def write_project(root, files, meta=None):
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "meta.json").write_text(json.dumps(meta or {"classes": [], "tags": [], "projectType": "videos"}))
+    for name, data in files.items():
+        p = root / "ds0" / "ann" / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(data if isinstance(data, str) else json.dumps(data))
+    return root
+
+
+def ann(tags, frames=100, **extra):
+    return {"size": {"height": 480, "width": 854}, "description": "", "key": "k" * 32, "tags": tags,
+            "objects": [], "frames": [], "framesCount": frames, **extra}
+
+
+def tag(name, start, end, key, login="alice", **extra):
+    return {"name": name, "frameRange": [start, end], "key": key, "labelerLogin": login,
+            "createdAt": "2020-08-23T12:06:11.963Z", "updatedAt": "2020-08-23T12:07:00.000Z", **extra}
+
+
+def test_export_then_import_into_a_fresh_workspace_is_lossless(tmp_path):
+    src = make_store(tmp_path / "a.db")
+    src.add_segment(1, "thruster", 10, 20, "alice", review="accepted")
+    sly = {"id": 77, "value": None, "x": [1]}
+    src.add_segment(1, "ohs", 21, 30, "alice", extra={"note": "fast", "supervisely": sly})
+    src.add_segment(1, "thruster", 12, 22, "bob", review="rejected")
+    src.add_segment(2, "ghd", 0, 99, "ground-truth")
+    src.set_video_roi(1, (1, 2, 3, 4))
+    with src.write() as con:  # a per-rep athlete box travels too
+        con.execute("UPDATE segments SET roi = ? WHERE annotator = 'bob'", (json.dumps([5, 6, 7, 8]),))
+    report = export_supervisely(src, tmp_path / "out")
+    assert report.reps == 4 and len(report.files) == 2
+    meta = json.loads((tmp_path / "out" / "meta.json").read_text())
+    thruster = next(t for t in meta["tags"] if t["name"] == "thruster")
+    assert (thruster["value_type"], thruster["applicable_type"]) == ("none", "all")
+    data = json.loads((tmp_path / "out" / "workspace" / "ann" / "clip0.mp4.json").read_text())
+    assert data["framesCount"] == 100 and {"size", "description", "key", "objects", "frames"} <= data.keys()
+    t = next(t for t in data["tags"] if t["name"] == "ohs")
+    assert t["frameRange"] == [21, 30] and t["id"] == 77 and t["labelerLogin"] == "alice" and t["x"] == [1]
+
+    dst = make_store(tmp_path / "b.db")
+    result = import_supervisely(dst, tmp_path / "out")
+    assert result.problems == [] and result.imported == 4
+    assert dst.segments() == src.segments()  # keys, timestamps, review, roi, extra: identical
+    # importing again changes nothing and reports nothing
+    again = import_supervisely(dst, tmp_path / "out")
+    assert (again.imported, again.unchanged, again.problems) == (0, 4, [])
+    # and a second export is the same files
+    export_supervisely(dst, tmp_path / "out2")
+    for name in ("meta.json", "workspace/ann/clip0.mp4.json", "workspace/ann/clip1.mp4.json"):
+        assert json.loads((tmp_path / "out" / name).read_text()) == json.loads((tmp_path / "out2" / name).read_text())
+
+
+def test_import_keeps_unknown_fields_of_tags_and_files_through_export(tmp_path):
+    store = make_store(tmp_path / "ws.db")
+    meta = {"classes": [{"title": "person", "shape": "rectangle", "color": "#00FF00"}], "projectType": "videos",
+            "tags": [{"name": "thruster", "value_type": "none", "color": "#123456", "id": 9, "applicable_type": "all",
+                      "classes": []}]}
+    video_tag = {"name": "athlete", "value": "Anna", "key": "vt", "labelerLogin": "alice"}
+    files = {"clip0.mp4.json": ann([video_tag, tag("thruster", 5, 9, "abc", id=123, value=None, score=0.9)],
+                                   customField={"a": 1}, objects=[{"key": "o1", "classTitle": "person"}])}
+    result = import_supervisely(store, write_project(tmp_path / "in", files, meta))
+    assert result.problems == [] and result.imported == 1
+    rep = store.segments()[0]
+    assert (rep["uuid"], rep["annotator"], rep["created_at"]) == ("abc", "alice", "2020-08-23T12:06:11.963Z")
+    assert rep["extra"] == {"supervisely": {"id": 123, "value": None, "score": 0.9}}
+    export_supervisely(store, tmp_path / "out")
+    out = json.loads((tmp_path / "out" / "ds0" / "ann" / "clip0.mp4.json").read_text())
+    original = json.loads((tmp_path / "in" / "ds0" / "ann" / "clip0.mp4.json").read_text())
+    assert out == original
+    out_meta = json.loads((tmp_path / "out" / "meta.json").read_text())
+    assert out_meta["classes"] == meta["classes"]
+    assert next(t for t in out_meta["tags"] if t["name"] == "thruster")["id"] == 9
+    assert {t["name"] for t in out_meta["tags"]} == set(store.labels())
+
+
+def test_every_problem_is_reported_with_file_and_tag_and_valid_tags_still_import(tmp_path):
+    store = make_store(tmp_path / "ws.db")
+    existing = store.add_segment(1, "ghd", 90, 95, "alice")
+    files = {
+        "clip0.mp4.json": ann([
+            tag("thruster", 0, 9, "ok1"),
+            tag("thruster", 95, 120, "beyond"),          # beyond the 100 frames
+            tag("thruster", 30, 20, "backwards"),        # start > end
+            tag("snatch", 40, 45, "unknown"),            # not a workspace movement
+            tag("ohs", 5, 12, "overlap"),                # overlaps ok1 (same labeler)
+            tag("ohs", 5, 12, "other", login="bob"),     # another labeler may overlap
+            tag("ohs", 88, 91, "clash"),                 # overlaps a rep already in the workspace
+            {"frameRange": [50, 55], "key": "noname"},   # missing name
+            tag("ohs", 60, 61, "ok1"),                   # duplicate key in the file
+            tag("ohs", 70, "x", "badrange"),
+        ]),
+        "clip1.mp4.json": "{not json",
+        "missing.mp4.json": ann([tag("ohs", 0, 1, "m")]),
+        "clip1.json": {"size": {"height": 1, "width": 1}},  # missing tags and framesCount
+    }
+    result = import_supervisely(store, write_project(tmp_path / "in", files))
+    text = "\n".join(str(p) for p in result.problems)
+    assert result.imported == 2  # ok1 and bob's other
+    assert "ds0/ann/clip0.mp4.json: tag #2 'thruster' [95, 120] key=beyond: frameRange [95, 120] goes beyond" in text
+    assert "key=backwards: frameRange starts at frame 30, after its end 20" in text
+    assert "key=unknown: unknown tag name 'snatch'" in text
+    assert "key=overlap: overlaps tag #1 'thruster' [0, 9] key=ok1 of the same labeler 'alice'" in text
+    assert "key=clash: not imported: Rep 88–91 overlaps alice's rep 90–95" in text
+    assert "key=noname: missing key 'name'" in text
+    assert "key=ok1: key ok1 is used by another tag of this file" in text
+    assert "key=badrange: frameRange [70, \"x\"] is not two frame numbers" in text
+    assert "ds0/ann/clip1.mp4.json: malformed JSON" in text
+    assert "ds0/ann/missing.mp4.json: no workspace video named 'missing.mp4'" in text
+    assert "ds0/ann/clip1.json: missing key 'tags'" in text and "ds0/ann/clip1.json: missing key 'framesCount'" in text
+    assert len(result.problems) == 12
+    # nothing already saved is lost
+    assert store.segment(existing)["start"] == 90
+    assert sorted((s["uuid"], s["annotator"]) for s in store.segments(1)) == sorted(
+        [(existing, "alice"), ("ok1", "alice"), ("other", "bob")])
+
+
+def test_frames_count_mismatch_and_conflicting_keys_are_reported(tmp_path):
+    store = make_store(tmp_path / "ws.db")
+    store.add_segment(2, "ghd", 0, 5, "alice", uuid="taken")
+    files = {"clip0.mp4.json": ann([tag("ohs", 0, 5, "taken"), tag("ohs", 10, 15, "fine")], frames=101)}
+    result = import_supervisely(store, write_project(tmp_path / "in", files))
+    text = "\n".join(map(str, result.problems))
+    assert "framesCount 101 differs from the 100 frames" in text
+    assert "key taken is already in the workspace as alice's ghd rep 0–5 (video 2); kept the workspace's rep" in text
+    assert result.imported == 1 and store.segment("taken")["video_id"] == 2
+
+
+def test_old_export_form_with_video_name_and_default_annotator(tmp_path):
+    store = make_store(tmp_path / "ws.db")
+    old = {"videoName": "clip1.mp4", "framesCount": 100, "tags": [
+        {"name": "deadlift", "frameRange": [3, 8], "key": "d1"},  # no labelerLogin → default annotator
+    ]}
+    root = tmp_path / "old"
+    root.mkdir()
+    (root / "whatever.json").write_text(json.dumps(old))
+    result = import_supervisely(store, root, annotator="coach")
+    assert result.problems == [] and result.imported == 1
+    (rep,) = store.segments(2)
+    assert (rep["uuid"], rep["label"], rep["start"], rep["end"], rep["annotator"]) == ("d1", "deadlift", 3, 8, "coach")
+
+
+def test_matching_by_title_and_by_name_without_extension(tmp_path):
+    store = make_store(tmp_path / "ws.db")
+    files = {"Clip 1.json": ann([tag("ohs", 0, 1, "t1")]), "clip0.mov.json": ann([tag("ohs", 0, 1, "t0")])}
+    result = import_supervisely(store, write_project(tmp_path / "in", files))
+    assert result.problems == []
+    assert store.segment("t1")["video_id"] == 2 and store.segment("t0")["video_id"] == 1
+
+
+def test_cli_import_export_and_list(tmp_path, capsys):
+    ws = tmp_path / "ws"
+    store = make_store(ws / "workspace.db")
+    store.add_segment(1, "thruster", 10, 20, "alice")
+    parser = build_parser()
+
+    def run(*argv):
+        args = parser.parse_args(list(argv))
+        return args.func(args)
+
+    assert run("labels", "export-supervisely", str(tmp_path / "out"), "--workspace", str(ws)) == 0
+    assert "Wrote 1 rep(s)" in capsys.readouterr().out
+    assert run("labels", "list", "--json", "--workspace", str(ws)) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [{"video": "videos/clip0.mp4", "video_id": 1, "label": "thruster", "start": 10, "end": 20,
+                     "annotator": "alice", "review": None, "uuid": rows[0]["uuid"]}]
+    bad = write_project(tmp_path / "bad", {"clip0.mp4.json": ann([tag("snatch", 0, 1, "s")])})
+    assert run("labels", "import-supervisely", str(bad), "--workspace", str(ws), "--annotator", "x") == 1
+    out = capsys.readouterr().out
+    assert "1 problem(s)" in out and "unknown tag name 'snatch'" in out
+    assert run("labels", "import-supervisely", str(tmp_path / "out"), "--workspace", str(ws)) == 0
+    assert "1 already there" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("payload", ["[]", "null", '{"tags": "nope", "framesCount": 100}'])
+def test_wrong_shapes_are_problems_not_crashes(tmp_path, payload):
+    store = make_store(tmp_path / "ws.db")
+    result = import_supervisely(store, write_project(tmp_path / "in", {"clip0.mp4.json": payload}))
+    assert result.problems and result.imported == 0

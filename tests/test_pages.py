@@ -3,7 +3,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import library
-from core.workspace import ROOT, Workspace
+from core.workspace import PROJECT_ROOT as ROOT, Workspace
 
 SMALL = "kbtrainer__front_squat_.mp4"
 
@@ -40,7 +40,7 @@ def test_home_counts_videos_and_reps_per_movement(ws, real_videos):
     store.add_segment(vid, "ohs", 21, 30, "ann")
     at = run("Home.py")
     assert metric(at, "Videos") == "1" and metric(at, "Labelled reps") == "3"
-    table = at.dataframe(key="reps_table").value
+    table = at.dataframe[0].value
     reps = dict(zip(table["movement"], table["reps"]))
     assert reps["thruster"] == 2 and reps["ohs"] == 1 and reps["ghd"] == 0
     assert any("👉 **Cut clips" in m.value for m in at.markdown)
@@ -50,7 +50,7 @@ def test_videos_page_lists_exact_metadata(ws, real_videos):
     for name in (SMALL, "kbtrainer__backSquats.mp4"):
         library.add_file(ws, real_videos / name)
     at = run("pages/1_Videos.py")
-    table = at.dataframe(key="videos_table").value
+    table = at.dataframe[0].value
     videos = ws.store().videos()
     assert list(table["frames"]) == [v["frames"] for v in videos]
     assert list(table["size"]) == [f"{v['width']}×{v['height']}" for v in videos]

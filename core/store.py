@@ -150,6 +150,13 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     """,
+    # v4: how a job ended (exit code) and its back end's bookkeeping (JSON: process start time
+    # against pid reuse, exit-code file, Ray address, stop requests, notes) — see core/jobs.py.
+    """
+    ALTER TABLE runs ADD COLUMN exit_code INTEGER;
+    ALTER TABLE runs ADD COLUMN job TEXT;
+    CREATE INDEX runs_by_created ON runs(created_at);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -584,6 +591,69 @@ class Store:
                 (key, json.dumps(value)),
             )
 
+    # --- runs (training and other jobs; core/jobs.py keeps them up to date) ---------------------
+    RUN_FIELDS = ("kind", "backend", "status", "config", "pid", "external_id", "log_path", "summary",
+                  "created_at", "started_at", "finished_at", "exit_code", "job")
+    RUN_JSON = ("config", "summary", "job")
+
+    def create_run(self, run_id: str, *, status: str = "created", config: dict | None = None, **fields) -> str:
+        """Insert a run (fields as in RUN_FIELDS; config/summary/job are JSON); refuses a used id."""
+        unknown = set(fields) - set(self.RUN_FIELDS)
+        if unknown:
+            raise StoreError(f"Unknown run fields: {', '.join(sorted(unknown))}.")
+        row = {"kind": "train", "backend": "local", "created_at": now(), **fields,
+               "status": status, "config": config if config is not None else {}}
+        for key in self.RUN_JSON:
+            if row.get(key) is not None:
+                row[key] = json.dumps(row[key])
+        with self.write() as con:
+            if con.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone():
+                raise StoreError(f"A run with id {run_id!r} already exists.")
+            cols = ["id", *row]
+            con.execute(f"INSERT INTO runs({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                        (run_id, *row.values()))
+        return run_id
+
+    def update_run(self, run_id: str, **fields) -> None:
+        """Change fields of a run. `job` is merged into the stored JSON object (a None value removes
+        its key; job=None changes nothing); config and summary are replaced."""
+        unknown = set(fields) - set(self.RUN_FIELDS)
+        if unknown:
+            raise StoreError(f"Unknown run fields: {', '.join(sorted(unknown))}.")
+        with self.write() as con:
+            row = con.execute("SELECT job FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"No run with id {run_id!r}.")
+            if "job" in fields:
+                merge = fields.pop("job")
+                if merge:
+                    job = json.loads(row["job"]) if row["job"] else {}
+                    job.update(merge)
+                    fields["job"] = {k: v for k, v in job.items() if v is not None}
+            for key in self.RUN_JSON:
+                if fields.get(key) is not None:
+                    fields[key] = json.dumps(fields[key])
+            if fields:
+                con.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                            (*fields.values(), run_id))
+
+    def run(self, run_id: str) -> dict | None:
+        with self.read() as con:
+            row = con.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            return _run(row) if row else None
+
+    def runs(self, kind: str | None = None) -> list[dict]:
+        """All runs (or those of one kind), newest first."""
+        with self.read() as con:
+            rows = con.execute(
+                "SELECT * FROM runs WHERE ? IS NULL OR kind = ? ORDER BY created_at DESC, id DESC", (kind, kind)
+            ).fetchall()
+            return [_run(r) for r in rows]
+
+    def delete_run(self, run_id: str) -> None:
+        with self.write() as con:
+            con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
     # --- counts for the home page ---------------------------------------------------------------
     def counts(self) -> dict:
         with self.read() as con:
@@ -610,6 +680,14 @@ class DuplicateVideo(StoreError):
         super().__init__(f"This video is already in the workspace as {path} (id {video_id}).")
         self.video_id = video_id
         self.path = path
+
+
+def _run(row: sqlite3.Row) -> dict:
+    d = dict(row)
+    d["config"] = json.loads(d["config"]) if d["config"] else {}
+    d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+    d["job"] = json.loads(d["job"]) if d.get("job") else {}
+    return d
 
 
 def _video(row: sqlite3.Row) -> dict:

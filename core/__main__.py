@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from core.workspace import Workspace
@@ -39,7 +40,7 @@ def cmd_demo(args) -> int:
         print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
 
     ids = build_demo(ws, seed=args.seed, n_videos=args.videos, width=args.width, height=args.height,
-                     target_seconds=args.seconds, progress=progress)
+                     fps=args.fps, target_seconds=args.seconds, progress=progress)
     counts = ws.store().counts()
     _print({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
     return 0
@@ -113,6 +114,134 @@ def cmd_labels_list(args) -> int:
     return 0
 
 
+def cmd_split(args) -> int:
+    from core.clips import cut_clips
+
+    ws = Workspace(args.workspace)
+
+    def progress(done, total, text):
+        print(f"[{done}/{total}] {text}", file=sys.stderr, flush=True)
+
+    report = cut_clips(ws, jobs=args.jobs, crop=not args.no_crop, progress=progress)
+    print(report.summary())
+    for problem in report.problems:
+        print(f"  problem: {problem}")
+    if not args.no_cache and not report.cancelled:
+        from core.cache import build
+
+        built = build(ws, args.frames, args.size, not args.no_crop, jobs=args.jobs, progress=progress)
+        print(f"cache {built['key']}: {built['computed']} clips computed, {built['reused']} reused")
+    return 1 if report.problems else 0
+
+
+def cmd_stats(args) -> int:
+    from core.stats import format_table, stats
+
+    result = stats(Workspace(args.workspace).store(), source=args.source)
+    if args.json:
+        _print(result, True)
+    else:
+        print(format_table(result))
+    return 0
+
+
+def cmd_splits_make(args) -> int:
+    from core.splits import make_splits, summary
+
+    store = Workspace(args.workspace).store()
+    make_splits(store, seed=args.seed, ratios=args.ratios)
+    result = summary(store)
+    for name, part in result["splits"].items():
+        print(f"{name:>5}: {len(part['videos'])} videos, {part['reps']} reps")
+    return 0
+
+
+def cmd_splits_show(args) -> int:
+    from core.splits import summary
+
+    result = summary(Workspace(args.workspace).store())
+    if args.json:
+        _print(result, True)
+    else:
+        print(f"seed {result['seed']}")
+        for name, part in result["splits"].items():
+            print(f"{name:>5}: {len(part['videos'])} videos, {part['reps']} reps  {part['per_movement']}")
+        if result["unassigned"]:
+            print(f"videos with reps but no split (make splits again): {result['unassigned']}")
+    return 0
+
+
+def cmd_cache_build(args) -> int:
+    from core.cache import build, size_report
+
+    ws = Workspace(args.workspace)
+
+    def progress(done, total, text):
+        print(f"[{done}/{total}] {text}", file=sys.stderr, flush=True)
+
+    built = build(ws, args.frames, args.size, not args.no_crop, jobs=args.jobs, progress=progress)
+    _print({**built, **size_report(ws, args.frames, args.size, not args.no_crop)}, True)
+    return 0
+
+
+def cmd_cache_size(args) -> int:
+    from core.cache import size_report
+
+    _print(size_report(Workspace(args.workspace), args.frames, args.size, not args.no_crop), True)
+    return 0
+
+
+def cmd_export_manifest(args) -> int:
+    from core.export import export
+
+    result = export(Workspace(args.workspace), args.out_dir)
+    print(f"wrote {len(result['files'])} files to {result['out_dir']}")
+    return 0
+
+
+def _add_clip_commands(sub, common) -> None:
+    """split, stats, splits, cache, export-manifest (core.clips, stats, splits, cache, export)."""
+    setting = argparse.ArgumentParser(add_help=False)
+    setting.add_argument("--frames", type=int, default=10, help="frames per clip in the cache (default 10)")
+    setting.add_argument("--size", type=int, default=224, help="cache resolution, square (default 224)")
+    setting.add_argument("--no-crop", action="store_true", help="whole frames, not the athlete box")
+    setting.add_argument("--jobs", type=int, default=max(1, min(4, os.cpu_count() or 1)),
+                         help="worker processes (default: cores, at most 4)")
+
+    p = sub.add_parser("split", parents=[common, setting],
+                       help="cut the dataset reps into frame-exact clips (incremental, resumable), then cache them")
+    p.add_argument("--no-cache", action="store_true", help="only cut clips; skip building the training cache")
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("stats", parents=[common], help="frames and seconds per movement, reps per video/annotator")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--source", choices=("reps", "clips"), default="reps",
+                   help="count the dataset reps (default) or the clips cut so far")
+    p.set_defaults(func=cmd_stats)
+
+    splits = sub.add_parser("splits", help="train/val/test splits grouped by video").add_subparsers(
+        dest="splits_command", required=True)
+    p = splits.add_parser("make", parents=[common], help="assign videos to train/val/test (stratified by movement)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--ratios", type=float, nargs=3, default=(0.7, 0.15, 0.15), metavar=("TRAIN", "VAL", "TEST"))
+    p.set_defaults(func=cmd_splits_make)
+    p = splits.add_parser("show", parents=[common], help="the current splits")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_splits_show)
+
+    cache = sub.add_parser("cache", help="the training cache (JPEG frames in TFRecord shards)").add_subparsers(
+        dest="cache_command", required=True)
+    p = cache.add_parser("build", parents=[common, setting], help="build or update the cache of one setting")
+    p.set_defaults(func=cmd_cache_build)
+    p = cache.add_parser("size", parents=[common, setting], help="cache bytes vs clip mp4 bytes")
+    p.set_defaults(func=cmd_cache_size)
+
+    p = sub.add_parser("export-manifest", parents=[common],
+                       help="splitter manifests (<video>.json: start_time, length, rename_to) and clips.csv")
+    p.add_argument("out_dir")
+    p.set_defaults(func=cmd_export_manifest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--workspace", help="workspace folder (default: data/ or $WORKSPACE)")
@@ -129,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--videos", type=int, default=12)
     p.add_argument("--width", type=int, default=854)
     p.add_argument("--height", type=int, default=480)
+    p.add_argument("--fps", type=float, default=30)
     p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
     p.set_defaults(func=cmd_demo)
 
@@ -157,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--annotator", help="only this annotator's reps")
     p.add_argument("--dataset", action="store_true", help="only reps that feed the dataset (see core.annotate)")
     p.set_defaults(func=cmd_labels_list)
+    _add_clip_commands(sub, common)
+    from core.evaluate import add_cli as add_evaluate_command
+
+    add_evaluate_command(sub, common)  # python -m core evaluate RUN_OR_MODEL [--split test] [--json]
     return parser
 
 

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import types
 from pathlib import Path
 
 import av
@@ -95,31 +94,6 @@ def _rss(server, items) -> str:
     return ('<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
             f"<title>Test feed</title><link>{server.base}</link><description>clips</description>"
             f"{body}</channel></rss>")
-
-
-@pytest.fixture(autouse=True)
-def video_probe(monkeypatch):
-    """core.video.probe is the real one when it exists; a minimal PyAV stand-in otherwise."""
-    try:
-        import core.video  # noqa: F401
-    except ImportError:
-        mod = types.ModuleType("core.video")
-
-        class VideoError(Exception):
-            pass
-
-        def probe(path):
-            try:
-                with av.open(os.fspath(path)) as c:
-                    if not c.streams.video:
-                        raise VideoError(f"{path}: no video stream")
-                    return c.streams.video[0].frames
-            except av.error.FFmpegError as exc:
-                raise VideoError(f"{path}: not a video ({exc})") from None
-
-        mod.VideoError, mod.probe = VideoError, probe
-        monkeypatch.setitem(sys.modules, "core.video", mod)
-    yield
 
 
 @pytest.fixture

@@ -1,0 +1,498 @@
+"""The Label page's workbench: frame viewer + page-wide keys + canvas timeline (one components-v2
+component, JS/CSS/HTML in ui/labeler/), run inside an `st.fragment` so a keystroke reruns only it.
+
+How a key reaches Python: the component listens to `keydown` on the window (capture phase;
+keys typed into inputs, selects, sliders and editable content are skipped), calls preventDefault
+for the keys of the keymap, and puts the event — with a sequence number, the frame on screen
+and a navigation counter — into its pending list, which it sends as the state value `msg`
+(`setStateValue`). That reruns the fragment; `process_message` applies each event whose seq is
+new exactly once (`core.keymap.apply_event` -> `core.annotate.Annotator`, autosaved), and the
+fragment answers with `ack` = the last seq done, so the browser drops those from its list.
+Arrows, Shift+arrows, Space and clicks on the timeline move the cursor in the browser at once,
+from frames it already holds; the browser only asks for more frames (`need`) when fewer than
+~20 ahead or ~10 behind remain, and Python sends them as JPEG bytes in one binary message
+(`core.frames.pack`) from a per-video `FrameServer` (decoded by core.video, cached, prefetched in
+a background thread). The browser decodes the frames near the cursor ahead of time
+(createImageBitmap) and draws them on a canvas: → is one drawImage.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import streamlit as st
+
+from core.agreement import video_agreement
+from core.annotate import Annotator, LabelError
+from core.frames import FrameServer, pack, window
+from core.keymap import KEYMAP, apply_event, new_state
+from core.store import StoreError
+from core.video import VideoError
+
+COMPONENT_KEY = "labeler"
+ASSETS = Path(__file__).with_name("labeler")
+# One fixed colour per label position (Tableau 10, then repeats), so a movement keeps its colour.
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+           "#bab0ac", "#17becf", "#bcbd22"]
+SPEEDS = [0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0]
+REVIEW_CODE = {"accepted": 1, "rejected": -1, None: 0}
+INITIAL_AHEAD, INITIAL_BEHIND = 40, 15
+PREFETCH_AHEAD, PREFETCH_BEHIND = 120, 40
+
+_component = st.components.v2.component(
+    "workbench_labeler",
+    html=(ASSETS / "labeler.html").read_text(encoding="utf-8"),
+    css=(ASSETS / "labeler.css").read_text(encoding="utf-8"),
+    js=(ASSETS / "labeler.js").read_text(encoding="utf-8"),
+    isolate_styles=True,
+)
+
+
+def color(position: int) -> str:
+    return PALETTE[position % len(PALETTE)]
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def frame_server(path: str, sha256: str) -> FrameServer:
+    """One frame server per video file, shared by every session (sha256 keys a replaced file)."""
+    return FrameServer(path)
+
+
+def _ui(video_id: int, annotator: str, labels: list[str], open_rep: dict | None) -> dict:
+    """Page state of (video, annotator) in this session."""
+    all_ui = st.session_state.setdefault("label_ui", {})
+    counter = st.session_state.setdefault("label_counter", {"n": 0})
+    key = f"{video_id}|{annotator}"
+    if key not in all_ui:
+        all_ui[key] = new_ui(video_id, labels, open_rep, counter)
+    return all_ui[key]
+
+
+def new_ui(video_id: int, labels: list[str], open_rep: dict | None, counter: dict | None = None) -> dict:
+    """Fresh page state of one (video, annotator): the cursor starts at the open rep, if any.
+    `counter` numbers seeks and messages; share one per session so numbers never repeat."""
+    counter = counter if counter is not None else {"n": 0}
+    start = open_rep["start"] if open_rep else 0
+    label = open_rep["label"] if open_rep else (labels[0] if labels else None)
+    ui = {"video_id": video_id, "state": new_state(start, label), "client": None, "last_seq": 0, "last_rid": 0,
+          "counter": counter, "seek": None, "message": None, "initial_sent": False}
+    ui["seek"] = {"n": _next(ui), "frame": start, "nav": None, "seq": 0}
+    return ui
+
+
+def _next(ui: dict) -> int:
+    ui["counter"]["n"] += 1
+    return ui["counter"]["n"]
+
+
+def _say(ui: dict, text: str, error: bool = False) -> None:
+    ui["message"] = {"n": _next(ui), "text": text, "kind": "error" if error else "info"}
+
+
+def process_message(annotator: Annotator, ui: dict, msg: dict | None) -> tuple[list[int] | None, list[str]]:
+    """Apply the new events of the component's `msg` (each seq once) to `ui`; returns (frames the
+    browser asked for or None when this message was already handled, error messages)."""
+    errors: list[str] = []
+    if not isinstance(msg, dict) or msg.get("vid") != annotator.video_id:
+        return None, errors
+    if msg.get("client") != ui["client"]:
+        ui.update(client=msg.get("client"), last_seq=0, last_rid=0)
+    try:
+        rid = int(msg.get("rid") or 0)
+        frame = int(msg.get("frame") or 0)
+    except (TypeError, ValueError):
+        return None, errors
+    if rid <= ui["last_rid"]:
+        return None, errors
+    ui["last_rid"] = rid
+    for ev in msg.get("events") or []:
+        try:
+            seq = int(ev.get("seq") or 0)
+        except (TypeError, ValueError, AttributeError):
+            continue
+        if seq <= ui["last_seq"]:
+            continue
+        seek = ui.get("seek")
+        # A cursor jump Python asked for wins over the frame a later event carries, unless the
+        # user moved the cursor in the browser since (then the browser skipped the jump).
+        if seek and seek.get("nav") is not None and seq > seek.get("seq", 0) and ev.get("nav") == seek["nav"]:
+            ev = dict(ev, frame=ui["state"]["frame"])
+        try:
+            state = apply_event(annotator, ev, ui["state"])
+        except Exception as exc:  # noqa: BLE001 - a malformed event must not become a stack trace
+            logging.getLogger(__name__).exception("label event %r failed", ev)
+            state = dict(ui["state"], message=f"Could not handle that key ({type(exc).__name__}: {exc}).",
+                         error=True, seek=None)
+        ui["state"] = state
+        ui["last_seq"] = seq
+        if state["seek"] is not None:
+            ui["seek"] = {"n": _next(ui), "frame": state["seek"], "nav": ev.get("nav"), "seq": seq}
+        if state["message"]:
+            _say(ui, state["message"], state["error"])
+            if state["error"]:
+                errors.append(state["message"])
+    # The cursor is the browser's, except after a jump Python asked for with no move in the
+    # browser since: the browser goes (or went) there.
+    seek = ui.get("seek")
+    if seek and seek.get("nav") is not None and msg.get("nav") == seek["nav"]:
+        ui["state"]["frame"] = annotator.seek(seek["frame"])
+    else:
+        ui["state"]["frame"] = annotator.seek(frame)
+    ui["state"]["playing"] = bool(msg.get("playing"))
+    need = [int(i) for i in (msg.get("need") or []) if isinstance(i, int)]
+    return need, errors
+
+
+def prefetch_window(frame: int, frames: int, fps: float, speed: float, playing: bool) -> list[int]:
+    """The frames to decode ahead of the browser: paused, around the cursor; playing, the next ~6 s
+    at the browser's stride (every k-th frame when fps × speed exceeds 60 a second, as the JS does)."""
+    if not playing:
+        return window(frame, frames, PREFETCH_AHEAD, PREFETCH_BEHIND)
+    k = max(1, round(fps * speed / 60))
+    return list(range(frame, min(frames, frame + max(PREFETCH_AHEAD, int(fps * speed * 6)) + 1), k))
+
+
+def _rep_row(rep: dict, index: dict[str, int]) -> list:
+    return [rep["start"], rep["end"], index.get(rep["label"], -1), rep["uuid"], REVIEW_CODE.get(rep["review"], 0)]
+
+
+def component_data(*, video: dict, server: FrameServer, annotator: Annotator, ui: dict, labels: list[str],
+                   other: str | None, speed: float) -> dict:
+    """What the component gets besides the frames (those travel as JPEG bytes, see `core.frames.pack`)."""
+    index = {name: i for i, name in enumerate(labels)}
+    reps = annotator.reps()
+    open_rep = annotator.open_rep
+    data = {
+        "video": {"id": video["id"], "frames": server.frames, "fps": server.fps, "dw": server.size[0],
+                  "dh": server.size[1], "title": video["title"]},
+        "frame": ui["state"]["frame"],
+        "client": ui["client"], "ack": ui["last_seq"], "rid": ui["last_rid"],
+        "labels": [{"name": name, "color": color(i)} for i, name in enumerate(labels)],
+        "label": ui["state"]["label"],
+        "me": annotator.annotator,
+        "reps": [_rep_row(r, index) for r in reps],
+        "open": {"label": index.get(open_rep["label"], -1), "start": open_rep["start"]} if open_rep else None,
+        "selected": ui["state"]["selected"],
+        "seek": {k: ui["seek"][k] for k in ("n", "frame", "nav")} if ui.get("seek") else None,
+        "message": ui["message"],
+        "speed": speed,
+        "keymap": KEYMAP,
+    }
+    if other:
+        data["other"] = [_rep_row(r, index) for r in annotator.store.segments(video["id"], other)]
+        data["other_name"] = other
+    return data
+
+
+def _review(store, video_id: int, annotator_name: str, ui: dict, uuid: str, state) -> None:
+    try:
+        rep = Annotator(store, video_id, annotator_name).review(uuid, state)
+        _say(ui, f"Marked {rep['annotator']}'s rep {rep['start']}–{rep['end']} {state or 'unreviewed'}.")
+    except (LabelError, StoreError) as exc:
+        _say(ui, str(exc), True)
+
+
+def _copy_to_mine(store, video_id: int, annotator_name: str, ui: dict, uuid: str) -> None:
+    try:
+        new = Annotator(store, video_id, annotator_name).accept_draft(uuid)
+        ui["state"]["selected"] = new["uuid"]
+        _say(ui, f"Copied the rep {new['start']}–{new['end']} into your reps.")
+    except (LabelError, StoreError) as exc:
+        _say(ui, str(exc), True)
+
+
+def _review_buttons(annotator: Annotator, ui: dict) -> None:
+    """Accept / reject / unreview the selected rep (any annotator's), or copy another's into mine.
+    The buttons act in callbacks, before the fragment reruns, so it shows the new state at once."""
+    rep = annotator.selected_rep
+    if rep is None:
+        st.caption("Select a rep (Tab, or click it on the timeline) to review it.")
+        return
+    mine = rep["annotator"] == annotator.annotator
+    st.markdown(f"**Selected:** {rep['annotator']}'s **{rep['label']}** {rep['start']}–{rep['end']} "
+                f"({rep['end'] - rep['start'] + 1} frames) · review: **{rep['review'] or 'none'}**")
+    cols = st.columns(3 if mine else 4)
+    args = (annotator.store, annotator.video_id, annotator.annotator, ui, rep["uuid"])
+    for col, (text, state) in zip(cols, [("Accept", "accepted"), ("Reject", "rejected"), ("Unreview", None)]):
+        col.button(text, key=f"review_{text.lower()}", disabled=rep["review"] == state, width="stretch",
+                   on_click=_review, args=(*args, state))
+    if not mine:
+        cols[3].button("Copy to mine", key="accept_draft", width="stretch", on_click=_copy_to_mine, args=args,
+                       help="Copy this rep into your reps (an undoable edit).")
+
+
+def _agreement(store, video_id: int, me: str, other: str, ui: dict) -> None:
+    # Frame-level κ walks every frame (~0.1 s on a 20-minute video): only again when a rep changed.
+    sig = hash(tuple((r["uuid"], r["label"], r["start"], r["end"], r["annotator"])
+                     for r in store.segments(video_id) if r["annotator"] in (me, other)))
+    cached = ui.get("agreement")
+    if cached and cached[0] == (other, sig):
+        ag = cached[1]
+    else:
+        ag = video_agreement(store, video_id, me, other)
+        ui["agreement"] = ((other, sig), ag)
+    pct = lambda v: "—" if v is None else f"{v:.2f}"  # noqa: E731
+    st.markdown(f"**Agreement with {other}** (you are the reference; reps match at temporal IoU ≥ {ag.threshold:g}, "
+                "same movement)")
+    c1, c2 = st.columns(2)
+    c1.metric("Precision", pct(ag.precision))
+    c2.metric("Recall", pct(ag.recall))
+    c1.metric("F1", pct(ag.f1))
+    c2.metric("Frame κ", pct(ag.kappa), help="Cohen's κ over every frame's movement (or none)")
+    st.caption(f"{ag.tp} matched of {ag.reps_a} (you) and {ag.reps_b} ({other}); "
+               f"frames agreeing {ag.frame_agreement:.1%}.")
+
+
+@st.fragment
+def workbench(ws_root: str, video_id: int, annotator_name: str, other: str | None, speed: float) -> None:
+    """The part of the Label page a keystroke reruns: viewer, timeline, reps, review, agreement."""
+    from ui.common import workspace
+
+    ws = workspace()
+    store = ws.store()
+    video = store.video(video_id)
+    if video is None:
+        st.warning("This video is no longer in the workspace.")
+        return
+    try:
+        server = frame_server(str(ws.absolute(video["path"])), video["sha256"])
+        annotator = Annotator(store, video_id, annotator_name)
+    except (VideoError, LabelError, StoreError) as exc:
+        st.error(f"Can't open this video for labelling: {exc}")
+        return
+    labels = store.labels()
+    ui = _ui(video_id, annotator_name, labels, annotator.open_rep)
+    try:
+        msg = (st.session_state.get(COMPONENT_KEY) or {}).get("msg")
+    except Exception:  # noqa: BLE001 - no component state yet
+        msg = None
+    need, errors = process_message(annotator, ui, msg)
+    annotator.seek(ui["state"]["frame"])
+    annotator.selected = ui["state"]["selected"]
+    if annotator.selected and annotator.selected_rep is None:
+        annotator.selected = ui["state"]["selected"] = None
+    for text in errors[-2:]:
+        st.toast(text, icon="⚠️")
+
+    frame = ui["state"]["frame"]
+    playing = ui["state"]["playing"]
+    if need is None and not ui["initial_sent"]:
+        need = window(frame, server.frames, INITIAL_AHEAD, INITIAL_BEHIND)
+        ui["initial_sent"] = True
+    try:
+        frames = server.frames_for(need, budget_s=0.3) if need else {}
+        server.prefetch(prefetch_window(frame, server.frames, server.fps, speed, playing))
+    except VideoError as exc:
+        st.error(f"Can't decode this video: {exc}")
+        frames = {}
+
+    left, right = st.columns([3, 1.25], gap="medium")
+    with left:
+        meta = component_data(video=video, server=server, annotator=annotator, ui=ui, labels=labels,
+                              other=other, speed=speed)
+        _component(
+            key=COMPONENT_KEY,
+            data=pack(meta, frames),
+            default={"msg": None},
+            on_msg_change=lambda: None,
+        )
+    with right:
+        reps = annotator.reps()
+        open_rep = annotator.open_rep
+        st.markdown(f"**{len(reps)} rep{'' if len(reps) == 1 else 's'}** by **{annotator_name}**"
+                    + (f" · open rep: {open_rep['label']} from frame {open_rep['start']}" if open_rep else ""))
+        _review_buttons(annotator, ui)
+        if other:
+            _agreement(store, video_id, annotator_name, other, ui)
+    _reps_table(annotator, reps, ui)
+
+
+def _reps_table(annotator: Annotator, reps: list[dict], ui: dict) -> None:
+    import pandas as pd
+
+    rows = [{"": "▶" if r["uuid"] == ui["state"]["selected"] else "", "movement": r["label"], "start": r["start"],
+             "end": r["end"], "length": r["end"] - r["start"] + 1, "review": r["review"] or "",
+             "updated": r["updated_at"][:19].replace("T", " ")} for r in reps]
+    table = pd.DataFrame(rows, columns=["", "movement", "start", "end", "length", "review", "updated"])
+    with st.expander(f"Your reps on this video ({len(reps)})", expanded=True):
+        st.dataframe(table, hide_index=True, key="my_reps", height=min(38 + 35 * max(1, len(rows)), 300),
+                     width="stretch")
+
+
+# --- athlete box -----------------------------------------------------------------------------------
+def roi_from_rect(obj: dict, canvas_size: tuple[int, int], frame_size: tuple[int, int]) -> tuple[int, int, int, int] | None:
+    """A Fabric.js rect drawn on a canvas of canvas_size (w, h) showing the whole frame, as
+    (x0, y0, x1, y1) in the frame's full-resolution pixels (x1, y1 exclusive), clipped to the
+    frame; None when it has no area."""
+    cw, ch = canvas_size
+    fw, fh = frame_size
+    w = float(obj.get("width", 0)) * float(obj.get("scaleX", 1) or 1)
+    h = float(obj.get("height", 0)) * float(obj.get("scaleY", 1) or 1)
+    left, top = float(obj.get("left", 0)), float(obj.get("top", 0))
+    if obj.get("originX") == "center":
+        left -= w / 2
+    if obj.get("originY") == "center":
+        top -= h / 2
+    sx, sy = fw / cw, fh / ch
+    x0, x1 = sorted((left * sx, (left + w) * sx))
+    y0, y1 = sorted((top * sy, (top + h) * sy))
+    box = (max(0, round(x0)), max(0, round(y0)), min(fw, round(x1)), min(fh, round(y1)))
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def rect_from_roi(roi, canvas_size: tuple[int, int], frame_size: tuple[int, int], **style) -> dict:
+    """The Fabric.js rect that shows a stored box on the canvas (inverse of roi_from_rect)."""
+    cw, ch = canvas_size
+    fw, fh = frame_size
+    x0, y0, x1, y1 = roi
+    return {"type": "rect", "left": x0 * cw / fw, "top": y0 * ch / fh, "width": (x1 - x0) * cw / fw,
+            "height": (y1 - y0) * ch / fh, "originX": "left", "originY": "top", "scaleX": 1, "scaleY": 1,
+            "angle": 0, "strokeUniform": True, **style}
+
+
+def athlete_box(ws, store, video_id: int, annotator_name: str) -> None:
+    video = store.video(video_id)
+    with st.expander("Athlete box (the crop for clips and training)"):
+        ui = st.session_state.get("label_ui", {}).get(f"{video_id}|{annotator_name}")
+        frame = ui["state"]["frame"] if ui else 0
+        try:
+            server = frame_server(str(ws.absolute(video["path"])), video["sha256"])
+            frame = min(frame, server.frames - 1)
+            jpeg = server.jpeg(frame)
+        except VideoError as exc:
+            st.error(f"Can't decode this video: {exc}")
+            return
+        fw, fh = server.width, server.height
+        if video["roi"]:
+            x0, y0, x1, y1 = video["roi"]
+            st.markdown(f"Stored box: **({x0}, {y0}) – ({x1}, {y1})**, {x1 - x0}×{y1 - y0} px of {fw}×{fh}.")
+        else:
+            st.markdown("No box stored: clips and training use the whole frame.")
+        editing = st.toggle("Draw or change the box", key=f"roi_edit_{video_id}")
+        if not editing:
+            st.image(_boxed(jpeg, video["roi"], (fw, fh)), width=min(480, server.size[0]),
+                     caption=f"Frame {frame} with the stored box" if video["roi"] else f"Frame {frame}")
+            return
+        _draw_box(store, video, server, frame, jpeg)
+
+
+def _boxed(jpeg: bytes, roi, frame_size: tuple[int, int]):
+    """The frame (RGB) with the box drawn on it, at the size it was encoded."""
+    import cv2
+    import numpy as np
+
+    rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    if roi:
+        sx, sy = rgb.shape[1] / frame_size[0], rgb.shape[0] / frame_size[1]
+        x0, y0, x1, y1 = roi
+        cv2.rectangle(rgb, (round(x0 * sx), round(y0 * sy)), (round(x1 * sx) - 1, round(y1 * sy) - 1), (217, 72, 15),
+                      max(2, rgb.shape[1] // 240))
+    return rgb
+
+
+def _draw_box(store, video: dict, server: FrameServer, frame: int, jpeg: bytes) -> None:
+    from streamlit_drawable_canvas import st_canvas
+
+    from core.frames import data_uri
+
+    video_id = video["id"]
+    fw, fh = server.width, server.height
+    scale = min(1.0, 720 / fw, 480 / fh)
+    cw, ch = max(2, round(fw * scale)), max(2, round(fh * scale))
+    st.caption(f"Drag a rectangle around the athlete on frame {frame} (the frame on screen when the page last ran; "
+               f"“Use the frame on screen” refreshes it). The box is stored in full-resolution pixels of the "
+               f"{fw}×{fh} frame, for the whole video.")
+    style = {"stroke": "#d9480f", "strokeWidth": 2, "fill": "rgba(217,72,15,0.12)"}
+    initial = {"objects": [rect_from_roi(video["roi"], (cw, ch), (fw, fh), **style)]} if video["roi"] else None
+    result = st_canvas(
+        fill_color=style["fill"], stroke_width=2, stroke_color=style["stroke"], background_image=data_uri(jpeg),
+        height=ch, width=cw, drawing_mode="rect", initial_drawing=initial,
+        key=f"roi_canvas_{video_id}_{video['roi']}",
+    )
+    rects = [o for o in ((result.json_data or {}).get("objects") or []) if str(o.get("type", "")).lower() == "rect"]
+    drawn = roi_from_rect(rects[-1], (cw, ch), (fw, fh)) if rects else None
+    c1, c2, c3 = st.columns(3)
+    if c1.button("Save this box", key="roi_save", disabled=drawn is None or list(drawn) == (video["roi"] or []),
+                 type="primary"):
+        store.set_video_roi(video_id, drawn)
+        st.rerun()
+    if c2.button("Clear the box", key="roi_clear", disabled=not video["roi"]):
+        store.set_video_roi(video_id, None)
+        st.rerun()
+    c3.button("Use the frame on screen", key="roi_refresh")
+    if drawn and list(drawn) != (video["roi"] or []):
+        st.caption(f"Drawn: ({drawn[0]}, {drawn[1]}) – ({drawn[2]}, {drawn[3]}); press “Save this box” to keep it.")
+
+
+# --- progress --------------------------------------------------------------------------------------
+def progress_tables(store) -> tuple["pd.DataFrame", list[dict]]:
+    """(reps per video × annotator × movement, videos with no reps)."""
+    import pandas as pd
+
+    videos = store.videos()
+    labels = store.labels()
+    counts: dict[tuple[int, str], dict[str, int]] = {}
+    for s in store.segments():
+        counts.setdefault((s["video_id"], s["annotator"]), {}).setdefault(s["label"], 0)
+        counts[(s["video_id"], s["annotator"])][s["label"]] += 1
+    title = {v["id"]: v["title"] for v in videos}
+    rows = []
+    for (vid, who), per in sorted(counts.items()):
+        row = {"video": f"{vid} · {title.get(vid, '?')}", "annotator": who, "reps": sum(per.values())}
+        row.update({label: per.get(label, 0) for label in labels})
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["video", "annotator", "reps", *labels])
+    labelled = {vid for vid, _ in counts}
+    todo = [v for v in videos if v["id"] not in labelled]
+    return table, todo
+
+
+def progress(store) -> None:
+    with st.expander("Progress: reps per video, annotator and movement"):
+        table, todo = progress_tables(store)
+        if table.empty:
+            st.info("No reps labelled yet.")
+        else:
+            st.dataframe(table, hide_index=True, key="progress_table", width="stretch")
+        if todo:
+            st.markdown(f"**{len(todo)} video(s) still need labels:** "
+                        + ", ".join(f"{v['id']} · {v['title']}" for v in todo))
+        else:
+            st.markdown("Every video has reps.")
+
+
+# --- Supervisely -----------------------------------------------------------------------------------
+def supervisely_panel(ws, store, annotator_name: str) -> None:
+    from core.supervisely import DEFAULT_ANNOTATOR, export_supervisely, import_supervisely
+
+    with st.expander("Supervisely import / export"):
+        st.caption("A Supervisely video project folder: meta.json + <dataset>/ann/<video>.json, reps as tags with "
+                   "a 0-based inclusive frameRange. The same as `python -m core labels import-supervisely DIR` and "
+                   "`… export-supervisely DIR`.")
+        left, right = st.columns(2)
+        with left:
+            st.markdown("**Export**")
+            out = st.text_input("Folder to write", value=str(ws.root / "exports" / "supervisely"), key="sv_out")
+            only_mine = st.checkbox(f"Only {annotator_name}'s reps", key="sv_only_mine")
+            with_videos = st.checkbox("Copy the videos too", key="sv_videos")
+            if st.button("Export", key="sv_export", disabled=not out.strip()):
+                try:
+                    report = export_supervisely(store, out.strip(), annotators=[annotator_name] if only_mine else None,
+                                                video_root=ws.root if with_videos else None)
+                    st.success(report.summary())
+                except OSError as exc:
+                    st.error(f"Export failed: {exc}")
+        with right:
+            st.markdown("**Import**")
+            src = st.text_input("Project folder or annotation file", key="sv_in", placeholder="/path/to/project")
+            who = st.text_input("Annotator for tags without labelerLogin", value=DEFAULT_ANNOTATOR, key="sv_who")
+            if st.button("Import", key="sv_import", disabled=not src.strip()):
+                report = import_supervisely(store, src.strip(), annotator=who.strip() or DEFAULT_ANNOTATOR)
+                (st.success if report.ok else st.warning)(report.summary())
+                if report.problems:
+                    import pandas as pd
+
+                    st.dataframe(pd.DataFrame([{"file": p.file, "tag": p.tag or "", "problem": p.message}
+                                               for p in report.problems]), hide_index=True, key="sv_problems")
+                for note in report.notes:
+                    st.caption(note)

@@ -192,7 +192,7 @@ def cmd_cache_size(args) -> int:
 
 
 def cmd_export_manifest(args) -> int:
-    from core.export import export
+    from core.manifest import export
 
     result = export(Workspace(args.workspace), args.out_dir)
     print(f"wrote {len(result['files'])} files to {result['out_dir']}")

@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import cache, clips, export, splits, stats
+from core import cache, clips, manifest, splits, stats
 from core.annotate import DATASET_RULE
 from ui import tasks
 from ui.common import page
@@ -200,10 +200,10 @@ else:
                                       "bytes", "crop")})
 
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Splitter manifest (JSON, all videos)", export.manifest_json(ws), "manifest.json",
+    d1.download_button("Splitter manifest (JSON, all videos)", manifest.manifest_json(ws), "manifest.json",
                        "application/json", key="dl_manifest")
-    d2.download_button("Clips (CSV)", export.clips_csv(ws), "clips.csv", "text/csv", key="dl_csv")
-    d3.download_button("Per-video manifests + CSV (zip)", export.export_zip(ws), "clips_export.zip",
+    d2.download_button("Clips (CSV)", manifest.clips_csv(ws), "clips.csv", "text/csv", key="dl_csv")
+    d3.download_button("Per-video manifests + CSV (zip)", manifest.export_zip(ws), "clips_export.zip",
                        "application/zip", key="dl_zip")
     st.caption("Manifest entries: start_time = start / fps, length = (end − start + 1) / fps (seconds on the "
                "video's time axis), rename_to = the clip's file name. `python -m core export-manifest DIR` writes "

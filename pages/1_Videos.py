@@ -38,25 +38,7 @@ with add_url:
     if st.button("Download", key="download", disabled=not url.strip()):
         tasks.start("download", f"Downloading {url.strip()}", download_work)
 
-    @st.fragment(run_every=1.0)
-    def download_progress():
-        task = tasks.get("download")
-        if task is None:
-            return
-        if task.running:
-            st.progress(task.progress, text=f"{task.label}: {task.status}")
-            if st.button("Cancel download", key="cancel_download"):
-                task.cancel.set()
-            return
-        if task.error:
-            st.error(task.error)
-        elif task.result is not None:
-            show_results(task.result)
-        if st.button("Clear", key="clear_download"):
-            tasks.clear("download")
-            st.rerun()
-
-    download_progress()
+    tasks.show("download", show_results, cancel_label="Cancel download")
 
 with add_upload:
     st.caption(

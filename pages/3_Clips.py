@@ -98,27 +98,12 @@ if b4.button("Build cache", key="build_cache", disabled=busy):
     st.rerun()
 
 
-@st.fragment(run_every=1.0)
-def clips_progress():
-    task = tasks.get("clips")
-    if task is None:
-        return
-    if task.running:
-        st.progress(task.progress, text=f"{task.label}: {task.status}")
-        if st.button("Cancel", key="cancel_clips"):
-            task.cancel.set()
-        return
-    if task.error:
-        st.error(task.error)
-    elif task.result is not None:
-        for line in task.result:
-            (st.warning if line.startswith("⚠️") else st.success)(line)
-    if st.button("Clear", key="clear_clips"):
-        tasks.clear("clips")
-        st.rerun(scope="app")
+def show_clip_results(lines):
+    for line in lines:
+        (st.warning if line.startswith("⚠️") else st.success)(line)
 
 
-clips_progress()
+tasks.show("clips", show_clip_results)
 
 # --- statistics ------------------------------------------------------------------------------
 st.subheader("Statistics")

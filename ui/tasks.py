@@ -47,3 +47,30 @@ def get(key: str) -> Task | None:
 
 def clear(key: str) -> None:
     st.session_state.pop(f"task:{key}", None)
+
+
+def show(key: str, show_result: Callable[[Any], None], cancel_label: str = "Cancel") -> None:
+    """A self-refreshing progress area for task `key`: bar and Cancel while it runs, then its result.
+
+    Runs as a fragment polling once a second, so only this area reruns while the work goes on.
+    """
+
+    @st.fragment(run_every=1.0)
+    def progress_area():
+        task = get(key)
+        if task is None:
+            return
+        if task.running:
+            st.progress(task.progress, text=f"{task.label}: {task.status}")
+            if st.button(cancel_label, key=f"cancel_{key}"):
+                task.cancel.set()
+            return
+        if task.error:
+            st.error(task.error)
+        elif task.result is not None:
+            show_result(task.result)
+        if st.button("Clear", key=f"clear_{key}"):
+            clear(key)
+            st.rerun(scope="app")
+
+    progress_area()

@@ -1,12 +1,14 @@
 """The workspace database: schema, migrations, constraints, and two writers at once."""
-import multiprocessing as mp
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pytest
 
 from core.labels import DEFAULT_MOVEMENTS
 from core.store import MIGRATIONS, SCHEMA_VERSION, DuplicateVideo, Store, StoreError
+from core.workspace import PROJECT_ROOT as ROOT
 
 INFO = {"frames": 100, "fps": 30.0, "width": 854, "height": 480, "duration_s": 100 / 30, "codec": "h264", "vfr": False}
 
@@ -101,13 +103,15 @@ def _label_many(db_path, annotator, n, video_id):
 
 def test_two_processes_and_threads_write_at_once_without_losing_anything(tmp_path):
     store, (v0, v1) = make_store(tmp_path, n_videos=2)
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_label_many, args=(store.path, f"p{i}", 40, (v0, v1)[i])) for i in range(2)]
+    # Separate interpreters (not multiprocessing: page tests replace __main__, which spawn re-runs).
+    code = "import sys; from tests.test_store import _label_many; _label_many(sys.argv[1], sys.argv[2], 40, int(sys.argv[3]))"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(store.path), f"p{i}", str((v0, v1)[i])], cwd=ROOT)
+             for i in range(2)]
     threads = [threading.Thread(target=_label_many, args=(store.path, f"t{i}", 40, v0)) for i in range(2)]
-    for w in procs + threads:
-        w.start()
-    for w in procs + threads:
-        w.join(60)
-    assert all(p.exitcode == 0 for p in procs)
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert all(p.wait(60) == 0 for p in procs)
     assert len(store.segments()) == 160
     assert {a: len(store.segments(annotator=a)) for a in store.annotators()} == {"p0": 40, "p1": 40, "t0": 40, "t1": 40}

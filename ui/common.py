@@ -25,8 +25,39 @@ def _workspace(root: str) -> Workspace:
     return Workspace(root or None)
 
 
+def keep_tensorflow_kernels() -> None:
+    """Stop Streamlit from clearing TensorFlow's kernel cache after every script run.
+
+    After each run Streamlit calls `keras.backend.clear_session()` when a module named `keras` is
+    imported (`import tensorflow` imports one), and that clears TensorFlow's eager kernel cache: a
+    loaded model's traced function is then instantiated and optimised again on the first
+    prediction of every rerun (measured: +1.5-3 s for a tiny A0 on this machine, per click). The
+    workbench keeps no Keras 3 state, so only the Keras part of that clean-up is skipped (the
+    matplotlib part stays). Streamlit internals: if they move, nothing happens (just slower).
+    """
+    try:
+        from streamlit.runtime.scriptrunner import script_runner as runner
+    except ImportError:  # pragma: no cover
+        return
+    if getattr(runner._clean_problem_modules, "keeps_tf_kernels", False):  # noqa: SLF001
+        return
+
+    def clean_problem_modules() -> None:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            try:
+                plt.close("all")
+            except Exception:  # noqa: BLE001 - as Streamlit's own clean-up: never fail a run
+                pass
+
+    clean_problem_modules.keeps_tf_kernels = True
+    runner._clean_problem_modules = clean_problem_modules  # noqa: SLF001
+
+
+
 def page(title: str, icon: str, intro: str) -> Workspace:
     """Standard page header; returns the workspace."""
+    keep_tensorflow_kernels()
     st.set_page_config(page_title=f"{title} · CrossFit workbench", page_icon=icon, layout="wide")
     ws = workspace()
     st.title(f"{icon} {title}")

@@ -291,6 +291,15 @@ def build_parser() -> argparse.ArgumentParser:
     from core.evaluate import add_cli as add_evaluate_command
 
     add_evaluate_command(sub, common)  # python -m core evaluate RUN_OR_MODEL [--split test] [--json]
+    from core.train import add_cli as add_train_command
+
+    add_train_command(sub, common)  # python -m core train [--preset demo|study] [--config FILE] [--resume] …
+    from core.predict import add_cli as add_predict_command
+
+    add_predict_command(sub, common)  # python -m core predict MODEL VIDEO [--topk 5] [--engine auto] [--json]
+    from core.export import add_cli as add_export_command
+
+    add_export_command(sub, common)  # python -m core export MODEL --format saved_model|tflite [--quantize …]
     return parser
 
 

@@ -19,7 +19,10 @@ none, the stream buffer already holds the past) and the spatial padding that Ten
 1x1x1 kernel a plain matrix multiply. For one clip the frames are laid out on the outer axis,
 so each tap's window of frames is a slice TensorFlow hands out without a copy.
 
-Around those convolutions, inference-only algebra that leaves the function unchanged:
+Around those convolutions, algebra that leaves the function unchanged, applied only where it
+holds in the call being traced (batch norms folded only when they normalise with their moving
+statistics: at inference, or frozen; never while training with batch statistics, so
+`fast_ops()` is also safe around training steps, as core.train uses it):
 - conv -> batch norm -> activation (`ConvBlock`, `StreamConvBlock`): the batch norm's moving
   statistics are folded into the kernel and bias (bn(conv(x, W)) == conv(x, W*s) + b'), and
   bias + activation run on the 2D-shaped result, where oneDNN fuses them into the conv;
@@ -182,6 +185,28 @@ def _fast_conv3d(layer, inputs: tf.Tensor) -> tf.Tensor | None:
     return tf.reshape(y, shape5)
 
 
+def _training_now():
+    """The training flag of the Keras call in progress: True, False, or None when unknown
+    (a symbolic tensor). Keras resolves a layer's `training` the same way."""
+    try:
+        from tf_keras.src.engine import base_layer_utils
+        t = base_layer_utils.call_context().training
+    except Exception:  # pragma: no cover - private API moved: assume the worst
+        return None
+    if t is None:
+        t = tf_keras.backend.learning_phase()
+    if isinstance(t, (bool, int, np.bool_, np.integer)):
+        return bool(t)
+    value = tf.get_static_value(t)
+    return None if value is None else bool(value)
+
+
+def _bn_inference(bn) -> bool:
+    """True when `bn` normalises with its moving statistics in the call in progress (so it can
+    be folded): a frozen batch norm always does, a trainable one when not training."""
+    return (not bn.trainable) or _training_now() is False
+
+
 def _is_linear(act) -> bool:
     return act is None or act is tf_keras.activations.linear or getattr(act, "__name__", "") == "linear"
 
@@ -195,8 +220,9 @@ def _plain_batch_norm(bn) -> bool:
 def _conv_bn_act(conv, bn, act, x: tf.Tensor) -> tf.Tensor | None:
     """conv -> batch norm (inference) -> activation, the norm folded into the conv's weights
     and bias, bias and activation applied on the 2D-shaped result (where oneDNN fuses them)."""
-    if not isinstance(conv, nn_layers.Conv3D) or (bn is not None and not _plain_batch_norm(bn)):
-        return None
+    if not isinstance(conv, nn_layers.Conv3D) or (
+            bn is not None and not (_plain_batch_norm(bn) and _bn_inference(bn))):
+        return None  # e.g. training: the batch norm uses batch statistics, leave it be
     kernel = tf.convert_to_tensor(conv.kernel)
     bias = tf.convert_to_tensor(conv.bias) if conv.use_bias else None
     if bn is not None:
@@ -223,7 +249,7 @@ def _fast_conv_block(block, inputs, states=None, stream: bool = False):
     if block._conv_temporal is not None and not isinstance(block._conv_temporal, nn_layers.Conv3D):
         return None
     for bn in (block._batch_norm, block._batch_norm_temporal):
-        if bn is not None and not _plain_batch_norm(bn):
+        if bn is not None and not (_plain_batch_norm(bn) and _bn_inference(bn)):
             return None
     states = dict(states) if states is not None else {}
     buffer = block._stream_buffer if stream else None
@@ -308,10 +334,12 @@ def _fast_bottleneck(block, inputs, states=None):
             or not isinstance(getattr(proj, "_conv", None), nn_layers.Conv3D)):
         return None
     conv = proj._conv
+    bn = proj._batch_norm
     if (tuple(conv.kernel_size) != (1, 1, 1) or tuple(conv.strides) != (1, 1, 1) or conv.groups != 1
             or not _is_linear(conv.activation)
-            or (proj._batch_norm is not None and not _plain_batch_norm(proj._batch_norm))):
-        return None
+            or (bn is not None and not (_plain_batch_norm(bn) and _bn_inference(bn)))
+            or (block._stochastic_depth is not None and _training_now() is not False)):
+        return None  # training with batch statistics or stochastic depth: the layer's own code
     states = dict(states) if states is not None else {}
     x = block._expansion_layer(inputs)
     x, states = block._feature_layer(x, states=states)
@@ -337,7 +365,7 @@ def _fast_bottleneck(block, inputs, states=None):
     if bias is not None:
         y = tf.nn.bias_add(y, bias)
     y = tf.reshape(y, [batch, t, h, w, conv.filters])
-    # (stochastic depth is the identity at inference)
+    # (stochastic depth, if any, is the identity here: not training)
     skip = block._skip_layer(inputs) if block._skip_layer is not None else inputs
     return y + skip, states
 

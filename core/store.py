@@ -654,6 +654,33 @@ class Store:
         with self.write() as con:
             con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
+    # --- models (exported by core/train.py; read by core/evaluate.py) -----------------------------
+    def register_model(self, model_id: str, *, run_id: str | None, path: str, labels: list[str],
+                       preprocessing: dict, metrics: dict | None = None) -> None:
+        """Insert or replace a model row. `path`: the export folder, relative to the workspace
+        (or absolute); preprocessing: {frames, resolution, crop}; labels in output order."""
+        with self.write() as con:
+            con.execute(
+                """INSERT INTO models(id, run_id, path, labels, preprocessing, metrics, created_at)
+                   VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET run_id=excluded.run_id,
+                   path=excluded.path, labels=excluded.labels, preprocessing=excluded.preprocessing,
+                   metrics=excluded.metrics, created_at=excluded.created_at""",
+                (model_id, run_id, str(path), json.dumps(list(labels)), json.dumps(preprocessing),
+                 json.dumps(metrics) if metrics is not None else None, now()),
+            )
+
+    def models(self) -> list[dict]:
+        """Registered models, newest first (labels, preprocessing and metrics decoded)."""
+        with self.read() as con:
+            rows = con.execute("SELECT * FROM models ORDER BY created_at DESC, id DESC").fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            for key in ("labels", "preprocessing", "metrics"):
+                d[key] = json.loads(d[key]) if d.get(key) else ([] if key == "labels" else None)
+            out.append(d)
+        return out
+
     # --- counts for the home page ---------------------------------------------------------------
     def counts(self) -> dict:
         with self.read() as con:

@@ -84,6 +84,32 @@ def test_predictor_picks_a_path():
         auto(np.zeros((8, 64, 64), np.float32))
 
 
+def test_fast_ops_keep_training_semantics():
+    """core.train traces its steps under fast_ops on a CPU. In training mode the batch norms
+    normalise with batch statistics, so nothing may be folded: logits and gradients must equal
+    the reference's."""
+    model = M.build_model("a0", "base", num_classes=3, frames=3, resolution=32)
+    fastpath.randomize_weights(model, seed=5)
+    x = tf.constant(np.random.default_rng(5).random((2, 3, 32, 32, 3), dtype=np.float32))
+    y = tf.constant([0, 2])
+    loss_fn = tf_keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = loss_fn(y, logits)
+        return logits, tape.gradient(loss, model.trainable_variables)
+
+    with fastpath.fast_ops():
+        fast = tf.function(step).get_concrete_function(x, y)
+    ref_logits, ref_grads = tf.function(step)(x, y)
+    fast_logits, fast_grads = fast(x, y)
+    np.testing.assert_allclose(fast_logits.numpy(), ref_logits.numpy(), atol=1e-4, rtol=1e-4)
+    for v, a, b in zip(model.trainable_variables, fast_grads, ref_grads):
+        scale = float(np.abs(b.numpy()).max()) + 1e-6
+        assert np.abs(a.numpy() - b.numpy()).max() <= 1e-3 * scale + 1e-6, v.name
+
+
 # ----------------------------------------------------------------------------------------------
 # The rewritten ops, one by one
 # ----------------------------------------------------------------------------------------------

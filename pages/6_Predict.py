@@ -1,0 +1,217 @@
+"""Predict: which movement is in a video? Upload one or pick a workspace video or clip; top-5 on the CPU."""
+import time
+from pathlib import Path
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core import evaluate as ev
+from core import predict as pr
+from core.clips import clips as clip_rows
+from core.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
+from core.video import VideoError
+from ui.common import page
+
+
+ws = page(
+    "Predict",
+    "🎯",
+    "Which movement is this? Upload a video or pick one from the workspace: the model samples its frames "
+    "exactly as in training, runs on this machine's CPU and lists its five most likely movements.",
+)
+store = ws.store()
+TYPES = sorted(s.lstrip(".") for s in VIDEO_SUFFIXES)
+ENGINE_TEXT = {
+    "auto": "auto — the fast exact CPU path (the reference ops on a GPU)",
+    "fast": "fast — 3D convolutions computed as exact 2D ones (same numbers, much faster on a CPU)",
+    "reference": "reference — the Model Garden ops as trained (slow on a CPU)",
+    "tflite": "TF Lite — the converted model (LiteRT interpreter)",
+}
+
+
+@st.cache_resource(show_spinner=False)
+def predictor() -> pr.Predictor:
+    """One Predictor for every session (core.predict's shared one): models stay loaded between
+    requests (LRU of 3)."""
+    return pr.default_predictor()
+
+
+def model_name(m: dict) -> str:
+    metrics = m.get("metrics") or {}
+    kind = f" · TF Lite {metrics.get('quantize') or 'float'}" if metrics.get("format") == "tflite" else ""
+    pre = m.get("preprocessing") or {}
+    return (f"{m['id']}{kind} · {len(m['labels'])} movements · {pre.get('frames', '?')} frames "
+            f"{pre.get('resolution', '?')} px · {str(m['created_at'])[:16]}")
+
+
+def pct(p: float) -> str:
+    return f"{p * 100:.1f}%"
+
+
+models = ev.list_models(store)
+if not models:
+    st.info("No models registered yet — train one on the **Train** page (or `python -m core train …`); every "
+            "finished training run registers its model here.")
+    st.stop()
+by_id = {m["id"]: m for m in models}
+if st.session_state.get("model") not in by_id:
+    st.session_state["model"] = models[0]["id"]
+model_id = st.selectbox("Model", list(by_id), format_func=lambda i: model_name(by_id[i]), key="model")
+model = by_id[model_id]
+
+try:
+    engines = pr.available_engines(ws, model)
+except pr.PredictError as exc:
+    st.error(str(exc))
+    st.stop()
+if st.session_state.get("engine") not in engines:
+    st.session_state["engine"] = engines[0]
+with st.expander("Engine and model details"):
+    engine = st.radio("Engine", engines, key="engine", format_func=lambda e: ENGINE_TEXT.get(e, e))
+    frames, size, crop_flag = ev.preprocessing(model)
+    st.caption(f"Input: {frames} frames sampled evenly over the video (or the chosen frames), resized to "
+               f"{size[0]}×{size[1]}, RGB in [0, 1]; "
+               + ("cropped to the athlete box where a workspace video has one." if crop_flag else "whole frames.")
+               + f" Model folder: `{model['path']}`.")
+    metrics = model.get("metrics") or {}
+    if metrics.get("format") == "tflite" and metrics.get("top1_val") is not None:
+        st.caption(f"Converted from {metrics.get('source_model')}: val top-1 {pct(metrics['top1_val'])} vs "
+                   f"{pct(metrics['float_top1_val'])} for the float model ({metrics.get('n_val')} clips).")
+
+try:
+    with st.spinner(f"Loading model {model_id}…"):
+        warm_s = predictor().warm(ws, model, engine)
+except pr.PredictError as exc:
+    st.error(str(exc))
+    st.stop()
+except Exception as exc:  # a message, never a stack trace
+    st.error(f"Cannot load model {model_id}: {type(exc).__name__}: {exc}")
+    st.stop()
+if warm_s > 1.0:
+    st.toast(f"Model {model_id} loaded in {warm_s:.1f} s; it stays loaded.")
+
+# --- the input ------------------------------------------------------------------------------------
+SOURCES = {"upload": "Upload a video", "video": "A workspace video", "clip": "A clip"}
+source = st.radio("Video", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="source")
+request = None      # (signature, callable returning the prediction)
+player = None       # callable showing the video
+
+if source == "upload":
+    limit_mb = min(MAX_UPLOAD_BYTES // 2**20, int(st.get_option("server.maxUploadSize")))
+    up = st.file_uploader(f"Video file — up to {limit_mb} MB; {', '.join(TYPES)}", type=TYPES, key="upload")
+    st.caption(f"Size limit: **{limit_mb} MB** per file. The file is read from a temporary copy in the workspace "
+               "and deleted right after.")
+    if up is not None:
+        data = up.getvalue()
+        suffix = Path(up.name).suffix.lower()
+        request = (("upload", up.name, len(data), getattr(up, "file_id", "")),
+                   lambda: predictor().predict_bytes(model, data, suffix, 5, engine, ws=ws, name=up.name))
+
+        def player():
+            if suffix == ".gif":
+                st.image(data, caption=up.name)
+            else:
+                st.video(data)
+elif source == "video":
+    videos = store.videos()
+    if not videos:
+        st.info("No videos in the workspace yet — add some on the **Videos** page.")
+    else:
+        vids = {v["id"]: v for v in videos}
+        if st.session_state.get("video") not in vids:
+            st.session_state["video"] = videos[0]["id"]
+        vid = st.selectbox("Workspace video", list(vids), key="video",
+                           format_func=lambda i: f"{i} · {vids[i]['path']} · {vids[i]['frames']} frames · "
+                                                 f"{vids[i]['width']}×{vids[i]['height']}")
+        video = vids[vid]
+        last = max(0, int(video["frames"]) - 1)
+        start, end = 0, last
+        if st.checkbox("Only a range of frames", key="use_range") and last > 0:
+            start, end = st.slider("Frames (inclusive)", 0, last, (0, last), key=f"range_{vid}")
+        request = (("video", vid, start, end),
+                   lambda: predictor().predict_video(ws, vid, model, 5, engine, start=start, end=end))
+        path = ws.absolute(video["path"])
+        fps = float(video["fps"] or 0)
+
+        def player():
+            if not path.is_file():
+                st.warning(f"video file missing: {video['path']}")
+            elif path.suffix.lower() == ".gif":
+                st.image(str(path))
+            elif fps and (start, end) != (0, last):
+                st.video(str(path), start_time=start / fps, end_time=(end + 1) / fps)
+            else:
+                st.video(str(path))
+elif source == "clip":
+    rows = clip_rows(store)
+    if not rows:
+        st.info("No clips yet — cut labelled reps into clips on the **Clips** page.")
+    else:
+        cl = {c["id"]: c for c in rows}
+        if st.session_state.get("clip") not in cl:
+            st.session_state["clip"] = rows[0]["id"]
+        cid = st.selectbox("Clip", list(cl), key="clip",
+                           format_func=lambda i: f"{cl[i]['path']} · labelled {cl[i]['label']} · {cl[i]['frames']} frames")
+        request = (("clip", cid), lambda: predictor().predict_clip(ws, cid, model, 5, engine))
+        clip_path = ws.absolute(cl[cid]["path"])
+
+        def player():
+            if clip_path.is_file():
+                st.video(str(clip_path))
+            else:
+                st.warning(f"clip file missing: {cl[cid]['path']}")
+
+clicked = st.button("Predict", type="primary", key="predict", disabled=request is None)
+signature = None if request is None else (model_id, engine, request[0])
+state = st.session_state.get("prediction")
+if request is not None and (clicked or (source == "upload" and (state or {}).get("signature") != signature)):
+    t0 = time.perf_counter()
+    try:
+        with st.spinner("Predicting…"):
+            out = request[1]()
+        state = {"signature": signature, "out": out, "error": None,
+                 "wall_ms": (time.perf_counter() - t0) * 1000.0}
+    except VideoError as exc:
+        state = {"signature": signature, "out": None, "error": f"Cannot use this video: {exc}"}
+    except pr.PredictError as exc:
+        state = {"signature": signature, "out": None, "error": str(exc)}
+    except Exception as exc:  # a message, never a stack trace
+        state = {"signature": signature, "out": None, "error": f"Prediction failed: {type(exc).__name__}: {exc}"}
+    st.session_state["prediction"] = state
+
+left, right = st.columns([2, 3])
+if player is not None:
+    with left:
+        player()
+result = state if state is not None and state.get("signature") == signature else None
+with right:
+    if result is None:
+        if request is not None:
+            st.caption("Press **Predict** to classify this video.")
+    elif result["error"]:
+        st.error(result["error"])
+    else:
+        out = result["out"]
+        best = out["top"][0]
+        st.markdown(f"### {best['movement']} · {pct(best['probability'])}")
+        table = pd.DataFrame([{"rank": i, "movement": r["movement"], "probability": r["probability"]}
+                              for i, r in enumerate(out["top"], 1)])
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"probability": st.column_config.ProgressColumn(
+                         "probability", min_value=0.0, max_value=1.0, format="%.3f")})
+        fig = px.bar(table.iloc[::-1], x="probability", y="movement", orientation="h", range_x=[0, 1.15],
+                     text=[pct(p) for p in table["probability"].iloc[::-1]])
+        fig.update_layout(height=60 + 44 * len(table), margin=dict(l=0, r=10, t=10, b=0), xaxis_title=None,
+                          yaxis_title=None, xaxis_tickformat=".0%", xaxis_tickvals=[0, 0.25, 0.5, 0.75, 1])
+        fig.update_traces(marker_color="#d9480f", textposition="outside", cliponaxis=False)
+        st.plotly_chart(fig, width="stretch", key="bars")
+        t = out["timings_ms"]
+        cols = st.columns(4)
+        cols[0].metric("Decode", f"{t['decode']:.0f} ms")
+        cols[1].metric("Preprocess", f"{t['preprocess']:.0f} ms")
+        cols[2].metric("Model", f"{t['model']:.0f} ms")
+        cols[3].metric("Total", f"{t['total']:.0f} ms", help="decode + preprocess + model, and bookkeeping")
+        st.caption(f"Engine **{out['engine']}** · model {out['model']} · frames {out['range'][0]}–{out['range'][1]}, "
+                   f"sampled {out['frames_used']} · end to end on this page {result['wall_ms']:.0f} ms"
+                   + (f" (model load {t['load'] / 1000:.1f} s)" if "load" in t else ""))

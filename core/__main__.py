@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.export import add_cli as add_export_command
 
     add_export_command(sub, common)  # python -m core export MODEL --format saved_model|tflite [--quantize …]
+    from core.analyze import add_cli as add_analyze_commands
+
+    add_analyze_commands(sub, common)  # python -m core analyze MODEL VIDEO [--json] [--draft] | analyze-eval MODEL
     return parser
 
 

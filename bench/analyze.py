@@ -1,0 +1,159 @@
+"""Whole-workout analysis on the demo workspace: speed, rep counting, evaluation, key presses.
+
+    .venv/bin/python bench/analyze.py --workspace /tmp/train_ws [--model MODEL] [--split test]
+        [--speed-video ID] [--parts speed,motion,eval,keys] [--json]
+
+Parts:
+
+- speed: one 30 fps 480p demo workout analysed end to end (decode once + windows through the
+  model + segments + reps) after the model is loaded and traced (that one-time cost is printed
+  apart): wall seconds, process CPU seconds (both cores count), x real time, and the split into
+  decode / preprocess / model / reps. Other jobs on the machine slow the wall time down; the CPU
+  time says what the analysis itself costs (wall >= CPU / 2 on 2 cores).
+- motion: the rep counter alone (`core.analyze.count_reps`, no classifier) on every true set of
+  every demo video (the sets given: true movement and extent, counted with the analysis' default
+  0.5 s margin), per split, against a plain autocorrelation baseline (count = set length / the
+  lag that minimises the mean squared frame difference). Rep-start phases are learned from the
+  train split, so the val/test rows are held out.
+- eval: `core.analyze.evaluate_split` on the split (frame accuracy, segment F1, count MAE and
+  off-by-one, rep F1) with the model (default: the newest registered).
+- keys: `core.analyze.keypress_study` on the split's videos with the model's draft.
+
+Targets (issue 8): frame accuracy >= 0.90, count off-by-one >= 0.90, >= 10x real time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from core import analyze as an  # noqa: E402
+from core import evaluate as ev  # noqa: E402
+from core.splits import current_splits  # noqa: E402
+from core.workspace import Workspace  # noqa: E402
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def bench_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
+    video = ws.store().video(video_id)
+    t0 = time.perf_counter()
+    fn, row = an.load_runner(ws, model_id)
+    frames, size, box = an._model_input(row, video)  # noqa: SLF001
+    an.warm_up(fn, frames, size, an.Settings())
+    setup = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeats):
+        c0, w0 = _cpu(), time.perf_counter()
+        res = an.analyze_video(ws, model_id, video_id)
+        runs.append({"wall_s": time.perf_counter() - w0, "cpu_s": _cpu() - c0, "timings": res.timings})
+    best = min(runs, key=lambda r: r["wall_s"])
+    dur = video["frames"] / video["fps"]
+    return {"video_id": video_id, "frames": video["frames"], "fps": video["fps"],
+            "size": f"{video['width']}x{video['height']}", "duration_s": dur, "load_and_trace_s": setup,
+            "wall_s": best["wall_s"], "cpu_s": best["cpu_s"], "x_realtime": dur / best["wall_s"],
+            "x_realtime_cpu_2cores": dur / (best["cpu_s"] / 2), "load_avg": os.getloadavg()[0],
+            "timings": {k: round(v, 3) for k, v in best["timings"].items()}}
+
+
+def _autocorr_count(x: np.ndarray, lo: int, hi: int) -> int:
+    best, lag = None, lo
+    for tau in range(max(2, lo), min(hi, len(x) - 2) + 1):
+        d = float(np.mean((x[tau:] - x[:-tau]) ** 2))
+        if best is None or d < best:
+            best, lag = d, tau
+    return int(round(len(x) / lag))
+
+
+def bench_motion(ws) -> dict:
+    store = ws.store()
+    where = current_splits(store)
+    out: dict = {}
+    for video in store.videos():
+        truth = [{"label": s["label"], "start": s["start"], "end": s["end"]}
+                 for s in store.segments(video["id"], "ground-truth")]
+        if not truth:
+            continue
+        gray, fps = an.motion_frames(ws.absolute(video["path"]))
+        split = where.get(video["id"], "unassigned")
+        for st in an.gt_sets(truth):
+            reps = an.count_reps(gray, st["start"], st["end"], fps, st["label"])
+            x = gray[st["start"]:st["end"] + 1].reshape(st["end"] - st["start"] + 1, -1).astype(np.float32) / 255
+            lo, hi = an.rep_bounds(st["label"], fps)
+            base = _autocorr_count(x, lo, hi)
+            from core.agreement import match_reps
+
+            m, _, _ = match_reps(st["reps"], [{"label": st["label"], "start": a, "end": b} for a, b in reps], 0.5)
+            out.setdefault(split, []).append({"video": video["id"], "label": st["label"], "true": len(st["reps"]),
+                                              "counted": len(reps), "autocorr": base, "rep_matches": len(m)})
+    summary = {}
+    for split, rows in out.items():
+        e = np.array([abs(r["counted"] - r["true"]) for r in rows])
+        b = np.array([abs(r["autocorr"] - r["true"]) for r in rows])
+        summary[split] = {"sets": len(rows), "mae": float(e.mean()), "off_by_one": float((e <= 1).mean()),
+                          "exact": float((e == 0).mean()), "rep_recall": sum(r["rep_matches"] for r in rows) /
+                          max(1, sum(r["true"] for r in rows)),
+                          "autocorr_mae": float(b.mean()), "autocorr_off_by_one": float((b <= 1).mean()),
+                          "misses": [r for r in rows if abs(r["counted"] - r["true"]) > 1]}
+    return summary
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--workspace", required=True)
+    p.add_argument("--model", help="registered model id (default: the newest)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--speed-video", type=int, help="video id for the speed part (default: the split's first)")
+    p.add_argument("--parts", default="speed,motion,eval,keys")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    ws = Workspace(args.workspace)
+    parts = set(args.parts.split(","))
+    models = ev.list_models(ws.store())
+    model_id = args.model or (models[0]["id"] if models else None)
+    report: dict = {"model": model_id, "split": args.split}
+    vids = [v["id"] for v in an.split_videos(ws, args.split)]
+    if "speed" in parts and model_id:
+        report["speed"] = bench_speed(ws, model_id, args.speed_video or vids[0])
+        s = report["speed"]
+        print(f"speed: {s['duration_s']:.1f} s of {s['size']} @ {s['fps']:g} fps in {s['wall_s']:.2f} s wall "
+              f"({s['x_realtime']:.1f}x real time; CPU {s['cpu_s']:.1f} s = {s['x_realtime_cpu_2cores']:.1f}x on 2 "
+              f"cores; load average {s['load_avg']:.1f}); model load + trace {s['load_and_trace_s']:.1f} s once; "
+              f"{s['timings']}", flush=True)
+    if "motion" in parts:
+        report["motion"] = bench_motion(ws)
+        for split, r in sorted(report["motion"].items()):
+            print(f"motion counter, {split}: {r['sets']} sets, MAE {r['mae']:.2f}, off-by-one {r['off_by_one']:.3f}, "
+                  f"exact {r['exact']:.3f}, rep recall@0.5 {r['rep_recall']:.3f} | autocorrelation baseline: MAE "
+                  f"{r['autocorr_mae']:.2f}, off-by-one {r['autocorr_off_by_one']:.3f}", flush=True)
+    if "eval" in parts and model_id:
+        rep = an.evaluate_split(ws, model_id, args.split)
+        for v in rep["per_video"]:
+            v.pop("analysis", None)
+        report["eval"] = rep
+        print(an.format_eval(rep), flush=True)
+    if "keys" in parts and model_id:
+        report["keys"] = an.keypress_study(ws, vids, model_ref=model_id)
+        t = report["keys"]["total"]
+        print(f"key presses for {t['reps']} reps: without draft {t['without_draft']}, with the draft "
+              f"{t['with_draft']} (per-rep copy) / {t['with_draft_bulk']} (bulk copy)", flush=True)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,282 @@
+"""Analyze: a whole workout video -> a timeline of movements, reps per movement, a draft for the Label page."""
+import json
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import analyze as an
+from core import evaluate as ev
+from core.annotate import Annotator, LabelError
+from core.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
+from core.store import StoreError
+from ui import tasks
+from ui.common import page
+
+ws = page(
+    "Analyze",
+    "⏱️",
+    "Drop in a whole workout: the model classifies overlapping one-second windows, a smoother turns them "
+    "into movement segments with rest in between, and the motion of the athlete counts the reps. Click a "
+    "segment to watch it; send the reps to the Label page as a draft to turn them into labels.",
+)
+store = ws.store()
+TYPES = sorted(s.lstrip(".") for s in VIDEO_SUFFIXES)
+TASK = "analyze"
+PALETTE = ["#1c7ed6", "#d9480f", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#e03131", "#5c940d", "#6741d9",
+           "#c2255c", "#495057"]
+
+models = ev.list_models(store)
+if not models:
+    st.info("No models registered yet — train one on the **Train** page (`python -m core train --preset demo`); "
+            "every finished training run registers its model here.")
+    st.stop()
+by_id = {m["id"]: m for m in models}
+if st.session_state.get("an_model") not in by_id:
+    st.session_state["an_model"] = models[0]["id"]
+model_id = st.selectbox("Model", list(by_id), key="an_model",
+                        format_func=lambda i: f"{i} · {len(by_id[i]['labels'])} movements · "
+                                              f"{str(by_id[i]['created_at'])[:16]}")
+model = by_id[model_id]
+
+with st.expander("Analysis settings"):
+    c1, c2, c3 = st.columns(3)
+    window_s = c1.number_input("Window (s)", 0.3, 4.0, an.Settings.window_s, 0.1, key="an_window",
+                               help="Span of one model window: about one rep.")
+    stride_s = c2.number_input("Stride (s)", 0.1, 2.0, an.Settings.stride_s, 0.05, key="an_stride",
+                               help="A window starts this often. Smaller: finer timeline, slower.")
+    none_threshold = c3.number_input("Rest below probability", 0.0, 1.0, an.Settings.none_threshold, 0.05,
+                                     key="an_none", help="Frames whose likeliest movement is less likely than "
+                                                         "this are rest / transition.")
+    c4, c5, c6 = st.columns(3)
+    switch_penalty = c4.number_input("Switching penalty", 0.0, 200.0, an.Settings.switch_penalty, 1.0,
+                                     key="an_switch", help="Log-probability cost of changing movement: higher "
+                                                           "gives fewer, longer segments.")
+    min_segment_s = c5.number_input("Shortest segment (s)", 0.0, 30.0, an.Settings.min_segment_s, 0.5,
+                                    key="an_minseg")
+    prior = c6.selectbox("Rep duration prior", ["movement", "broad"], key="an_prior",
+                         help="movement: MOVEMENTS.md's rep timing of the predicted movement; broad: 0.3–3.5 s "
+                              "(for athletes slower than the competition footage, or unknown movements).")
+settings = an.Settings(window_s=float(window_s), stride_s=float(stride_s), none_threshold=float(none_threshold),
+                       switch_penalty=float(switch_penalty), min_segment_s=float(min_segment_s), prior=prior)
+
+# --- the input ------------------------------------------------------------------------------------
+SOURCES = {"video": "A workspace video", "upload": "Upload a video"}
+source = st.radio("Video", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="an_source")
+video = None
+upload = None
+if source == "video":
+    videos = store.videos()
+    if not videos:
+        st.info("No videos in the workspace yet — add some on the **Videos** page, or upload one here.")
+        st.stop()
+    vids = {v["id"]: v for v in videos}
+    wanted = st.query_params.get("video")
+    if st.session_state.get("an_video") not in vids:
+        st.session_state["an_video"] = int(wanted) if wanted and wanted.isdigit() and int(wanted) in vids \
+            else videos[0]["id"]
+    vid = st.selectbox("Workspace video", list(vids), key="an_video",
+                       format_func=lambda i: f"{i} · {vids[i]['title'] or vids[i]['path']} · "
+                                             f"{vids[i]['frames'] / (vids[i]['fps'] or 30):.0f} s")
+    video = vids[vid]
+    signature = ("video", vid, model_id, tuple(sorted(settings.to_json().items(), key=str)))
+else:
+    limit_mb = min(MAX_UPLOAD_BYTES // 2**20, int(st.get_option("server.maxUploadSize")))
+    upload = st.file_uploader(f"Workout video — up to {limit_mb} MB", type=TYPES, key="an_upload")
+    st.caption("An uploaded video is analysed from a temporary copy; to send its reps to the Label page, add it "
+               "on the **Videos** page first.")
+    signature = ("upload", upload.name if upload else None, getattr(upload, "file_id", None), model_id,
+                 tuple(sorted(settings.to_json().items(), key=str)))
+
+
+def work(task: tasks.Task):
+    def progress(done, total, stage):
+        task.progress = min(1.0, done / total) if total else 0.0
+        task.status = f"{stage} — frame {done:,} of {total:,}"
+
+    if video is not None:
+        result = an.analyze_video(ws, model, video["id"], settings, progress, task.cancel)
+        return {"signature": signature, "analysis": result, "path": str(ws.absolute(video["path"]))}
+    data = upload.getvalue()
+    suffix = Path(upload.name).suffix.lower()
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise an.AnalyzeError(f"{upload.name} is larger than the upload limit.")
+    tmp = ws.uploads_dir / f".analyze-{uuid.uuid4().hex[:12]}{suffix}"
+    try:
+        tmp.write_bytes(data)
+        result = an.analyze_file(ws, model, tmp, settings, progress, task.cancel)
+    finally:
+        tmp.unlink(missing_ok=True)
+    result.video = upload.name
+    return {"signature": signature, "analysis": result, "data": data}
+
+
+running = (tasks.get(TASK) is not None and tasks.get(TASK).running)
+if st.button("Analyze", type="primary", key="an_run", disabled=running or (video is None and upload is None)):
+    st.session_state.pop("an_result", None)
+    tasks.start(TASK, "Analysing", work)
+    st.rerun()
+
+
+def keep_result(res) -> None:
+    """The finished task's result moves into the session (the results section below shows it)."""
+    if st.session_state.get("an_result") is not res:
+        st.session_state["an_result"] = res
+        st.session_state["an_seek"] = 0.0
+        st.rerun(scope="app")
+
+
+task = tasks.get(TASK)
+if task is not None:
+    if task.running:
+        tasks.show(TASK, keep_result, cancel_label="Cancel analysis")
+    elif task.error:
+        st.error(task.error if "Cancelled" not in task.error else "Analysis cancelled.")
+        tasks.clear(TASK)
+    elif task.result is not None:
+        st.session_state["an_result"] = task.result
+        tasks.clear(TASK)
+
+res = st.session_state.get("an_result")
+if res is None:
+    st.caption("Press **Analyze**. A one-minute 480p workout takes a few seconds on two cores.")
+    st.stop()
+if res["signature"] != signature:
+    st.caption("The video, model or settings changed since the last analysis: press **Analyze** again.")
+    st.stop()
+
+a: an.Analysis = res["analysis"]
+labels = list(a.labels)
+color = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(labels)}
+segs = a.segments
+
+# --- the timeline ---------------------------------------------------------------------------------
+st.subheader("Timeline")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Duration", f"{a.duration_s:.1f} s")
+m2.metric("Movements", len({s["movement"] for s in segs}))
+m3.metric("Reps", sum(s["count"] for s in segs))
+m4.metric("Analysis speed", f"{a.realtime_factor:.1f}× real time",
+          help=f"decode {a.timings.get('decode', 0):.1f} s · model {a.timings.get('model', 0):.1f} s · "
+               f"preprocess {a.timings.get('preprocess', 0):.1f} s · reps {a.timings.get('reps', 0):.1f} s")
+
+rows = [m for m in labels if any(s["movement"] == m for s in segs)]
+fig = go.Figure()
+for i, s in enumerate(segs):
+    t0, t1 = s["start_frame"] / a.fps, (s["end_frame"] + 1) / a.fps
+    fig.add_trace(go.Bar(
+        y=[s["movement"]], x=[t1 - t0], base=[t0], orientation="h", marker_color=color[s["movement"]],
+        opacity=0.55, customdata=[[i]], name=s["movement"], showlegend=False,
+        hovertemplate=(f"<b>{s['movement']}</b><br>{t0:.1f}–{t1:.1f} s (frames {s['start_frame']}–{s['end_frame']})"
+                       f"<br>{s['count']} reps · confidence {s['confidence']:.2f}<extra>click to watch</extra>")))
+    if s["reps"]:
+        fig.add_trace(go.Scatter(
+            y=[s["movement"]] * len(s["reps"]), x=[r[0] / a.fps for r in s["reps"]], mode="markers",
+            marker=dict(symbol="line-ns-open", size=18, color="#212529", line=dict(width=2)),
+            customdata=[[i, k] for k in range(len(s["reps"]))], showlegend=False,
+            hovertemplate="rep %{customdata[1]} starts at %{x:.2f} s<extra></extra>"))
+fig.update_layout(barmode="overlay", height=90 + 46 * max(1, len(rows)), margin=dict(l=0, r=10, t=10, b=30),
+                  xaxis=dict(title="seconds", range=[0, a.duration_s]), clickmode="event+select",
+                  yaxis=dict(categoryorder="array", categoryarray=rows[::-1]))
+if not segs:
+    st.info("No movement found: every window was less likely than the rest threshold, or no rep cycle was "
+            "found in the motion. Try a lower *Rest below probability* in the settings.")
+event = st.plotly_chart(fig, key="an_timeline", on_select="rerun", selection_mode="points", width="stretch")
+
+# the probabilities behind it
+with st.expander("Window probabilities"):
+    pf = go.Figure()
+    for k, m in enumerate(labels):
+        pf.add_trace(go.Scatter(x=a.centers / a.fps, y=a.probs[:, k], name=m, mode="lines",
+                                line=dict(color=color[m], width=1.5)))
+    pf.add_hline(y=a.settings.none_threshold, line_dash="dot", annotation_text="rest below")
+    pf.update_layout(height=260, margin=dict(l=0, r=10, t=10, b=30), xaxis_title="seconds",
+                     yaxis=dict(range=[0, 1], title="probability"))
+    st.plotly_chart(pf, key="an_probs", width="stretch")
+
+# a click on a segment (or a rep tick) seeks the player there; a select box does the same
+picked = None
+try:
+    points = (event or {}).get("selection", {}).get("points", []) if isinstance(event, dict) else \
+        event.selection.points
+except AttributeError:
+    points = []
+if points:
+    cd = points[0].get("customdata")
+    if cd:
+        i = int(cd[0])
+        if 0 <= i < len(segs):
+            picked = segs[i]["reps"][int(cd[1])][0] if len(cd) > 1 else segs[i]["start_frame"]
+options = ["—"] + [f"{i + 1}. {s['movement']} · {s['start_frame'] / a.fps:.1f} s · {s['count']} reps"
+                   for i, s in enumerate(segs)]
+choice = st.selectbox("Jump to a segment", range(len(options)), format_func=lambda i: options[i], key="an_jump")
+if picked is None and choice:
+    picked = segs[choice - 1]["start_frame"]
+if picked is not None:
+    st.session_state["an_seek"] = picked / a.fps
+
+left, right = st.columns([3, 2])
+with left:
+    seek = float(st.session_state.get("an_seek", 0.0))
+    if "path" in res:
+        st.video(res["path"], start_time=seek)
+    else:
+        st.video(res["data"], start_time=seek)
+    st.caption(f"Player at {seek:.1f} s (frame {int(round(seek * a.fps))}).")
+with right:
+    counts = a.counts()
+    table = pd.DataFrame([{"movement": m, "reps": c,
+                           "segments": sum(1 for s in segs if s["movement"] == m),
+                           "seconds": round(sum((s["end_frame"] - s["start_frame"] + 1) for s in segs
+                                                if s["movement"] == m) / a.fps, 1)}
+                          for m, c in counts.items()])
+    st.markdown("**Reps per movement**")
+    st.dataframe(table, hide_index=True, width="stretch")
+with st.expander(f"Segments ({len(segs)})"):
+    st.dataframe(pd.DataFrame([{"movement": s["movement"], "start frame": s["start_frame"],
+                                "end frame": s["end_frame"], "start s": round(s["start_frame"] / a.fps, 2),
+                                "reps": s["count"], "confidence": s["confidence"]} for s in segs]),
+                 hide_index=True, width="stretch")
+    st.download_button("Download the analysis (JSON)", data=json.dumps(a.to_json(), indent=2),
+                       file_name=f"{Path(a.video).stem}_analysis.json", mime="application/json")
+
+# --- drafts for the Label page ---------------------------------------------------------------------
+st.subheader("Turn it into labels")
+if a.video_id is None:
+    st.caption("Drafts go to workspace videos: add this video on the **Videos** page, then analyse it from there.")
+    st.stop()
+annotator = an.draft_annotator(a)
+have = store.segments(a.video_id, annotator)
+st.caption(f"The draft is stored as annotator **{annotator}** on video {a.video_id} "
+           f"({len(a.reps())} reps); it replaces that model's older draft on this video"
+           + (f" ({len(have)} reps now)." if have else ".")
+           + " Drafts never feed the dataset until someone copies them into their own reps.")
+c1, c2 = st.columns(2)
+if c1.button("Send to Label page as draft", type="primary", key="an_send"):
+    try:
+        name, keys = an.send_draft(ws, a)
+        st.success(f"Stored {len(keys)} reps as {name}.")
+    except (an.AnalyzeError, StoreError) as exc:
+        st.error(str(exc))
+try:
+    c2.page_link("pages/2_Label.py", label="Open the Label page", icon="🏷️",
+                 query_params={"video": str(a.video_id)})
+except Exception:  # noqa: BLE001 - the page run on its own (tests): a plain link
+    c2.markdown(f"[🏷️ Open the Label page](Label?video={a.video_id})")
+st.caption("On the Label page choose this model in *Show another annotator beside yours*; click a draft rep, "
+           "**Copy to mine**, then fix its edges with Tab and Alt+←/→. Or copy the whole draft at once:")
+b1, b2 = st.columns([2, 1])
+me = b1.text_input("Your annotator name", key="an_me", value=st.query_params.get("annotator", ""))
+if b2.button("Copy the draft into my reps", key="an_copy", disabled=not me.strip() or not have):
+    ann = Annotator(store, a.video_id, me.strip())
+    done, skipped = 0, 0
+    for rep in store.segments(a.video_id, annotator):
+        try:
+            ann.accept_draft(rep["uuid"])
+            done += 1
+        except (LabelError, StoreError):
+            skipped += 1
+    st.success(f"Copied {done} reps into {me.strip()}'s reps" + (f"; {skipped} overlapped reps you already "
+                                                                 "have and were left out." if skipped else "."))

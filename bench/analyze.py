@@ -52,7 +52,7 @@ def bench_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
     video = ws.store().video(video_id)
     t0 = time.perf_counter()
     fn, row = an.load_runner(ws, model_id)
-    frames, size, box = an._model_input(row, video)  # noqa: SLF001
+    frames, size, _box, _focus = an._model_input(row, video)  # noqa: SLF001
     an.warm_up(fn, frames, size, an.Settings())
     setup = time.perf_counter() - t0
     runs = []

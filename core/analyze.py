@@ -218,11 +218,14 @@ def window_plan(frames: int, fps: float, clip_frames: int, settings: Settings) -
 
 
 def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, size, crop=None,
-         settings: Settings | None = None, progress: Progress | None = None, cancel=None) -> Scan:
+         settings: Settings | None = None, progress: Progress | None = None, cancel=None,
+         focus: str | None = None) -> Scan:
     """Decode `path` once; classify sliding windows with `predict` (batch [B, T, H, W, 3] float32
     in [0, 1] -> probabilities [B, classes]) and keep the small motion frames. See the module doc.
 
-    size: int or (h, w) of the model input; crop: pixel box (x0, y0, x1, y1) or None.
+    size: int or (h, w) of the model input; crop: pixel box (x0, y0, x1, y1) or None; focus: the
+    model's focus (None: each frame is preprocessed once as decoded; "motion": the window's frames
+    are preprocessed together, since the athlete box is found from the window's own motion).
     progress(done_frames, total_frames, stage); cancel: threading.Event or callable -> bool.
     The model runs in a worker thread while decoding goes on (TensorFlow and FFmpeg release the
     GIL), at most two batches in flight; each batch is a copy, so the frame buffer can move on.
@@ -261,9 +264,15 @@ def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, si
             return p, time.perf_counter() - t0
 
         def flush():
+            nonlocal t_prep
             if not pending:
                 return
-            batch = np.stack([np.stack([kept[i] for i in idx]) for idx in pending]).astype(np.float32)
+            if focus:
+                t0 = time.perf_counter()
+                batch = np.stack([preprocess([kept[i] for i in idx], size, crop, focus) for idx in pending])
+                t_prep += time.perf_counter() - t0
+            else:
+                batch = np.stack([np.stack([kept[i] for i in idx]) for idx in pending]).astype(np.float32)
             if len(batch) < settings.batch:  # one input shape: the model is traced once
                 pad = np.zeros((settings.batch - len(batch),) + batch.shape[1:], np.float32)
                 batch = np.concatenate([batch, pad])
@@ -289,7 +298,7 @@ def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, si
                 gray[i] = np.rot90(small, k=-(rot // 90)) if rot else small
                 if short or i % g == 0:
                     t0 = time.perf_counter()
-                    kept[i] = preprocess([reader.frame(i)], size, crop)[0]
+                    kept[i] = reader.frame(i) if focus else preprocess([reader.frame(i)], size, crop)[0]
                     t_prep += time.perf_counter() - t0
                 if not short:
                     for span, step in zip(spans, steps):
@@ -798,9 +807,9 @@ def load_runner(ws, model_ref, engine: str = "auto"):
     return fn, entry.row
 
 
-def _model_input(row: dict, video: dict | None) -> tuple[int, tuple[int, int], object]:
-    """(frames, (h, w), crop box or None) as `core.predict` feeds this model a workspace video /
-    a file."""
+def _model_input(row: dict, video: dict | None) -> tuple[int, tuple[int, int], object, str | None]:
+    """(frames, (h, w), crop box or None, focus) as `core.predict` feeds this model a workspace
+    video / a file."""
     from core import evaluate as ev
     from core.predict import _model_box
 
@@ -812,7 +821,7 @@ def _model_input(row: dict, video: dict | None) -> tuple[int, tuple[int, int], o
         box = normalise_box(video.get("roi"), video["width"], video["height"])
     if box is None:
         box = _model_box(row)
-    return frames, size, box
+    return frames, size, box, ev.focus(row)
 
 
 def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress: Progress | None = None,
@@ -821,11 +830,11 @@ def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress
     settings = settings or Settings()
     t0 = time.perf_counter()
     fn, row = load_runner(ws, model_ref, engine)
-    frames, size, box = _model_input(row, video)
+    frames, size, box, focus = _model_input(row, video)
     t1 = time.perf_counter()
     warm_up(fn, frames, size, settings)
     t2 = time.perf_counter()
-    sc = scan(path, fn, frames, size, box, settings, progress, cancel)
+    sc = scan(path, fn, frames, size, box, settings, progress, cancel, focus=focus)
     result = analyze_scan(sc, row["labels"], settings, model=row["id"])
     result.run_id = row.get("run_id")
     result.timings["load_model"] = t1 - t0
@@ -1005,7 +1014,7 @@ def evaluate_split(ws, model_ref, split: str = "test", settings: Settings | None
     if not videos:
         raise AnalyzeError(f"No videos with reps in the {split} split.")
     fn, row = load_runner(ws, model_ref, engine)
-    frames0, size0, _ = _model_input(row, None)
+    frames0, size0, _, _ = _model_input(row, None)
     warm_up(fn, frames0, size0, settings)
     per_video = []
     for k, video in enumerate(videos):
@@ -1013,9 +1022,9 @@ def evaluate_split(ws, model_ref, split: str = "test", settings: Settings | None
             if progress:
                 progress(k * 1000 + int(1000 * done / max(1, total)), len(videos) * 1000,
                          f"video {video['id']} ({k + 1}/{len(videos)}): {stage}")
-        frames, size, box = _model_input(row, video)
+        frames, size, box, focus = _model_input(row, video)
         t0 = time.perf_counter()
-        sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel)
+        sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel, focus=focus)
         result = analyze_scan(sc, row["labels"], settings, model=row["id"])
         result.video_id = video["id"]
         result.run_id = row.get("run_id")

@@ -1,6 +1,6 @@
 """The training cache: each clip's model input, computed once per setting, read as a tf.data.Dataset.
 
-A setting is (frames N, resolution H x W, crop). For every clip the cache holds exactly what
+A setting is (frames N, resolution H x W, crop, focus). For every clip the cache holds exactly what
 `core.video.load_clip` returns for it — `sample_indices` over the clip, then `preprocess` (the
 one preprocessing path; imported, not re-implemented) — stored as N JPEG images (uint8, quality
 `JPEG_QUALITY`) in one `tf.train.Example` inside TFRecord shards, so training never decodes a
@@ -9,9 +9,10 @@ is the JPEG loss (tested: mean absolute difference < 0.02 per clip, on the [0, 1
 
 crop: True reads the clip file as it was cut (cropped to the athlete box when the clip is);
 False gives the whole frame: the clip file if it is uncropped, else the same frames
-start..end read from the source video.
+start..end read from the source video. focus: None, or "motion" = each clip's frames further
+cropped to the square around what moves (`core.video.motion_box`: the athlete in a wide shot).
 
-Layout: `cache/n<N>_<H>x<W>_<crop|full>/` holds `shard-<k>.tfrecord` files and `manifest.json`
+Layout: `cache/n<N>_<H>x<W>_<crop|full>[_<focus>]/` holds `shard-<k>.tfrecord` files and `manifest.json`
 {"format", "setting", "clips": {clip fingerprint: {"shard", "bytes", "label", "path"}}, "shards"}.
 An entry is keyed by the clip's fingerprint (what the clip was cut from; see core.clips), so a
 re-cut clip (changed range, crop, movement) misses and is recomputed, and an unchanged clip is
@@ -64,18 +65,21 @@ def _size(size) -> tuple[int, int]:
     return int(size), int(size)
 
 
-def setting_key(frames: int, size, crop: bool) -> str:
+def setting_key(frames: int, size, crop: bool, focus: str | None = None) -> str:
     h, w = _size(size)
-    return f"n{int(frames)}_{h}x{w}_{'crop' if crop else 'full'}"
+    return f"n{int(frames)}_{h}x{w}_{'crop' if crop else 'full'}" + (f"_{focus}" if focus else "")
 
 
-def cache_dir(ws: Workspace, frames: int, size, crop: bool) -> Path:
-    return ws.cache_dir / setting_key(frames, size, crop)
+def cache_dir(ws: Workspace, frames: int, size, crop: bool, focus: str | None = None) -> Path:
+    return ws.cache_dir / setting_key(frames, size, crop, focus)
 
 
-def _setting(frames, size, crop, quality) -> dict:
+def _setting(frames, size, crop, quality, focus=None) -> dict:
     h, w = _size(size)
-    return {"frames": int(frames), "height": h, "width": w, "crop": bool(crop), "jpeg_quality": int(quality)}
+    setting = {"frames": int(frames), "height": h, "width": w, "crop": bool(crop), "jpeg_quality": int(quality)}
+    if focus:  # absent rather than null, so caches built before focus existed stay valid
+        setting["focus"] = focus
+    return setting
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -113,7 +117,8 @@ class _Lock:
 # computing one record (runs in worker processes)
 # --------------------------------------------------------------------------------------------
 
-def _job(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool, quality: int) -> dict:
+def _job(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool, quality: int,
+         focus: str | None = None) -> dict:
     """What a worker needs to compute one clip's record (plain data, picklable)."""
     if crop or not clip["crop"]:
         path, start, end = str(ws.absolute(clip["path"])), 0, clip["frames"] - 1
@@ -121,7 +126,8 @@ def _job(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool,
         video = videos[clip["video_id"]]
         path, start, end = str(ws.absolute(video["path"])), clip["start_frame"], clip["end_frame"]
     return {"fingerprint": clip["fingerprint"], "label": clip["label"], "clip": clip["path"], "path": path,
-            "start": start, "end": end, "frames": int(frames), "size": _size(size), "quality": int(quality)}
+            "start": start, "end": end, "frames": int(frames), "size": _size(size), "quality": int(quality),
+            "focus": focus}
 
 
 def compute_record(job: dict) -> tuple[dict, list[bytes]]:
@@ -131,7 +137,7 @@ def compute_record(job: dict) -> tuple[dict, list[bytes]]:
 
     from core.video import load_clip
 
-    x = load_clip(job["path"], job["start"], job["end"], job["frames"], job["size"], None)
+    x = load_clip(job["path"], job["start"], job["end"], job["frames"], job["size"], None, job.get("focus"))
     images = []
     for frame in x:
         u8 = np.clip(np.rint(frame * 255.0), 0, 255).astype(np.uint8)  # exact: preprocess scales uint8/255
@@ -165,14 +171,15 @@ def _example(job: dict, images: list[bytes]) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quality: int = JPEG_QUALITY,
-          jobs: int = 1, progress: Progress | None = None, cancel: threading.Event | None = None) -> dict:
+          jobs: int = 1, progress: Progress | None = None, cancel: threading.Event | None = None,
+          focus: str | None = None) -> dict:
     """Bring the cache of one setting up to date with the clips table. Returns a summary
     {"key", "clips", "computed", "reused", "dropped", "cancelled", "seconds"}."""
     t0 = time.perf_counter()
     store = ws.store()
-    folder = cache_dir(ws, frames, size, crop)
+    folder = cache_dir(ws, frames, size, crop, focus)
     folder.mkdir(parents=True, exist_ok=True)
-    setting = _setting(frames, size, crop, quality)
+    setting = _setting(frames, size, crop, quality, focus)
     with _Lock(folder / ".lock"):
         for tmp in folder.glob(f"{TMP_PREFIX}*"):
             tmp.unlink(missing_ok=True)
@@ -192,7 +199,7 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
         missing = [c for fp, c in wanted.items() if fp not in manifest["clips"]
                    or manifest["clips"][fp]["shard"] not in manifest["shards"]]
         videos = {v["id"]: v for v in store.videos()}
-        todo = [_job(ws, c, videos, frames, size, crop, quality) for c in missing]
+        todo = [_job(ws, c, videos, frames, size, crop, quality, focus) for c in missing]
         summary = {"key": folder.name, "clips": len(wanted), "computed": 0, "reused": len(wanted) - len(missing),
                    "dropped": len(stale), "cancelled": False}
         if progress:
@@ -327,14 +334,15 @@ def _compact(folder: Path, manifest: dict) -> None:
     _write_manifest(folder, manifest)
 
 
-def clear(ws: Workspace, frames: int | None = None, size=None, crop: bool | None = None) -> None:
+def clear(ws: Workspace, frames: int | None = None, size=None, crop: bool | None = None,
+          focus: str | None = None) -> None:
     """Delete one setting's cache, or (no arguments) the whole cache folder's contents."""
     if frames is None:
         for sub in ws.cache_dir.iterdir():
             if sub.is_dir() and (sub / "manifest.json").exists():
                 shutil.rmtree(sub)
     else:
-        shutil.rmtree(cache_dir(ws, frames, size, bool(crop)), ignore_errors=True)
+        shutil.rmtree(cache_dir(ws, frames, size, bool(crop), focus), ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,7 +374,7 @@ def examples(ws: Workspace, split: str | None = None) -> list[dict]:
 
 def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: bool = True,
             batch_size: int | None = None, shuffle: bool = False, seed: int = 0, *, build_missing: bool = True,
-            jobs: int = 1, with_paths: bool = False):
+            jobs: int = 1, with_paths: bool = False, focus: str | None = None):
     """A tf.data.Dataset of (frames float32 [N, H, W, 3] in [0, 1], label int32) for the clips of
     `split` (see `examples`), from the cache of (frames, size, crop), built first if anything is
     missing (`build_missing=False` raises CacheError instead). Batched when batch_size is given
@@ -380,7 +388,7 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
     wanted = examples(ws, split)
     if not wanted:
         raise CacheError(f"No clips in split {split!r}: cut clips and make splits first.")
-    folder = cache_dir(ws, frames, size, crop)
+    folder = cache_dir(ws, frames, size, crop, focus)
     manifest = read_manifest(folder)
     need = [e for e in wanted if not manifest or e["fingerprint"] not in manifest["clips"]
             or manifest["clips"][e["fingerprint"]]["shard"] not in manifest["shards"]]
@@ -388,7 +396,7 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
         if not build_missing:
             raise CacheError(f"{len(need)} clips of split {split!r} are not in the cache {folder.name}; "
                              "build it (python -m core cache build).")
-        build(ws, frames, size, crop, jobs=jobs)
+        build(ws, frames, size, crop, jobs=jobs, focus=focus)
         manifest = read_manifest(folder)
     h, w = _size(size)
     n = int(frames)
@@ -431,10 +439,10 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def size_report(ws: Workspace, frames: int = 10, size=224, crop: bool = True) -> dict:
+def size_report(ws: Workspace, frames: int = 10, size=224, crop: bool = True, focus: str | None = None) -> dict:
     """Cache bytes of one setting vs the mp4 bytes of the clips it covers:
     {"key", "cache_bytes" (shards + manifest on disk), "clip_bytes", "ratio", "clips", "cached"}."""
-    folder = cache_dir(ws, frames, size, crop)
+    folder = cache_dir(ws, frames, size, crop, focus)
     manifest = read_manifest(folder) or {"clips": {}, "shards": {}}
     rows = clip_rows(ws.store())
     cache_bytes = sum(f.stat().st_size for f in folder.glob("*") if f.is_file() and f.name != ".lock") \

@@ -661,6 +661,12 @@ def preprocessing(model: dict) -> tuple[int, tuple[int, int], bool]:
     return frames, size, pre.get("crop", True) is not False
 
 
+def focus(model: dict) -> str | None:
+    """The model's focus setting (core.video.preprocess): None, or "motion" (each clip or window
+    cropped to the square around what moves). Missing in models exported before it existed."""
+    return (model.get("preprocessing") or {}).get("focus") or None
+
+
 def split_clips(ws, model: dict, split: str) -> tuple[list[dict], list[dict]]:
     """(clips of the split the model can be scored on, each with `y` = index of its movement in the
     model's labels; clips of movements the model does not know, left out)."""
@@ -819,6 +825,13 @@ def _load_predict_fn(model: dict, folder: Path) -> Callable[[np.ndarray], np.nda
         raise EvaluateError(f"Cannot load model {model['id']}: core.model is not available ({exc}).") from exc
     if not folder.exists():
         raise EvaluateError(f"The files of model {model['id']} are missing: {folder}.")
+    from core.predict import TFLITE_FILE, PredictError, TFLiteModel, model_kind
+
+    if model_kind(folder) == "tflite":  # a registered TF Lite export (core.export): its interpreter
+        try:
+            return TFLiteModel(folder if folder.suffix == ".tflite" else folder / TFLITE_FILE)
+        except PredictError as exc:
+            raise EvaluateError(f"Cannot load model {model['id']}: {exc}") from exc
     try:
         loaded = model_module.load_model(folder)
     except Exception as exc:
@@ -845,7 +858,7 @@ def _load_predict_fn(model: dict, folder: Path) -> Callable[[np.ndarray], np.nda
     return run
 
 
-def clip_input(ws, clip: dict, frames: int, size, crop: bool, videos: dict) -> np.ndarray:
+def clip_input(ws, clip: dict, frames: int, size, crop: bool, videos: dict, focus: str | None = None) -> np.ndarray:
     """The model input of one clip (a clips-table row as `core.clips.clips` gives it): float32
     [frames, H, W, 3] in [0, 1], from THE preprocessing (core.video.load_clip), read exactly as the
     training cache reads it (core.cache._job: the clip file as cut, or for crop=False on a cropped
@@ -854,7 +867,7 @@ def clip_input(ws, clip: dict, frames: int, size, crop: bool, videos: dict) -> n
     from core.video import load_clip
 
     job = _job(ws, clip, videos, frames, size, crop, 90)
-    return load_clip(job["path"], job["start"], job["end"], frames, size, None)
+    return load_clip(job["path"], job["start"], job["end"], frames, size, None, focus)
 
 
 def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4, force: bool = False,
@@ -880,6 +893,7 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
     folder = model_dir(ws, model)
     predict_fn = _load_predict_fn(model, folder)
     frames, size, crop = preprocessing(model)
+    model_focus = focus(model)
     videos = {v["id"]: v for v in store.videos()}
     from core.clips import clips as clip_table
 
@@ -890,7 +904,8 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
         if cancel is not None and cancel.is_set():
             raise EvaluateError("Evaluation cancelled; nothing was stored.")
         part = clips[start:start + batch_size]
-        x = np.stack([clip_input(ws, rows[c["path"]], frames, size, crop, videos) for c in part]).astype(np.float32)
+        x = np.stack([clip_input(ws, rows[c["path"]], frames, size, crop, videos, model_focus)
+                      for c in part]).astype(np.float32)
         if len(part) < batch_size and total > batch_size:
             # pad the last batch to the same shape: a traced model (core.fastpath) would trace again
             x = np.concatenate([x, np.repeat(x[-1:], batch_size - len(part), axis=0)])

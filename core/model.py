@@ -39,7 +39,7 @@ Export / load
 
     out_dir/model.json          architecture (id, variant, classes, conv settings)
     out_dir/labels.json         class names, in output order
-    out_dir/preprocessing.json  {"frames", "resolution", "crop"}
+    out_dir/preprocessing.json  {"frames", "resolution", "crop", "focus"}
     out_dir/weights/            tf.train.Checkpoint(model=...) of the classifier
     out_dir/saved_model/        a TF SavedModel, signature `serving_default`:
                                 image [B, frames, res, res, 3] -> {"logits", "probabilities"}
@@ -666,6 +666,10 @@ class LoadedModel:
     def crop(self):
         return self.preprocessing.get("crop")
 
+    @property
+    def focus(self):
+        return self.preprocessing.get("focus")
+
     def predictor(self, path: str = "auto"):
         """clip [T, H, W, 3] (or batch) -> probabilities; 'auto' takes the fast path on a CPU."""
         from core.fastpath import predictor
@@ -679,7 +683,7 @@ def _write_json(path: Path, obj) -> None:
 
 
 def export_model(model, out_dir, labels: Iterable[str], frames: int, resolution: int,
-                 crop=None, saved_model: bool = True, fast_ops: bool = True) -> Path:
+                 crop=None, saved_model: bool = True, fast_ops: bool = True, focus: str | None = None) -> Path:
     """Write a trained classifier to `out_dir` (see the module doc for the layout).
 
     The SavedModel's serving function is traced with `core.fastpath.fast_ops` by default (the
@@ -700,7 +704,7 @@ def export_model(model, out_dir, labels: Iterable[str], frames: int, resolution:
     _write_json(out / "labels.json", labels)
     _write_json(out / "preprocessing.json",
                 {"frames": int(frames), "resolution": int(resolution),
-                 "crop": list(crop) if crop is not None else None})
+                 "crop": list(crop) if crop is not None else None, "focus": focus})
     _write_json(out / "model.json", spec.to_json())
     return out
 

@@ -78,8 +78,8 @@ class PredictError(StoreError):
 # ----------------------------------------------------------------------------------------------
 
 def clip_tensor(path, start: int | None = None, end: int | None = None, n: int = 10, size=224, crop=None,
-                timings: dict | None = None) -> tuple[np.ndarray, list[int], tuple[int, int]]:
-    """`core.video.load_clip(path, start, end, n, size, crop)`, computed step by step (equal bit for
+                timings: dict | None = None, focus: str | None = None) -> tuple[np.ndarray, list[int], tuple[int, int]]:
+    """`core.video.load_clip(path, start, end, n, size, crop, focus)`, computed step by step (equal bit for
     bit): returns (float32 [n, H, W, 3], the sampled frame indices, (start, end)).
 
     start/end default to the first/last frame of the video (one open of the file; `load_clip`
@@ -100,7 +100,7 @@ def clip_tensor(path, start: int | None = None, end: int | None = None, n: int =
             if i not in decoded:
                 decoded[i] = reader.frame(i)
     t1 = time.perf_counter()
-    x = preprocess([decoded[i] for i in indices], size, crop)
+    x = preprocess([decoded[i] for i in indices], size, crop, focus)
     t2 = time.perf_counter()
     if timings is not None:
         timings["decode"] = (t1 - t0) * 1000.0
@@ -419,7 +419,7 @@ class Predictor:
         if isinstance(crop, str) and crop == "auto":
             crop = _model_box(row)
         timings: dict = {}
-        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings)
+        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, ev.focus(row))
         return self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
 
     def _finish(self, ws, row, x, indices, rng, timings, topk, engine, t0) -> dict:
@@ -475,7 +475,8 @@ class Predictor:
         if box is None:
             box = _model_box(row)
         timings: dict = {}
-        x, indices, rng = clip_tensor(ws.absolute(video["path"]), start, end, frames, size, box, timings)
+        x, indices, rng = clip_tensor(ws.absolute(video["path"]), start, end, frames, size, box, timings,
+                                      ev.focus(row))
         out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["video_id"] = int(video_id)
         return out
@@ -495,7 +496,8 @@ class Predictor:
         videos = {v["id"]: v for v in store.videos()}
         job = _job(ws, clip, videos, frames, size, crop_flag, 90)
         timings: dict = {}
-        x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings)
+        x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings,
+                                      ev.focus(row))
         out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["clip_id"] = int(clip_id)
         out["clip"] = clip["path"]

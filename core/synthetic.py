@@ -673,10 +673,12 @@ def plan_workout(seed: int, movements: list[str] | None = None, fps: float = 30,
 def demo_plans(seed: int = 0, n_videos: int = 12, target_seconds: float | None = None) -> list[Workout]:
     """Plans for the demo workspace.
 
-    With the default `target_seconds=None`: every movement appears in >= 6 videos and has >= 60 reps
-    across the set (asserted; needs n_videos >= 6). Each video is a chipper (sometimes two rounds) of
-    4-5 movements at <= 3 stations, 60-120 s; 12 videos make ~15-16 min (60 reps of each movement at
-    real rep speed alone take 11.7 min).
+    With the default `target_seconds=None`: every movement appears in max(6, n_videos // 2) videos
+    and has >= 60 reps across the set (asserted; needs n_videos >= 6). Each video is a chipper
+    (sometimes two rounds) of 4-5 movements at <= 3 stations; 12 videos of 60-120 s make ~15-16 min
+    (60 reps of each movement at real rep speed alone take 11.7 min); more videos spread the same
+    reps over more gyms, athletes and cameras (shorter sets), which is what a classifier needs to
+    learn the movement rather than the gym.
     With `target_seconds` (seconds per video) the reps are scaled to that length; each movement still
     appears in >= 6 videos (n_videos >= 6) but the 60-rep floor is not guaranteed.
     """
@@ -690,15 +692,16 @@ def demo_plans(seed: int = 0, n_videos: int = 12, target_seconds: float | None =
     def spread(total):
         return [total // n_videos + (1 if v < total % n_videos else 0) for v in range(n_videos)]
 
-    n_other = spread(6 * len(other))                 # 12 videos: 2 other stations each
-    n_bar = spread(6 * len(bar))[::-1]               # videos with more "other" get fewer barbell lifts
+    per_movement = max(6, n_videos // 2)             # videos each movement appears in
+    n_other = spread(per_movement * len(other))      # 12 videos: 2 other stations each
+    n_bar = spread(per_movement * len(bar))[::-1]    # videos with more "other" get fewer barbell lifts
     order_v = rng.permutation(n_videos)
     assign: list[list[str]] = []
     for v in range(n_videos):
         left = n_videos - v
         chosen: list[str] = []
         for group, k in ((other, n_other[order_v[v]]), (bar, n_bar[order_v[v]])):
-            must = [m for m in group if 6 - count[m] >= left]
+            must = [m for m in group if per_movement - count[m] >= left]
             rest = sorted((m for m in group if m not in must), key=lambda m: (count[m], rng.random()))
             pick = (must + rest)[:max(k, len(must))]
             chosen += pick

@@ -51,7 +51,8 @@ Devices: mixed precision (``mixed_float16``) on a GPU only (``mixed_precision: a
 `tf.distribute` - `MultiWorkerMirroredStrategy` when ``TF_CONFIG`` names several workers,
 `MirroredStrategy` on several GPUs, the default strategy otherwise. On a CPU the train and eval
 steps are traced with `core.fastpath.fast_ops` (the exact 2D form of MoViNet's 3D convolutions;
-gradients included): ~30x faster training than the XLA-compiled 3D depthwise convolutions there.
+gradients included): 16-34x more training clips per CPU-second than the XLA-compiled 3D depthwise
+convolutions there (`bench/train.py`).
 
 The runs table: under `core.jobs` (detected by ``$WORKBENCH_JOB``, the job runner as parent
 process, or an active run row launched with an argv) the job system owns the row's status; the
@@ -73,6 +74,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.store import StoreError, now
+from core.video import FOCUS_MODES
 from core.workspace import Workspace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -90,6 +92,7 @@ DEFAULTS: dict = {
     "frames": 10,
     "resolution": None,          # None: the model's native resolution
     "crop": True,                # the clips as cut (cropped to the athlete box when drawn); False: whole frames
+    "focus": None,               # "motion": each clip cropped further to the square around what moves (the athlete)
     "epochs": 10,
     "batch_size": 8,
     "optimizer": "rmsprop",
@@ -117,13 +120,18 @@ DEFAULTS: dict = {
 }
 
 PRESETS: dict[str, dict] = {
-    # From scratch on a 2-core CPU in minutes: small input, Adam with a short warm-up, fast batch-norm
-    # statistics (few steps), flips; a0's 3D convs run through core.fastpath's 2D form.
+    # From scratch on a 2-core CPU in minutes: small input, Adam with a one-epoch warm-up and cosine decay,
+    # ReZero scales starting at 1 (MoViNet's 0 keeps every residual branch - and every temporal conv - out
+    # of the first updates), fast batch-norm statistics (few steps), flips; a0's 3D convs run through
+    # core.fastpath's 2D form (16-34x faster than the XLA path on a CPU). On the demo workspace it fits the
+    # train clips in ~7 epochs, but val (2 unseen gyms, athletes, cameras) stays near 0.5-0.6: 8 train
+    # videos are few to learn movement, rather than appearance, from scratch (heavier augmentation slowed
+    # learning more than it helped within the time budget).
     "demo": {
-        "model": "a0", "variant": "base", "frames": 8, "resolution": 80, "epochs": 20, "batch_size": 8,
+        "model": "a0", "variant": "base", "frames": 8, "resolution": 80, "epochs": 10, "batch_size": 8,
         "optimizer": "adam", "lr": 0.003, "schedule": "cosine", "warmup_epochs": 1.0, "label_smoothing": 0.1,
         "freeze": False, "pretrained": None, "dropout": 0.2, "bn_momentum": 0.9, "rezero_init": 1.0,
-        "augment": "strong",
+        "augment": "flip",
     },
     # The original study's notebook setting (MoViNet-A2-Base fine-tuned from Kinetics-600).
     "study": {
@@ -280,6 +288,10 @@ def validate_config(cfg: dict) -> dict:
         raise TrainError("class_weights must be none or balanced.")
     cfg["freeze"] = _as_bool(cfg["freeze"], "freeze")
     cfg["crop"] = _as_bool(cfg["crop"], "crop")
+    if cfg["focus"] in ("", "none", False):
+        cfg["focus"] = None
+    if cfg["focus"] not in FOCUS_MODES:
+        raise TrainError(f"Unknown focus {cfg['focus']!r}; choose none or motion.")
     cfg["saved_model"] = _as_bool(cfg["saved_model"], "saved_model")
     cfg["fast_ops"] = _tristate(cfg["fast_ops"], "fast_ops")
     cfg["mixed_precision"] = _tristate(cfg["mixed_precision"], "mixed_precision")
@@ -454,8 +466,8 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     counts = [0] * len(labels)
     for e in train:
         counts[e["label_id"]] += 1
-    key = cache.setting_key(cfg["frames"], cfg["resolution"], cfg["crop"])
-    manifest = cache.read_manifest(cache.cache_dir(ws, cfg["frames"], cfg["resolution"], cfg["crop"])) or {}
+    key = cache.setting_key(cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"])
+    manifest = cache.read_manifest(cache.cache_dir(ws, cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"])) or {}
     have = set((manifest.get("clips") or {}))
     missing = [e for e in train + val if e["fingerprint"] not in have]
     if missing:
@@ -468,7 +480,8 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
                 last[0] = time.time()
                 log(f"  cache {done}/{total}")
 
-        cache.build(ws, cfg["frames"], cfg["resolution"], cfg["crop"], jobs=cfg["cache_jobs"], progress=progress)
+        cache.build(ws, cfg["frames"], cfg["resolution"], cfg["crop"], jobs=cfg["cache_jobs"], progress=progress,
+                    focus=cfg["focus"])
         log(f"cache built in {time.time() - t0:.0f} s")
     return {"labels": labels, "train": train, "val": val, "class_counts": counts}
 
@@ -629,8 +642,12 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
 
     chief, worker_index = _is_chief(tf_config)
     gpus = tf.config.list_physical_devices("GPU")
-    fast = (not gpus) if cfg["fast_ops"] == "auto" else bool(cfg["fast_ops"])
     mixed = bool(gpus) if cfg["mixed_precision"] == "auto" else bool(cfg["mixed_precision"])
+    if mixed and not gpus:
+        raise TrainError("mixed_precision needs a GPU: TensorFlow has no float16 CPU kernels for some of "
+                         "MoViNet's ops (AvgPool3D); leave it on auto.")
+    # the fast 2D ops are for float32 CPU work (their folded conv+BN path does not take float16 kernels)
+    fast = (not gpus and not mixed) if cfg["fast_ops"] == "auto" else bool(cfg["fast_ops"])
     log(f"run {run_id} in {folder}")
     log(f"config: {json.dumps(cfg, sort_keys=True)}")
     log(f"devices: {len(gpus)} GPU(s); strategy {type(strategy).__name__} with {strategy.num_replicas_in_sync} "
@@ -642,7 +659,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     log(f"data: {n_train} train clips, {n_val} val clips, {n_classes} movements; "
         f"train clips per movement {dict(zip(labels, data['class_counts']))}")
 
-    frames, res, crop = cfg["frames"], cfg["resolution"], cfg["crop"]
+    frames, res, crop, focus = cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"]
     global_batch = cfg["batch_size"]
     replicas = strategy.num_replicas_in_sync
     if global_batch % replicas:
@@ -733,7 +750,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
 
     def train_data(epoch: int, skip: int):
         ds = cache.dataset(ws, "train", frames, res, crop, shuffle=True, seed=cfg["seed"] * 100003 + epoch,
-                           build_missing=False)
+                           build_missing=False, focus=focus)
         if augment != "none":
             base_seed = cfg["seed"] * 100003 + epoch
             ds = ds.enumerate().map(lambda i, item: (augment_clip(item[0], base_seed, i, augment), item[1]),
@@ -751,7 +768,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     def evaluate_val() -> dict | None:
         if not n_val:
             return None
-        ds = cache.dataset(ws, "val", frames, res, crop, batch_size=global_batch, build_missing=False)
+        ds = cache.dataset(ws, "val", frames, res, crop, batch_size=global_batch, build_missing=False, focus=focus)
         sums = np.zeros(4)
         with ops():
             for x, y in ds:
@@ -887,7 +904,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     out = ws.root / model_path(run_id)
     t0 = time.time()
     try:
-        model_lib.export_model(model, out, labels, frames, res, crop=None,
+        model_lib.export_model(model, out, labels, frames, res, crop=None, focus=focus,
                                saved_model=cfg["saved_model"] and not stopped)
     except model_lib.ModelError as exc:
         raise TrainError(f"Export failed: {exc}") from exc
@@ -897,7 +914,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
                   and r.get("epoch") == summary.get("best_epoch")]
     if last_epoch:
         metrics.update({k: last_epoch[-1].get(k) for k in ("val_loss", "val_top5")})
-    preprocessing = {"frames": frames, "resolution": res, "crop": crop}
+    preprocessing = {"frames": frames, "resolution": res, "crop": crop, "focus": focus}
     if register:
         register_model(store, run_id, run_id, model_path(run_id), labels, preprocessing, metrics)
     summary.update({"model": run_id, "model_path": model_path(run_id),
@@ -1220,6 +1237,8 @@ def add_cli(sub, common) -> None:
     p.add_argument("--pretrained", help="none, auto (official Kinetics-600 checkpoint) or a checkpoint path")
     p.add_argument("--dropout", type=float)
     p.add_argument("--augment", choices=AUGMENTS)
+    p.add_argument("--focus", choices=["none", "motion"],
+                   help="motion: crop each clip to the square around what moves (the athlete in a wide shot)")
     p.add_argument("--steps-per-epoch", type=int, dest="steps_per_epoch", help="cap the steps per epoch")
     p.add_argument("--checkpoint-every-steps", type=int, dest="checkpoint_every_steps")
     p.add_argument("--seed", type=int)
@@ -1229,7 +1248,7 @@ def add_cli(sub, common) -> None:
 
 
 _FLAGS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
-          "warmup_epochs", "label_smoothing", "freeze", "pretrained", "dropout", "augment", "steps_per_epoch",
+          "warmup_epochs", "label_smoothing", "freeze", "pretrained", "dropout", "augment", "focus", "steps_per_epoch",
           "checkpoint_every_steps", "seed")
 
 

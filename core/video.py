@@ -474,39 +474,97 @@ def sample_indices(start: int, end: int, n: int) -> list[int]:
     return [start + (2 * k * span + n - 1) // (2 * (n - 1)) for k in range(n)]
 
 
-def preprocess(frames, size, crop=None) -> np.ndarray:
-    """The model-boundary preprocessing: crop, resize, scale. Shared by training, eval, predict.
+FOCUS_MODES = (None, "motion")
 
-    frames: sequence (or array) of HxWx3 uint8 RGB frames. crop: pixel box (x0, y0, x1, y1) in
-    the (rotated) frame, x1/y1 exclusive, clipped to the frame; None = whole frame. size: int for
-    a square, or (height, width). Resized with cv2.INTER_AREA. Returns float32 [N, H, W, 3] in
-    [0, 1], RGB.
+
+def motion_box(frames, pad: float = 0.3, min_side: float = 0.45, floor: float = 6.0) -> tuple[int, int, int, int] | None:
+    """The square pixel box (x0, y0, x1, y1) around what moves most in `frames` (the athlete
+    doing a rep; the camera is fixed), or None when nothing moves (then the whole frame is used).
+
+    Why: a workout camera frames the whole gym, so the athlete is a small part of the picture and
+    most pixels (walls, idle bystanders, unused stations) say more about the gym than about the
+    movement. From a ~96-pixel-wide grayscale copy: the mean absolute difference of consecutive
+    frames, blurred, thresholded at 25 % of its peak (and at least `floor` grey levels); the
+    connected region holding the most motion is taken, padded by `pad` of its size on each side,
+    made square with a side of at least `min_side` of the frame's shorter side, and shifted (not
+    shrunk) to lie inside the frame. Deterministic: the same frames give the same box.
     """
+    frames = [np.asarray(f) for f in frames]
+    if len(frames) < 2:
+        return None
+    h, w = frames[0].shape[:2]
+    scale = 96.0 / max(w, h)
+    sw, sh = max(8, int(round(w * scale))), max(8, int(round(h * scale)))
+    small = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+             for f in frames]
+    motion = np.mean([np.abs(b - a) for a, b in zip(small, small[1:])], axis=0)
+    motion = cv2.GaussianBlur(motion, (5, 5), 0)
+    peak = float(motion.max())
+    if peak < floor:
+        return None
+    mask = (motion >= max(0.25 * peak, floor * 0.5)).astype(np.uint8)
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    count, labels_, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return None
+    mass = np.bincount(labels_.ravel(), weights=motion.ravel(), minlength=count)
+    best = 1 + int(np.argmax(mass[1:]))
+    x, y, bw, bh = (int(v) for v in stats[best, :4])
+    # back to full-resolution pixels, padded and squared
+    x0, y0, x1, y1 = x / scale, y / scale, (x + bw) / scale, (y + bh) / scale
+    side = max(x1 - x0, y1 - y0) * (1 + 2 * pad)
+    side = min(max(side, min_side * min(w, h)), min(w, h))
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    bx0 = int(round(min(max(cx - side / 2, 0), w - side)))
+    by0 = int(round(min(max(cy - side / 2, 0), h - side)))
+    s = int(round(side))
+    return bx0, by0, min(w, bx0 + s), min(h, by0 + s)
+
+
+def _crop(f: np.ndarray, crop) -> np.ndarray:
+    x0, y0, x1, y1 = (int(round(v)) for v in crop)
+    x0, x1 = max(0, x0), min(f.shape[1], x1)
+    y0, y1 = max(0, y0), min(f.shape[0], y1)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"crop box {tuple(crop)} is empty inside the {f.shape[1]}x{f.shape[0]} frame")
+    return f[y0:y1, x0:x1]
+
+
+def preprocess(frames, size, crop=None, focus=None) -> np.ndarray:
+    """The model-boundary preprocessing: crop, focus, resize, scale. Shared by training, eval, predict.
+
+    frames: sequence (or array) of HxWx3 uint8 RGB frames (one clip or window: `focus` looks at
+    them together). crop: pixel box (x0, y0, x1, y1) in the (rotated) frame, x1/y1 exclusive,
+    clipped to the frame; None = whole frame. focus: None, or "motion" = then crop further to
+    `motion_box` of the (cropped) frames. size: int for a square, or (height, width). Resized with
+    cv2.INTER_AREA. Returns float32 [N, H, W, 3] in [0, 1], RGB.
+    """
+    if focus not in FOCUS_MODES:
+        raise ValueError(f"focus must be one of {FOCUS_MODES}, got {focus!r}")
     h, w = (size, size) if np.isscalar(size) else size
     h, w = int(h), int(w)
-    out = np.empty((len(frames), h, w, 3), dtype=np.float32)
-    for j, f in enumerate(frames):
-        f = np.asarray(f)
+    frames = [np.asarray(f) for f in frames]
+    for f in frames:
         if f.dtype != np.uint8 or f.ndim != 3 or f.shape[2] != 3:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {f.dtype} {f.shape}")
-        if crop is not None:
-            x0, y0, x1, y1 = (int(round(v)) for v in crop)
-            x0, x1 = max(0, x0), min(f.shape[1], x1)
-            y0, y1 = max(0, y0), min(f.shape[0], y1)
-            if x1 <= x0 or y1 <= y0:
-                raise ValueError(f"crop box {tuple(crop)} is empty inside the "
-                                 f"{f.shape[1]}x{f.shape[0]} frame")
-            f = f[y0:y1, x0:x1]
+    if crop is not None:
+        frames = [_crop(f, crop) for f in frames]
+    if focus == "motion":
+        box = motion_box(frames)
+        if box is not None:
+            frames = [_crop(f, box) for f in frames]
+    out = np.empty((len(frames), h, w, 3), dtype=np.float32)
+    for j, f in enumerate(frames):
         out[j] = cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
     out /= 255.0
     return out
 
 
-def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None) -> np.ndarray:
+def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None, focus=None) -> np.ndarray:
     """The clip loader used by training, evaluation and prediction: float32 [n, H, W, 3].
 
     sample_indices(start, end, n), those frames decoded in one forward pass (the reader decodes on
-    between nearby indices and seeks across long gaps), then preprocess(frames, size, crop).
+    between nearby indices and seeks across long gaps), then preprocess(frames, size, crop, focus).
     """
     indices = sample_indices(start, end, n)
     with VideoReader(path, cache_frames=max(8, n)) as reader:
@@ -515,4 +573,4 @@ def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None) -> n
         for i in indices:
             if i not in decoded:
                 decoded[i] = reader.frame(i)
-    return preprocess([decoded[i] for i in indices], size, crop)
+    return preprocess([decoded[i] for i in indices], size, crop, focus)

@@ -32,7 +32,7 @@ elif not split_sizes.get("train"):
 
 # --- the form ------------------------------------------------------------------------------------
 FIELDS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
-          "label_smoothing", "freeze", "warmup_epochs", "dropout", "augment", "seed")
+          "label_smoothing", "freeze", "warmup_epochs", "dropout", "augment", "focus", "seed")
 
 
 def fill(preset: str) -> None:
@@ -40,6 +40,7 @@ def fill(preset: str) -> None:
     cfg = tr.resolve_config(None if preset == "custom" else preset)
     for key in FIELDS:
         st.session_state[f"f_{key}"] = cfg[key]
+    st.session_state["f_focus"] = cfg["focus"] or "none"
     pre = cfg["pretrained"]
     st.session_state["f_pretrained"] = "none" if pre is None else ("auto" if pre == "auto" else "path")
     st.session_state["f_pretrained_path"] = "" if pre in (None, "auto") else pre
@@ -87,6 +88,9 @@ with st.expander("More options"):
     b.number_input("Dropout", 0.0, 0.95, key="f_dropout", step=0.05)
     c3.selectbox("Augmentation", list(tr.AUGMENTS), key="f_augment")
     d.number_input("Seed", 0, 2**31 - 1, key="f_seed")
+    a.selectbox("Focus", ["none", "motion"], key="f_focus",
+                help="motion: each clip is cropped to the square around what moves (the athlete in a wide gym "
+                     "shot) before resizing; prediction and analysis then do the same. none: the whole frame.")
 
 a, b = st.columns([1, 3])
 backend = a.radio("Run on", ["local", "ray"], key="f_backend", horizontal=True,

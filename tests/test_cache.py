@@ -61,6 +61,21 @@ def test_round_trip_equals_load_clip_within_jpeg_tolerance(ws):
     assert again["computed"] == 0 and again["reused"] == 13
 
 
+def test_a_focus_setting_is_its_own_cache_of_motion_cropped_clips(ws):
+    summary = cache.build(ws, N, SIZE, focus="motion")
+    assert summary["key"] == cache.setting_key(N, SIZE, True, "motion") == f"n{N}_{SIZE}x{SIZE}_crop_motion"
+    assert summary["computed"] == 13  # not the plain setting's records
+    by_path = {e["path"]: e for e in cache.examples(ws)}
+    differs = 0
+    for x, _label, path in cache.dataset(ws, None, N, SIZE, with_paths=True, focus="motion"):
+        example = by_path[path.numpy().decode()]
+        want = load_clip(str(ws.absolute(example["path"])), 0, example["frames"] - 1, N, SIZE, None, "motion")
+        assert np.abs(x.numpy() - want).mean() < TOLERANCE, example["path"]
+        differs += np.abs(want - reference(ws, example)).mean() > 0.02
+    assert differs >= 6  # the squat clips move: most are cropped, not the whole frame
+    assert cache.build(ws, N, SIZE)["computed"] == 0  # the plain setting is untouched
+
+
 def test_splits_labels_batches_and_shuffle(ws):
     train = cache.examples(ws, "train")
     test = cache.examples(ws, "test")

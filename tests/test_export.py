@@ -97,6 +97,15 @@ def test_float_tflite_equals_the_reference(ws, float_export, real_videos):
         X.export(ws, "tx-tflite-float", "tflite")
 
 
+def test_the_evaluate_page_scores_a_registered_tflite_model(ws, float_export):
+    """core.evaluate runs a TF Lite model through its interpreter: the same per-clip probabilities
+    as the Keras model it came from."""
+    lite = ev.predict_split(ws, "tx-tflite-float", "val", force=True)
+    keras = ev.predict_split(ws, "tx", "val", force=True)
+    assert lite.probs.shape == keras.probs.shape == (5, len(ws.store().labels()))
+    assert np.abs(lite.probs - keras.probs).max() <= TOL
+
+
 def test_dynamic_quantisation_reports_val_top1_next_to_float(ws, float_export):
     out = X.export(ws, "tx", "tflite", quantize="dynamic")
     m = out["metrics"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.video import (FrameIndexError, VideoError, VideoReader, iter_frames, load_clip,
+from core.video import (FrameIndexError, VideoError, VideoReader, iter_frames, load_clip, motion_box,
                         preprocess, probe, read_frame, sample_indices)
 from tests.videotools import (digest, ffmpeg, ffmpeg_decode_rgb, ffmpeg_frame_count,
                               lavfi_video, pattern, sequential_digests, write_video)
@@ -317,3 +317,56 @@ def test_non_videos_raise_video_error(tmp_path):
         probe(tmp_path / "tone.m4a")
     with pytest.raises(VideoError, match="text"):
         probe(tmp_path / "notes.txt")
+
+
+# -- focus: the athlete box from motion ------------------------------------------------------------
+
+def _moving_square(n=8, h=120, w=320, x=230, y=40, side=30, still_noise=0):
+    """n frames of a static textured scene with a bright square bobbing up and down at (x, y)."""
+    rng = np.random.default_rng(3)
+    scene = rng.integers(40, 90, (h, w, 3), dtype=np.uint8)
+    frames = []
+    for k in range(n):
+        f = scene.copy()
+        dy = int(round(12 * np.sin(k * np.pi / 3)))
+        f[y + dy:y + dy + side, x:x + side] = 250
+        if still_noise:
+            f = np.clip(f.astype(int) + rng.integers(-still_noise, still_noise + 1, f.shape), 0, 255).astype(np.uint8)
+        frames.append(f)
+    return frames
+
+
+def test_motion_box_finds_the_mover_and_is_square_inside_the_frame():
+    frames = _moving_square()
+    box = motion_box(frames)
+    x0, y0, x1, y1 = box
+    assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 <= 120
+    assert x1 - x0 == y1 - y0  # square: no distortion when resized to a square input
+    assert x0 <= 230 and x1 >= 260  # holds the square's columns
+    assert x0 > 100  # and not the still left part of the scene
+    assert motion_box(frames) == box  # deterministic
+    # sensor noise alone is not motion; nothing moving -> None (the whole frame is used)
+    still = [frames[0]] * 8
+    assert motion_box(still) is None and motion_box(frames[:1]) is None
+    noisy = _moving_square(still_noise=3)
+    nb = motion_box(noisy)
+    assert nb is not None and nb[0] <= 230 and nb[2] >= 260
+
+
+def test_preprocess_focus_crops_to_the_motion_and_load_clip_passes_it(real_videos):
+    frames = _moving_square()
+    x0, y0, x1, y1 = motion_box(frames)
+    out = preprocess(frames, 32, focus="motion")
+    assert np.array_equal(out, preprocess(frames, 32, crop=(x0, y0, x1, y1)))
+    assert not np.array_equal(out, preprocess(frames, 32))
+    with pytest.raises(ValueError):
+        preprocess(frames, 32, focus="faces")
+    # with a crop, the motion is searched inside it
+    inner = preprocess(frames, 32, crop=(160, 0, 320, 120), focus="motion")
+    cropped = [f[0:120, 160:320] for f in frames]
+    assert np.array_equal(inner, preprocess(cropped, 32, focus="motion"))
+    path = real_videos / "divyansh__pull_up.mp4"
+    clip = load_clip(path, 100, 160, n=8, size=64, focus="motion")
+    with VideoReader(path) as reader:
+        expected = preprocess([reader.frame(i) for i in sample_indices(100, 160, 8)], 64, None, "motion")
+    assert np.array_equal(clip, expected)

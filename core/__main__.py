@@ -40,7 +40,7 @@ def cmd_demo(args) -> int:
         print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
 
     ids = build_demo(ws, seed=args.seed, n_videos=args.videos, width=args.width, height=args.height,
-                     fps=args.fps, target_seconds=args.seconds, progress=progress)
+                     fps=args.fps, target_seconds=args.seconds, progress=progress, reps_per_movement=args.reps)
     counts = ws.store().counts()
     _print({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
     return 0
@@ -260,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--fps", type=float, default=30)
     p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
+    p.add_argument("--reps", type=int, default=60, help="reps of each movement over all the videos")
     p.set_defaults(func=cmd_demo)
 
     videos = sub.add_parser("videos", help="add and list videos").add_subparsers(dest="videos_command", required=True)

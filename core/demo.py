@@ -13,6 +13,7 @@ GROUND_TRUTH = "ground-truth"
 def build_demo(
     ws: Workspace, seed: int = 0, n_videos: int = 12, width: int = 854, height: int = 480, fps: float = 30,
     target_seconds: float | None = None, progress: Callable[[int, int, str], None] | None = None,
+    reps_per_movement: int = 60,
 ) -> list[int]:
     """Render the demo workouts into the workspace; videos already there are kept (same seed, same files).
 
@@ -21,7 +22,7 @@ def build_demo(
     """
     store = ws.store()
     known = {v["path"]: v["id"] for v in store.videos()}
-    plans = demo_plans(seed, n_videos) if target_seconds is None else demo_plans(seed, n_videos, target_seconds)
+    plans = demo_plans(seed, n_videos, target_seconds, reps_per_movement)
     ids = []
     for i, plan in enumerate(plans):
         name = f"demo_s{seed}_{i:02d}.mp4"

@@ -134,7 +134,7 @@ def representative_dataset(ws, model: dict, n: int = REPRESENTATIVE_CLIPS):
 
     frames, size, crop = ev.preprocessing(model)
     try:
-        ds = dataset(ws, "train", frames, size, crop, shuffle=True, seed=0).take(int(n))
+        ds = dataset(ws, "train", frames, size, crop, shuffle=True, seed=0, focus=ev.focus(model)).take(int(n))
     except CacheError as exc:
         raise ExportError(f"int8 quantisation calibrates on train clips: {exc}") from exc
 
@@ -162,7 +162,7 @@ def _val_inputs(ws, model: dict, clips: list[dict]):
     videos = {v["id"]: v for v in store.videos()}
     rows = {r["path"]: r for r in clip_table(store)}
     for c in clips:
-        yield ev.clip_input(ws, rows[c["path"]], frames, size, crop, videos)
+        yield ev.clip_input(ws, rows[c["path"]], frames, size, crop, videos, ev.focus(model))
 
 
 def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_clips: int = REFERENCE_CLIPS,

@@ -670,11 +670,12 @@ def plan_workout(seed: int, movements: list[str] | None = None, fps: float = 30,
     return Workout(seed=int(seed), blocks=blocks, fps=float(fps), name=f"{fmt}: " + ", ".join(movs))
 
 
-def demo_plans(seed: int = 0, n_videos: int = 12, target_seconds: float | None = None) -> list[Workout]:
+def demo_plans(seed: int = 0, n_videos: int = 12, target_seconds: float | None = None,
+               reps_per_movement: int = 60) -> list[Workout]:
     """Plans for the demo workspace.
 
     With the default `target_seconds=None`: every movement appears in max(6, n_videos // 2) videos
-    and has >= 60 reps across the set (asserted; needs n_videos >= 6). Each video is a chipper
+    and has >= `reps_per_movement` reps across the set (asserted; needs n_videos >= 6). Each video is a chipper
     (sometimes two rounds) of 4-5 movements at <= 3 stations; 12 videos of 60-120 s make ~15-16 min
     (60 reps of each movement at real rep speed alone take 11.7 min); more videos spread the same
     reps over more gyms, athletes and cameras (shorter sets), which is what a classifier needs to
@@ -714,7 +715,7 @@ def demo_plans(seed: int = 0, n_videos: int = 12, target_seconds: float | None =
         b = [b[i] for i in rng.permutation(len(b))]
         cut = int(rng.integers(0, len(o) + 1))
         assign.append(o[:cut] + b + o[cut:])
-    reps_each = {m: math.ceil(60 / count[m]) for m in count}
+    reps_each = {m: math.ceil(reps_per_movement / count[m]) for m in count}
     plans = []
     for v, movs in enumerate(assign):
         vr = np.random.default_rng([int(seed), 8, v])
@@ -742,7 +743,7 @@ def demo_plans(seed: int = 0, n_videos: int = 12, target_seconds: float | None =
     reps = {m: sum(p.reps().get(m, 0) for p in plans) for m in DEFAULT_MOVEMENTS}
     assert all(v >= 6 for v in videos.values()), videos
     if target_seconds is None:
-        assert all(r >= 60 for r in reps.values()), reps
+        assert all(r >= reps_per_movement for r in reps.values()), reps
     return plans
 
 

@@ -115,6 +115,7 @@ DEFAULTS: dict = {
     "fast_ops": "auto",          # "auto": on a CPU; true / false to force
     "mixed_precision": "auto",   # "auto": on a GPU; true / false to force
     "cache_jobs": 2,             # worker processes when the cache of this setting must be built
+    "cache_quality": 80,         # JPEG quality of the cached frames (a different one rebuilds the setting's cache)
     "saved_model": True,         # export a TF SavedModel besides the weights (False: weights + descriptions only)
     "preset": None,
 }
@@ -253,6 +254,7 @@ def validate_config(cfg: dict) -> dict:
     integer("batch_size", 1, 4096)
     integer("seed", 0)
     integer("cache_jobs", 1, 64)
+    integer("cache_quality", 10, 100)
     integer("checkpoint_every_steps", 0)
     integer("log_every", 0)
     if cfg["steps_per_epoch"] not in (None, "", 0):
@@ -469,6 +471,8 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     key = cache.setting_key(cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"])
     manifest = cache.read_manifest(cache.cache_dir(ws, cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"])) or {}
     have = set((manifest.get("clips") or {}))
+    if (manifest.get("setting") or {}).get("jpeg_quality", cfg["cache_quality"]) != cfg["cache_quality"]:
+        have = set()  # cached at another JPEG quality: build() recomputes the setting
     missing = [e for e in train + val if e["fingerprint"] not in have]
     if missing:
         log(f"building the cache {key} for {len(missing)} clips ({cfg['cache_jobs']} workers)")
@@ -481,7 +485,7 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
                 log(f"  cache {done}/{total}")
 
         cache.build(ws, cfg["frames"], cfg["resolution"], cfg["crop"], jobs=cfg["cache_jobs"], progress=progress,
-                    focus=cfg["focus"])
+                    focus=cfg["focus"], quality=cfg["cache_quality"])
         log(f"cache built in {time.time() - t0:.0f} s")
     return {"labels": labels, "train": train, "val": val, "class_counts": counts}
 
@@ -1242,6 +1246,7 @@ def add_cli(sub, common) -> None:
     p.add_argument("--steps-per-epoch", type=int, dest="steps_per_epoch", help="cap the steps per epoch")
     p.add_argument("--checkpoint-every-steps", type=int, dest="checkpoint_every_steps")
     p.add_argument("--seed", type=int)
+    p.add_argument("--cache-quality", type=int, dest="cache_quality", help="JPEG quality of the training cache (80)")
     p.add_argument("--run-id", dest="run_id", help="run folder name (default: a new id)")
     p.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
     p.set_defaults(func=cli)
@@ -1249,7 +1254,7 @@ def add_cli(sub, common) -> None:
 
 _FLAGS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
           "warmup_epochs", "label_smoothing", "freeze", "pretrained", "dropout", "augment", "focus", "steps_per_epoch",
-          "checkpoint_every_steps", "seed")
+          "checkpoint_every_steps", "seed", "cache_quality")
 
 
 def cli(args) -> int:

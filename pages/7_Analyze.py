@@ -56,9 +56,10 @@ with st.expander("Analysis settings"):
                                                            "gives fewer, longer segments.")
     min_segment_s = c5.number_input("Shortest segment (s)", 0.0, 30.0, an.Settings.min_segment_s, 0.5,
                                     key="an_minseg")
-    prior = c6.selectbox("Rep duration prior", ["movement", "broad"], key="an_prior",
-                         help="movement: MOVEMENTS.md's rep timing of the predicted movement; broad: 0.3–3.5 s "
-                              "(for athletes slower than the competition footage, or unknown movements).")
+    prior = c6.selectbox("Rep duration prior", ["slow", "movement", "broad"], key="an_prior",
+                         help="slow (default): at least MOVEMENTS.md's shortest rep of the predicted movement, "
+                              "at most 4.5 s (everyday athletes are slower than competition footage); movement: "
+                              "MOVEMENTS.md's rep timing only; broad: 0.3–4.5 s whatever the movement.")
 settings = an.Settings(window_s=float(window_s), stride_s=float(stride_s), none_threshold=float(none_threshold),
                        switch_penalty=float(switch_penalty), min_segment_s=float(min_segment_s), prior=prior)
 

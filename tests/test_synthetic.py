@@ -65,6 +65,9 @@ def test_demo_plans_guarantees():
         assert len(ps) == n
         assert all(sum(1 for p in ps if m in p.reps()) >= max(6, n // 2) for m in DEFAULT_MOVEMENTS)
         assert all(sum(p.reps().get(m, 0) for p in ps) >= 60 for m in DEFAULT_MOVEMENTS)
+    more = S.demo_plans(2, 36, reps_per_movement=90)  # the default demo: more gyms and reps per movement
+    assert all(sum(1 for p in more if m in p.reps()) == 18 for m in DEFAULT_MOVEMENTS)
+    assert all(sum(p.reps().get(m, 0) for p in more) >= 90 for m in DEFAULT_MOVEMENTS)
     short = S.demo_plans(0, 12, target_seconds=20)
     assert sum(p.estimated_seconds() for p in short) < 0.6 * sum(p.estimated_seconds() for p in plans)
     with pytest.raises(ValueError):

@@ -136,7 +136,7 @@ def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
     model_row = ev.resolve_model(ws.store(), "tiny-1")
     assert model_row["path"] == "models/tiny-1" and model_row["run_id"] == "tiny-1"
     assert model_row["labels"] == ws.store().labels()
-    assert model_row["preprocessing"] == {"frames": 4, "resolution": 32, "crop": True}
+    assert model_row["preprocessing"] == {"frames": 4, "resolution": 32, "crop": True, "focus": None}
     assert model_row["metrics"]["best_val_top1"] == pytest.approx(summary["best_val_top1"])
     folder_m = ev.model_dir(ws, model_row)
     assert folder_m == ws.root / "models" / "tiny-1" and (folder_m / "saved_model" / "saved_model.pb").exists()
@@ -152,6 +152,25 @@ def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, loaded.model.weights))
     assert [m["id"] for m in ws.store().models()] == ["tiny-1"]
     assert splits.current_splits(ws.store())  # untouched
+
+
+def test_focus_and_cache_quality_reach_the_cache_and_the_exported_model(tiny_ws):
+    from core import cache
+    from core import evaluate as ev
+    from core.model import load_model
+
+    ws = tiny_ws
+    cfg = tr.resolve_config(overrides={**TINY, "epochs": 1, "focus": "motion", "cache_quality": 95,
+                                       "saved_model": False})
+    tr.train(ws, cfg, "tiny-focus", echo=lambda line: None)
+    folder = cache.cache_dir(ws, 4, 32, True, "motion")
+    assert folder.name == "n4_32x32_crop_motion"
+    assert cache.read_manifest(folder)["setting"]["jpeg_quality"] == 95
+    row = ev.resolve_model(ws.store(), "tiny-focus")
+    assert row["preprocessing"]["focus"] == "motion" and ev.focus(row) == "motion"
+    assert load_model(ev.model_dir(ws, row)).focus == "motion"
+    with pytest.raises(tr.TrainError, match="focus"):
+        tr.resolve_config(overrides={"focus": "faces"})
 
 
 def test_resume_after_sigkill_continues_without_duplicated_steps(tiny_ws):

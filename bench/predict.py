@@ -9,9 +9,11 @@ values), on a clip from a real mp4 decoded with core.video.load_clip:
 
 for the reference path (the Model Garden layers as built) and the fast path
 (core.fastpath.fast_model) in the same run, their ratio, and the maximum absolute difference
-between the two paths' probabilities (over the measured clips).
+between the two paths' probabilities (over the measured clips). With --tflite, also the float
+TF Lite conversion of the fast path's SavedModel (core.model.export_model + core.export, run by
+core.predict.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
 
-    .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--json]
+    .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--tflite] [--json]
 
 Target (issue 7): A2-Base end to end <= 0.25 s median on the 2-core machine (>= 25x reference).
 """
@@ -55,7 +57,28 @@ def _stat(times: list) -> dict:
     return {"median": round(statistics.median(times), 4), "min": round(min(times), 4)}
 
 
-def bench_model(model_id: str, video: Path, frames: int, reps: int, ref_reps: int) -> dict:
+def bench_tflite(model, model_id: str, frames: int, size: int, clip, decode, reps: int, p_fast) -> dict:
+    """Convert the model as core.export does (SavedModel traced with the fast ops, float TF Lite)."""
+    import tempfile
+
+    from core import export as X
+    from core.predict import TFLiteModel
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        M.export_model(model, tmp, [str(i) for i in range(9)], frames, size)
+        data = X.convert_tflite(Path(tmp) / "saved_model")
+        (Path(tmp) / "model.tflite").write_bytes(data)
+        convert_s = time.perf_counter() - t
+        lite = TFLiteModel(Path(tmp) / "model.tflite")
+        lite(clip)  # allocation, XNNPACK delegate set-up
+        model_t, p_lite = _times(lambda: lite(clip), reps)
+        e2e_t, _ = _times(lambda: lite(decode()), reps)
+    return {"convert_s": round(convert_s, 1), "model_only_s": _stat(model_t), "end_to_end_s": _stat(e2e_t),
+            "max_abs_prob_diff_vs_fast": float(np.abs(np.asarray(p_lite) - np.asarray(p_fast)).max())}
+
+
+def bench_model(model_id: str, video: Path, frames: int, reps: int, ref_reps: int, tflite: bool = False) -> dict:
     size = SIZES[model_id]
     info = probe(video)
     span = int(min(info.frames - 1, round(2 * info.fps)))  # a ~2 s rep in the middle
@@ -90,7 +113,9 @@ def bench_model(model_id: str, video: Path, frames: int, reps: int, ref_reps: in
     # Exactness on a second real clip as well.
     other = load_clip(video, max(0, start - span), max(1, start), n=frames, size=size)
     diff = max(float(np.abs(p_fast - p_ref).max()), float(np.abs(fast(other) - ref(other)).max()))
+    lite = bench_tflite(model, model_id, frames, size, clip, decode, reps, p_fast) if tflite else None
     return {
+        "tflite": lite,
         "model": f"{model_id}-base", "frames": frames, "size": size, "video": video.name,
         "clip_frames": [start, end], "build_s": round(build_s, 2),
         "warmup_s": {"fast": round(fast_warm_s, 2), "reference": round(ref_warm_s, 2)},
@@ -111,11 +136,12 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=10)
     ap.add_argument("--reps", type=int, default=15, help="timed runs of the fast path")
     ap.add_argument("--ref-reps", type=int, default=3, help="timed runs of the (slow) reference path")
+    ap.add_argument("--tflite", action="store_true", help="also time the float TF Lite conversion")
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     args = ap.parse_args(argv)
     results = []
     for model_id in args.models.split(","):
-        r = bench_model(model_id.strip(), args.video, args.frames, args.reps, args.ref_reps)
+        r = bench_model(model_id.strip(), args.video, args.frames, args.reps, args.ref_reps, args.tflite)
         results.append(r)
         if not args.json:
             m, e, d = r["model_only_s"], r["end_to_end_s"], r["decode_preprocess_s"]
@@ -133,6 +159,11 @@ def main(argv=None) -> int:
                   f"  max |p_fast - p_ref| = {r['max_abs_prob_diff']:.2e}   "
                   f"(one-off: build {r['build_s']} s, first call fast {r['warmup_s']['fast']} s, "
                   f"reference {r['warmup_s']['reference']} s)", flush=True)
+            if r["tflite"]:
+                lt = r["tflite"]
+                print(f"  TF Lite float: model only {ms(lt['model_only_s'])}   end to end {ms(lt['end_to_end_s'])}"
+                      f"   max |p_tflite - p_fast| = {lt['max_abs_prob_diff_vs_fast']:.2e}"
+                      f"   (conversion {lt['convert_s']} s)", flush=True)
     if args.json:
         print(json.dumps({"cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
                           "results": results}, indent=2))

@@ -78,8 +78,17 @@ def _setting(frames, size, crop, quality, focus=None) -> dict:
     h, w = _size(size)
     setting = {"frames": int(frames), "height": h, "width": w, "crop": bool(crop), "jpeg_quality": int(quality)}
     if focus:  # absent rather than null, so caches built before focus existed stay valid
+        from core.video import MOTION_BOX_VERSION
+
         setting["focus"] = focus
+        setting["focus_version"] = MOTION_BOX_VERSION  # a changed motion_box rebuilds the records
     return setting
+
+
+def setting_matches(manifest: dict, frames, size, crop, quality, focus=None) -> bool:
+    """Whether a manifest was built for exactly this setting (what `build` would rebuild otherwise)."""
+    return manifest.get("format") == CACHE_FORMAT and manifest.get("setting") == _setting(frames, size, crop,
+                                                                                          quality, focus)
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -184,7 +193,7 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
         for tmp in folder.glob(f"{TMP_PREFIX}*"):
             tmp.unlink(missing_ok=True)
         manifest = read_manifest(folder)
-        if not manifest or manifest.get("format") != CACHE_FORMAT or manifest.get("setting") != setting:
+        if not manifest or not setting_matches(manifest, frames, size, crop, quality, focus):
             for f in folder.glob("shard-*.tfrecord"):
                 f.unlink()
             manifest = {"format": CACHE_FORMAT, "setting": setting, "clips": {}, "shards": {}}
@@ -390,6 +399,11 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
         raise CacheError(f"No clips in split {split!r}: cut clips and make splits first.")
     folder = cache_dir(ws, frames, size, crop, focus)
     manifest = read_manifest(folder)
+    if manifest and focus:
+        from core.video import MOTION_BOX_VERSION
+
+        if (manifest.get("setting") or {}).get("focus_version") != MOTION_BOX_VERSION:
+            manifest = None  # cropped by an older motion_box: every record is stale
     need = [e for e in wanted if not manifest or e["fingerprint"] not in manifest["clips"]
             or manifest["clips"][e["fingerprint"]]["shard"] not in manifest["shards"]]
     if need:

@@ -83,7 +83,7 @@ MODEL_IDS = ("a0", "a1", "a2", "a3", "a4", "a5")
 VARIANTS = ("base", "stream")
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
 SCHEDULES = ("cosine", "constant")
-AUGMENTS = ("none", "flip", "flip+color", "medium", "strong")
+AUGMENTS = ("none", "flip", "flip+color", "hue", "medium", "strong")
 NATIVE_RESOLUTION = {"a0": 172, "a1": 172, "a2": 224, "a3": 256, "a4": 290, "a5": 320}
 
 DEFAULTS: dict = {
@@ -471,8 +471,9 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     key = cache.setting_key(cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"])
     manifest = cache.read_manifest(cache.cache_dir(ws, cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"])) or {}
     have = set((manifest.get("clips") or {}))
-    if (manifest.get("setting") or {}).get("jpeg_quality", cfg["cache_quality"]) != cfg["cache_quality"]:
-        have = set()  # cached at another JPEG quality: build() recomputes the setting
+    if manifest and not cache.setting_matches(manifest, cfg["frames"], cfg["resolution"], cfg["crop"],
+                                              cfg["cache_quality"], cfg["focus"]):
+        have = set()  # cached at another JPEG quality or by an older motion_box: build() recomputes it
     missing = [e for e in train + val if e["fingerprint"] not in have]
     if missing:
         log(f"building the cache {key} for {len(missing)} clips ({cfg['cache_jobs']} workers)")
@@ -964,7 +965,9 @@ def _tune_from_scratch(model, cfg: dict, log) -> None:
 def augment_clip(x, base_seed: int, index, kind: str):
     """Train-time augmentation of one clip [T, H, W, 3] in [0, 1], the same for all its frames, a
     function of (base_seed, index) only (stateless: a resumed epoch sees the same clips).
-    flip: horizontal flip with p = 0.5. flip+color: and brightness / contrast jitter. medium: flip, a
+    flip: horizontal flip with p = 0.5. flip+color: and brightness / contrast jitter. hue: flip+color and
+    the colour changes of strong (saturation, any hue, grayscale p = 0.3) without its crop - for focused
+    clips, whose framing is already the athlete's (clothes and walls still differ by gym). medium: flip, a
     random crop of 80-100 % of the area (aspect 3:4-4:3) resized back, brightness / contrast. strong: flip, a
     random crop (65-100 % of the area, aspect 3:4-4:3) resized back, brightness, contrast, saturation
     (0.3-1.7), any hue rotation and grayscale with p = 0.3 - so the model cannot lean on one athlete's
@@ -995,7 +998,7 @@ def augment_clip(x, base_seed: int, index, kind: str):
     x = x + (r[0] - 0.5) * 0.3  # brightness +-0.15
     mean = tf.reduce_mean(x, axis=[0, 1, 2], keepdims=True)
     x = (x - mean) * (0.7 + 0.6 * r[1]) + mean  # contrast 0.7-1.3
-    if kind == "strong":
+    if kind in ("strong", "hue"):
         x = tf.clip_by_value(x, 0.0, 1.0)
         x = tf.image.adjust_saturation(x, 0.3 + 1.4 * r[2])
         x = tf.image.adjust_hue(x, r[3] - 0.5)  # any hue: clothes and walls get every colour

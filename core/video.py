@@ -475,19 +475,23 @@ def sample_indices(start: int, end: int, n: int) -> list[int]:
 
 
 FOCUS_MODES = (None, "motion")
+MOTION_BOX_VERSION = 2  # bump when motion_box changes what it returns: caches of focused clips are rebuilt
 
 
-def motion_box(frames, pad: float = 0.3, min_side: float = 0.45, floor: float = 6.0) -> tuple[int, int, int, int] | None:
+def motion_box(frames, pad: float = 0.4, min_side: float = 0.5, floor: float = 6.0,
+               high: float = 0.35, low: float = 0.12) -> tuple[int, int, int, int] | None:
     """The square pixel box (x0, y0, x1, y1) around what moves most in `frames` (the athlete
     doing a rep; the camera is fixed), or None when nothing moves (then the whole frame is used).
 
     Why: a workout camera frames the whole gym, so the athlete is a small part of the picture and
     most pixels (walls, idle bystanders, unused stations) say more about the gym than about the
     movement. From a ~96-pixel-wide grayscale copy: the mean absolute difference of consecutive
-    frames, blurred, thresholded at 25 % of its peak (and at least `floor` grey levels); the
-    connected region holding the most motion is taken, padded by `pad` of its size on each side,
-    made square with a side of at least `min_side` of the frame's shorter side, and shifted (not
-    shrunk) to lie inside the frame. Deterministic: the same frames give the same box.
+    frames, blurred; regions of strong motion (>= `high` of the peak, and >= `floor` grey levels)
+    seed a hysteresis threshold: the connected region of weaker motion (>= `low` of the peak) that
+    holds the most strong motion is the athlete (so a hanging athlete whose legs swing keeps the
+    slowly moving torso, and an idle bystander apart from the athlete stays out). Its box is padded
+    by `pad` of its size on each side, made square with a side of at least `min_side` of the
+    frame's shorter side, and shifted (not shrunk) to lie inside the frame. Deterministic.
     """
     frames = [np.asarray(f) for f in frames]
     if len(frames) < 2:
@@ -498,17 +502,17 @@ def motion_box(frames, pad: float = 0.3, min_side: float = 0.45, floor: float = 
     small = [cv2.resize(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY), (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
              for f in frames]
     motion = np.mean([np.abs(b - a) for a, b in zip(small, small[1:])], axis=0)
-    motion = cv2.GaussianBlur(motion, (5, 5), 0)
+    motion = cv2.GaussianBlur(motion, (3, 3), 0)
     peak = float(motion.max())
     if peak < floor:
         return None
-    mask = (motion >= max(0.25 * peak, floor * 0.5)).astype(np.uint8)
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    count, labels_, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    strong = motion >= max(high * peak, floor)
+    weak = (motion >= max(low * peak, floor * 0.5)).astype(np.uint8)
+    count, labels_, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
     if count < 2:
         return None
-    mass = np.bincount(labels_.ravel(), weights=motion.ravel(), minlength=count)
-    best = 1 + int(np.argmax(mass[1:]))
+    seeded = np.bincount(labels_[strong], weights=motion[strong], minlength=count)
+    best = 1 + int(np.argmax(seeded[1:]))
     x, y, bw, bh = (int(v) for v in stats[best, :4])
     # back to full-resolution pixels, padded and squared
     x0, y0, x1, y1 = x / scale, y / scale, (x + bw) / scale, (y + bh) / scale

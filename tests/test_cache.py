@@ -74,6 +74,17 @@ def test_a_focus_setting_is_its_own_cache_of_motion_cropped_clips(ws):
         differs += np.abs(want - reference(ws, example)).mean() > 0.02
     assert differs >= 6  # the squat clips move: most are cropped, not the whole frame
     assert cache.build(ws, N, SIZE)["computed"] == 0  # the plain setting is untouched
+    # a changed motion_box (its version) makes every focused record stale
+    import core.video
+
+    old = core.video.MOTION_BOX_VERSION
+    core.video.MOTION_BOX_VERSION = old + 1
+    try:
+        with pytest.raises(cache.CacheError, match="not in the cache"):
+            cache.dataset(ws, None, N, SIZE, focus="motion", build_missing=False)
+        assert cache.build(ws, N, SIZE, focus="motion")["computed"] == 13
+    finally:
+        core.video.MOTION_BOX_VERSION = old
 
 
 def test_splits_labels_batches_and_shuffle(ws):

@@ -32,15 +32,16 @@ def cmd_probe(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from core.demo import build_demo
+    from core.demo import DEMO_REPS, DEMO_VIDEOS, build_demo
 
     ws = Workspace(args.workspace)
 
     def progress(i, n, name):
         print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
 
-    ids = build_demo(ws, seed=args.seed, n_videos=args.videos, width=args.width, height=args.height,
-                     fps=args.fps, target_seconds=args.seconds, progress=progress, reps_per_movement=args.reps)
+    ids = build_demo(ws, seed=args.seed, n_videos=args.videos or DEMO_VIDEOS, width=args.width, height=args.height,
+                     fps=args.fps, target_seconds=args.seconds, progress=progress,
+                     reps_per_movement=args.reps or DEMO_REPS)
     counts = ws.store().counts()
     _print({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
     return 0
@@ -255,12 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", parents=[common], help="build the demo workspace of synthetic workouts")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--videos", type=int, default=12)
+    p.add_argument("--videos", type=int, default=None, help="number of workouts (default 36)")
     p.add_argument("--width", type=int, default=854)
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--fps", type=float, default=30)
     p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
-    p.add_argument("--reps", type=int, default=60, help="reps of each movement over all the videos")
+    p.add_argument("--reps", type=int, default=None, help="reps of each movement over all the videos (default 90)")
     p.set_defaults(func=cmd_demo)
 
     videos = sub.add_parser("videos", help="add and list videos").add_subparsers(dest="videos_command", required=True)

@@ -155,6 +155,8 @@ class Settings:
     cycle_alike: float = 10.0      # ... and its cycle within this many times the set's typical spread
     parallel: bool = True          # the model runs in a thread beside the decoder
     boundary_alike: float = 1.0    # ... i.e. within this share of two random frames' distance of a boundary
+    rep_vote: bool = True          # re-name each segment by classifying its reps as training clips (see vote_reps)
+    merge_gap_s: float = 2.0       # after the vote, same-movement segments this close become one
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
@@ -768,6 +770,78 @@ def analyze_scan(sc: Scan, labels: Sequence[str], settings: Settings | None = No
                     settings=settings)
 
 
+def classify_reps(path, predict, clip_frames: int, size, crop, focus, reps: Sequence, batch: int = 16,
+                  cancel=None) -> np.ndarray:
+    """Probabilities [len(reps), classes] of each rep (start, end) read exactly as a training clip:
+    `sample_indices` over the rep and THE preprocessing (crop, focus). Batches of `batch` (padded,
+    so a traced model keeps one input shape)."""
+    from core.video import VideoReader, preprocess, sample_indices
+
+    out: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+
+    def flush():
+        if not pending:
+            return
+        x = np.stack(pending).astype(np.float32)
+        if len(x) < batch:
+            x = np.concatenate([x, np.zeros((batch - len(x),) + x.shape[1:], np.float32)])
+        out.append(np.asarray(predict(x), np.float32).reshape(len(x), -1)[:len(pending)])
+        pending.clear()
+
+    with VideoReader(path, cache_frames=max(8, int(clip_frames))) as reader:
+        for a, b in sorted((int(a), int(b)) for a, b in reps):
+            _check_cancel(cancel)
+            pending.append(preprocess([reader.frame(i) for i in sample_indices(a, b, int(clip_frames))],
+                                      size, crop, focus))
+            if len(pending) >= batch:
+                flush()
+    flush()
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def vote_reps(segments: list[dict], rep_probs: np.ndarray, labels: Sequence[str], fps: float,
+              merge_gap_s: float = 2.0) -> list[dict]:
+    """Re-name each segment by its reps: the movement with the highest mean probability over the
+    segment's reps (each classified as a whole-rep clip, the input training saw, where the sliding
+    windows see parts of reps and the gaps between them); then neighbouring segments of the same
+    movement at most `merge_gap_s` apart are joined (one set the windows had split). `rep_probs`
+    rows follow the reps of `segments` in order. Measured on the demo's held-out workouts: see the
+    module doc."""
+    out: list[dict] = []
+    k = 0
+    for seg in sorted(segments, key=lambda s: s["start_frame"]):
+        n = len(seg["reps"])
+        if n:
+            p = rep_probs[k:k + n].mean(axis=0)
+            k += n
+            seg = {**seg, "movement": labels[int(np.argmax(p))], "confidence": round(float(p.max()), 4)}
+        prev = out[-1] if out else None
+        if prev is not None and prev["movement"] == seg["movement"] and \
+                seg["start_frame"] - prev["end_frame"] <= merge_gap_s * fps:
+            n0, n1 = max(1, prev["count"]), max(1, seg["count"])
+            out[-1] = {**prev, "end_frame": seg["end_frame"], "reps": prev["reps"] + seg["reps"],
+                       "count": prev["count"] + seg["count"],
+                       "confidence": round((prev["confidence"] * n0 + seg["confidence"] * n1) / (n0 + n1), 4)}
+        else:
+            out.append(seg)
+    return out
+
+
+def _vote(result: "Analysis", path, predict, clip_frames, size, crop, focus, settings: Settings, cancel=None):
+    """Apply `vote_reps` to an analysis in place (when settings.rep_vote), timing it."""
+    if not settings.rep_vote or not result.segments:
+        return result
+    t0 = time.perf_counter()
+    reps = [r for s in sorted(result.segments, key=lambda s: s["start_frame"]) for r in s["reps"]]
+    probs = classify_reps(path, predict, clip_frames, size, crop, focus, reps, settings.batch, cancel)
+    result.segments = vote_reps(result.segments, probs, result.labels, result.fps, settings.merge_gap_s)
+    dt = time.perf_counter() - t0
+    result.timings["vote"] = dt
+    result.timings["total"] = result.timings.get("total", 0.0) + dt
+    return result
+
+
 def _resolve_overlaps(segments: list[dict]) -> list[dict]:
     """Reps looked for beyond a segment's ends may reach into the next segment: the later segment
     keeps the frames (its first reps), the earlier one loses its reps that overlap them."""
@@ -836,6 +910,9 @@ def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress
     t2 = time.perf_counter()
     sc = scan(path, fn, frames, size, box, settings, progress, cancel, focus=focus)
     result = analyze_scan(sc, row["labels"], settings, model=row["id"])
+    if progress and settings.rep_vote:
+        progress(sc.frames, sc.frames, "classifying the reps")
+    _vote(result, path, fn, frames, size, box, focus, settings, cancel)
     result.run_id = row.get("run_id")
     result.timings["load_model"] = t1 - t0
     result.timings["warm_up"] = t2 - t1
@@ -1026,6 +1103,7 @@ def evaluate_split(ws, model_ref, split: str = "test", settings: Settings | None
         t0 = time.perf_counter()
         sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel, focus=focus)
         result = analyze_scan(sc, row["labels"], settings, model=row["id"])
+        _vote(result, ws.absolute(video["path"]), fn, frames, size, box, focus, settings, cancel)
         result.video_id = video["id"]
         result.run_id = row.get("run_id")
         result.timings["total"] = time.perf_counter() - t0

@@ -55,6 +55,28 @@ def test_switch_penalty_and_min_duration():
     assert an.segment_probs(short, 30.0, an.Settings(min_segment_s=1.0)) == []
 
 
+def test_vote_reps_renames_segments_by_their_reps_and_joins_a_split_set():
+    labels = ["ghd", "double-unders", "ohs"]
+    segs = [{"movement": "double-unders", "start_frame": 0, "end_frame": 99, "confidence": 0.5, "count": 2,
+             "reps": [[0, 49], [50, 99]]},
+            {"movement": "ghd", "start_frame": 110, "end_frame": 159, "confidence": 0.4, "count": 1,
+             "reps": [[110, 159]]},
+            {"movement": "ohs", "start_frame": 400, "end_frame": 459, "confidence": 0.9, "count": 2,
+             "reps": [[400, 429], [430, 459]]}]
+    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.4, 0.1],   # the first segment's reps say ghd
+                      [0.8, 0.1, 0.1],                     # so does the second's
+                      [0.1, 0.1, 0.8], [0.2, 0.1, 0.7]])
+    out = an.vote_reps(segs, probs, labels, fps=30, merge_gap_s=1.0)
+    assert [(s["movement"], s["start_frame"], s["end_frame"], s["count"]) for s in out] == \
+        [("ghd", 0, 159, 3), ("ohs", 400, 459, 2)]
+    assert out[0]["reps"] == [[0, 49], [50, 99], [110, 159]]
+    assert out[0]["confidence"] == pytest.approx((0.6 * 2 + 0.8 * 1) / 3, abs=1e-4)
+    assert out[1]["confidence"] == pytest.approx(0.75)
+    # far apart, the same movement stays two segments
+    far = an.vote_reps(segs, probs, labels, fps=30, merge_gap_s=0.1)
+    assert [s["movement"] for s in far] == ["ghd", "ghd", "ohs"]
+
+
 def test_viterbi_and_runs():
     scores = np.log(np.array([[0.9, 0.1]] * 5 + [[0.1, 0.9]] * 5))
     assert list(an.viterbi(scores, 0.0)) == [0] * 5 + [1] * 5
@@ -182,6 +204,20 @@ def test_analyze_a_short_workout_end_to_end(workout_ws):
     scores = an.evaluate_analysis(result, truth)
     summary = an.summarize([scores])
     assert 0.0 <= summary["frame_accuracy"] <= 1.0 and summary["count"]["n"] == 2
+
+
+def test_reps_are_classified_as_training_clips(workout_ws):
+    from core.video import load_clip
+
+    ws, vid, truth, row = workout_ws
+    fn, model_row = an.load_runner(ws, "tiny")
+    frames, size, box, focus = an._model_input(model_row, ws.store().video(vid))  # noqa: SLF001
+    path = ws.absolute(ws.store().video(vid)["path"])
+    reps = [(t["start"], t["end"]) for t in truth[:3]]
+    probs = an.classify_reps(path, fn, frames, size, box, focus, reps, batch=4)
+    assert probs.shape == (3, len(model_row["labels"]))
+    want = np.asarray(fn(np.stack([load_clip(path, a, b, frames, size, box, focus) for a, b in reps])))
+    np.testing.assert_allclose(probs, want, atol=1e-5)
 
 
 def test_analysis_can_be_cancelled(workout_ws):

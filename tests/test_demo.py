@@ -9,7 +9,8 @@ from core.synthetic import demo_plans, render_workout
 from core.workspace import Workspace
 from tests.test_cli import cli
 
-SMALL = dict(seed=3, n_videos=6, width=96, height=64, fps=10)  # tiny and low fps: same plans, fast to render
+SMALL = dict(seed=3, n_videos=6, width=96, height=64, fps=10, reps_per_movement=60)
+PLANS = dict(seed=SMALL["seed"], n_videos=SMALL["n_videos"], reps_per_movement=SMALL["reps_per_movement"])  # tiny and low fps: same plans, fast to render
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +28,14 @@ def test_demo_videos_carry_their_ground_truth_reps(demo):
         assert reps and {r["annotator"] for r in reps} == {GROUND_TRUTH}
         frames = store.video(vid)["frames"]
         assert all(0 <= r["start"] <= r["end"] < frames for r in reps)
-    expected = sum(sum(plan.reps().values()) for plan in demo_plans(SMALL["seed"], SMALL["n_videos"]))
+    expected = sum(sum(plan.reps().values()) for plan in demo_plans(**PLANS))
     assert len(store.segments()) == expected
 
 
 def test_demo_is_deterministic_and_resumable(demo, tmp_path):
     ws, ids = demo
     first = ws.store().video(ids[0])
-    segments = render_workout(demo_plans(SMALL["seed"], SMALL["n_videos"])[0], tmp_path / "again.mp4",
+    segments = render_workout(demo_plans(**PLANS)[0], tmp_path / "again.mp4",
                               width=SMALL["width"], height=SMALL["height"], fps=SMALL["fps"])
     assert content_hash(tmp_path / "again.mp4") == first["sha256"]
     assert [(s["label"], s["start"], s["end"]) for s in segments] == [

@@ -772,6 +772,8 @@ def analyze_scan(sc: Scan, labels: Sequence[str], settings: Settings | None = No
                          "confidence": round(float(fp[a:b + 1, seg["index"]].mean()), 4),
                          "count": len(reps), "reps": [[int(s), int(e)] for s, e in reps]})
     segments = _resolve_overlaps(segments)
+    if settings.drop_repless:  # a segment whose reps all went to its neighbour is no longer a set
+        segments = [s for s in segments if s["count"] > 0]
     t2 = time.perf_counter()
     timings = dict(sc.timings)
     timings.update(segment=t1 - t0, reps=t2 - t1, total=sc.timings.get("scan", 0.0) + (t2 - t0))

@@ -15,3 +15,13 @@ REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_
 def real_videos() -> Path:
     assert REAL_VIDEOS.is_dir(), f"real videos expected at {REAL_VIDEOS} (set REAL_VIDEOS)"
     return REAL_VIDEOS
+
+
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """Streamlit's AppTest leaves the page it ran installed as sys.modules["__main__"]; a later
+    multiprocessing "spawn" child would re-run that page as its main module. Put the real one back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main

@@ -272,10 +272,12 @@ def test_base_model_has_no_stream_form():
 def test_export_and_load_round_trip(tmp_path):
     model = tiny_model("a0", "base")
     labels = [f"m{i}" for i in range(9)]
-    out = M.export_model(model, tmp_path / "exported", labels, frames=4, resolution=64, crop=(0, 0, 10, 10))
+    out = M.export_model(model, tmp_path / "exported", labels, frames=4, resolution=64, crop=(0, 0, 10, 10),
+                         focus="motion")
     assert json.loads((out / "labels.json").read_text()) == labels
     assert json.loads((out / "preprocessing.json").read_text()) == {"frames": 4, "resolution": 64,
-                                                                     "crop": [0, 0, 10, 10]}
+                                                                     "crop": [0, 0, 10, 10], "focus": "motion"}
+    assert M.load_model(out).focus == "motion"
     assert json.loads((out / "model.json").read_text())["model_id"] == "a0"
     loaded = M.load_model(out)
     assert (loaded.frames, loaded.resolution, loaded.labels) == (4, 64, labels)

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from core import evaluate as ev
-from ui.common import page
+from ui.common import page, registered_models
 
 ws = page(
     "Evaluate",
@@ -28,12 +28,7 @@ def model_name(m: dict) -> str:
     return f"{m['id']}{run} · {len(m['labels'])} movements · {str(m['created_at'])[:16]}"
 
 
-models = ev.list_models(store)
-if not models:
-    st.info("No models registered yet. Train one on the **Train** page (or `python -m core train …`); "
-            "every finished training run registers its model here.")
-    st.stop()
-by_id = {m["id"]: m for m in models}
+by_id = registered_models(store)
 
 pick, pick_split = st.columns([3, 1])
 model_id = pick.selectbox("Model", list(by_id), format_func=lambda i: model_name(by_id[i]), key="model")

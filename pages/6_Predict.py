@@ -11,7 +11,7 @@ from core import predict as pr
 from core.clips import clips as clip_rows
 from core.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
 from core.video import VideoError
-from ui.common import page
+from ui.common import model_picker, page, registered_models
 
 
 ws = page(
@@ -49,16 +49,9 @@ def pct(p: float) -> str:
     return f"{p * 100:.1f}%"
 
 
-models = ev.list_models(store)
-if not models:
-    st.info("No models registered yet — train one on the **Train** page (or `python -m core train …`); every "
-            "finished training run registers its model here.")
-    st.stop()
-by_id = {m["id"]: m for m in models}
-if st.session_state.get("model") not in by_id:
-    st.session_state["model"] = models[0]["id"]
-model_id = st.selectbox("Model", list(by_id), format_func=lambda i: model_name(by_id[i]), key="model")
-model = by_id[model_id]
+by_id = registered_models(store)
+model = model_picker(by_id, "model", lambda i: model_name(by_id[i]))
+model_id = model["id"]
 
 try:
     engines = pr.available_engines(ws, model)

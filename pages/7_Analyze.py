@@ -8,12 +8,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import analyze as an
-from core import evaluate as ev
 from core.annotate import Annotator, LabelError
 from core.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
 from core.store import StoreError
 from ui import tasks
-from ui.common import page
+from ui.common import model_picker, page, registered_models
 
 ws = page(
     "Analyze",
@@ -28,18 +27,10 @@ TASK = "analyze"
 PALETTE = ["#1c7ed6", "#d9480f", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#e03131", "#5c940d", "#6741d9",
            "#c2255c", "#495057"]
 
-models = ev.list_models(store)
-if not models:
-    st.info("No models registered yet — train one on the **Train** page (`python -m core train --preset demo`); "
-            "every finished training run registers its model here.")
-    st.stop()
-by_id = {m["id"]: m for m in models}
-if st.session_state.get("an_model") not in by_id:
-    st.session_state["an_model"] = models[0]["id"]
-model_id = st.selectbox("Model", list(by_id), key="an_model",
-                        format_func=lambda i: f"{i} · {len(by_id[i]['labels'])} movements · "
-                                              f"{str(by_id[i]['created_at'])[:16]}")
-model = by_id[model_id]
+by_id = registered_models(store)
+model = model_picker(by_id, "an_model", lambda i: f"{i} · {len(by_id[i]['labels'])} movements · "
+                                                  f"{str(by_id[i]['created_at'])[:16]}")
+model_id = model["id"]
 
 with st.expander("Analysis settings"):
     c1, c2, c3 = st.columns(3)

@@ -65,3 +65,23 @@ def page(title: str, icon: str, intro: str) -> Workspace:
     with st.sidebar:
         st.caption(f"Workspace: `{ws.root}`")
     return ws
+
+
+def registered_models(store) -> dict:
+    """The registered models by id, newest first; with none, a pointer to the Train page and the
+    page stops there (Evaluate, Predict and Analyze all need one)."""
+    from core.evaluate import list_models
+
+    models = list_models(store)
+    if not models:
+        st.info("No models registered yet — train one on the **Train** page (`python -m core train --preset "
+                "demo`); every finished training run registers its model here.")
+        st.stop()
+    return {m["id"]: m for m in models}
+
+
+def model_picker(by_id: dict, key: str, format_func) -> dict:
+    """A model selectbox that keeps its choice across reruns (the newest model when the kept one is gone)."""
+    if st.session_state.get(key) not in by_id:
+        st.session_state[key] = next(iter(by_id))
+    return by_id[st.selectbox("Model", list(by_id), key=key, format_func=format_func)]

@@ -65,6 +65,7 @@ import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 from official.projects.movinet.modeling import movinet_layers  # noqa: E402
 from official.vision.modeling.layers import nn_layers  # noqa: E402
+from core.video import clip_batch  # noqa: E402
 
 __all__ = ["fast_model", "reference_model", "predictor", "FastMovinet", "fast_ops",
            "randomize_weights"]
@@ -513,12 +514,7 @@ class FastMovinet:
         return self.model.backbone.init_states(tf.constant(shape, tf.int32))
 
     def logits(self, clip) -> np.ndarray:
-        x = np.asarray(clip, dtype=np.float32)
-        single = x.ndim == 4
-        if single:
-            x = x[None]
-        if x.ndim != 5 or x.shape[-1] != 3:
-            raise ValueError(f"expected a clip [T, H, W, 3] or a batch [B, T, H, W, 3], got {x.shape}")
+        x, single = clip_batch(clip)
         fn = self._concrete(tuple(x.shape))
         if self.stateful:
             logits, _ = fn(tf.constant(x), self.init_states(x.shape))

@@ -57,7 +57,7 @@ import numpy as np
 
 from core import evaluate as ev
 from core.store import StoreError
-from core.video import VideoError, VideoReader, preprocess, sample_indices
+from core.video import VideoError, VideoReader, clip_batch, preprocess, sample_indices
 
 TOPK = 5
 ENGINES = ("auto", "fast", "reference", "tflite")
@@ -159,12 +159,7 @@ class TFLiteModel:
         self._shape = None
 
     def __call__(self, clip) -> np.ndarray:
-        x = np.asarray(clip, dtype=np.float32)
-        single = x.ndim == 4
-        if single:
-            x = x[None]
-        if x.ndim != 5 or x.shape[-1] != 3:
-            raise ValueError(f"expected a clip [T, H, W, 3] or a batch [B, T, H, W, 3], got {x.shape}")
+        x, single = clip_batch(clip)
         with self._lock:
             if self._runner is not None:
                 out = self._runner(**{self._input: x})

@@ -564,6 +564,17 @@ def preprocess(frames, size, crop=None, focus=None) -> np.ndarray:
     return out
 
 
+def clip_batch(clip) -> tuple[np.ndarray, bool]:
+    """A model input as a float32 batch [B, T, H, W, 3], and whether it was one clip [T, H, W, 3]."""
+    x = np.asarray(clip, dtype=np.float32)
+    single = x.ndim == 4
+    if single:
+        x = x[None]
+    if x.ndim != 5 or x.shape[-1] != 3:
+        raise ValueError(f"expected a clip [T, H, W, 3] or a batch [B, T, H, W, 3], got {x.shape}")
+    return x, single
+
+
 def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None, focus=None) -> np.ndarray:
     """The clip loader used by training, evaluation and prediction: float32 [n, H, W, 3].
 

@@ -122,8 +122,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core.store import StoreError
+from core.windows import NONE  # the class of rests, transitions and unlabelled frames
 
-NONE = "none"
 DRAFT_PREFIX = "model:"
 
 __all__ = [
@@ -420,15 +420,22 @@ def runs(path: Sequence[int]) -> list[tuple[int, int, int]]:
     return [(int(path[a]), int(a), int(b)) for a, b in zip(starts, ends)]
 
 
-def segment_probs(fprobs: np.ndarray, fps: float, settings: Settings | None = None) -> list[dict]:
+def segment_probs(fprobs: np.ndarray, fps: float, settings: Settings | None = None,
+                  none_index: int | None = None) -> list[dict]:
     """Per-frame movement probabilities [n, K] -> movement segments
-    [{"index": k, "start_frame", "end_frame", "confidence"}] (none left out), by start."""
+    [{"index": k, "start_frame", "end_frame", "confidence"}] (none left out), by start.
+    none_index: the column of a model's own `none` class (a window-trained model): the none state
+    scores its probability; without one, none scores the constant `none_threshold`."""
     settings = settings or Settings()
     fprobs = np.asarray(fprobs, np.float64)
     n, k = fprobs.shape
-    scores = np.empty((n, k + 1))
-    scores[:, :k] = np.log(np.clip(fprobs, 1e-6, 1.0))
-    scores[:, k] = math.log(max(1e-6, settings.none_threshold))
+    if none_index is None:
+        scores = np.empty((n, k + 1))
+        scores[:, :k] = np.log(np.clip(fprobs, 1e-6, 1.0))
+        scores[:, k] = math.log(max(1e-6, settings.none_threshold))
+    else:
+        scores = np.log(np.clip(fprobs, 1e-6, 1.0))
+        k = int(none_index)
     path = viterbi(scores, settings.switch_penalty)
     min_len = max(1, int(round(settings.min_segment_s * (fps or 30.0))))
     kept = [(state, a, b) for state, a, b in runs(path) if state != k and b - a + 1 >= min_len]
@@ -757,7 +764,7 @@ def analyze_scan(sc: Scan, labels: Sequence[str], settings: Settings | None = No
     settings = settings or Settings()
     t0 = time.perf_counter()
     fp = frame_probabilities(sc.centers, sc.probs, sc.frames)
-    raw = segment_probs(fp, sc.fps, settings)
+    raw = segment_probs(fp, sc.fps, settings, none_index=_none_index(labels))
     t1 = time.perf_counter()
     segments = []
     for seg in raw:
@@ -780,6 +787,11 @@ def analyze_scan(sc: Scan, labels: Sequence[str], settings: Settings | None = No
     return Analysis(video=sc.path, fps=sc.fps, frames=sc.frames, labels=list(labels), model=model,
                     segments=segments, centers=sc.centers, probs=sc.probs, timings=timings,
                     settings=settings)
+
+
+def _none_index(labels: Sequence[str]) -> int | None:
+    """The column of the model's `none` class (window-trained models, core.windows), if it has one."""
+    return list(labels).index(NONE) if NONE in labels else None
 
 
 def classify_reps(path, predict, clip_frames: int, size, crop, focus, reps: Sequence, batch: int = 16,
@@ -822,6 +834,11 @@ def vote_reps(segments: list[dict], rep_probs: np.ndarray, labels: Sequence[str]
     module doc."""
     out: list[dict] = []
     k = 0
+    rep_probs = np.asarray(rep_probs, np.float64)
+    none = _none_index(labels)
+    if none is not None and len(rep_probs):  # a rep is some movement: name it among the movements
+        rep_probs = rep_probs.copy()
+        rep_probs[:, none] = -1.0
     for seg in sorted(segments, key=lambda s: s["start_frame"]):
         n = len(seg["reps"])
         if n:

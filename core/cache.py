@@ -141,21 +141,26 @@ def _job(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool,
 
 def compute_record(job: dict) -> tuple[dict, list[bytes]]:
     """load_clip → uint8 → JPEG per frame. Returns (job, [jpeg bytes] * N)."""
-    import cv2
-    import numpy as np
-
     from core.video import load_clip
 
     x = load_clip(job["path"], job["start"], job["end"], job["frames"], job["size"], None, job.get("focus"))
+    return job, encode_frames(x, job["quality"], job["clip"])
+
+
+def encode_frames(x, quality: int, name: str) -> list[bytes]:
+    """Preprocessed frames float32 [N, H, W, 3] in [0, 1] -> N JPEG images (exact uint8 first:
+    preprocess scales uint8 / 255)."""
+    import cv2
+    import numpy as np
+
     images = []
     for frame in x:
-        u8 = np.clip(np.rint(frame * 255.0), 0, 255).astype(np.uint8)  # exact: preprocess scales uint8/255
-        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR),
-                               [cv2.IMWRITE_JPEG_QUALITY, job["quality"]])
+        u8 = np.clip(np.rint(frame * 255.0), 0, 255).astype(np.uint8)
+        ok, buf = cv2.imencode(".jpg", cv2.cvtColor(u8, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
         if not ok:
-            raise CacheError(f"JPEG encoding failed for {job['clip']}")
+            raise CacheError(f"JPEG encoding failed for {name}")
         images.append(buf.tobytes())
-    return job, images
+    return images
 
 
 def compute_records(jobs: list[dict]) -> list[tuple[dict, list[bytes]]]:
@@ -184,11 +189,46 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
           focus: str | None = None) -> dict:
     """Bring the cache of one setting up to date with the clips table. Returns a summary
     {"key", "clips", "computed", "reused", "dropped", "cancelled", "seconds"}."""
-    t0 = time.perf_counter()
     store = ws.store()
+    wanted = {c["fingerprint"]: c for c in clip_rows(store)}
+
+    def make_jobs(missing):
+        videos = {v["id"]: v for v in store.videos()}
+        return [_job(ws, c, videos, frames, size, crop, quality, focus) for c in missing]
+
+    return _update(ws, frames, size, crop, quality, focus, "clip", wanted, make_jobs, compute_records, 16,
+                   jobs, progress, cancel)
+
+
+def build_windows(ws: Workspace, wanted: list[dict], frames: int, size, crop: bool, *, quality: int = JPEG_QUALITY,
+                  jobs: int = 1, progress: Progress | None = None, cancel: threading.Event | None = None,
+                  focus: str | None = None) -> dict:
+    """Bring the training windows (`core.windows.examples`) of one setting up to date: `wanted` are
+    all the windows to keep (others of an older labelling are dropped); clips are left alone.
+    Each video is decoded once. Returns the summary of `build` (counting windows)."""
+    from core import windows
+
+    return _update(ws, frames, size, crop, quality, focus, "window", {e["fingerprint"]: e for e in wanted},
+                   lambda missing: windows.jobs(ws, missing, _size(size), quality, focus), compute_videos, 1,
+                   jobs, progress, cancel)
+
+
+def compute_videos(jobs: list[dict]) -> list[tuple[dict, list[bytes]]]:
+    from core.windows import compute_video
+
+    return [rec for job in jobs for rec in compute_video(job)]
+
+
+def _update(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted: dict, make_jobs, compute,
+            per_batch: int, jobs: int, progress, cancel) -> dict:
+    """The build of one kind of record ("clip" or "window") into one setting's folder: drop that
+    kind's stale entries, compute the missing ones (`compute(list of jobs) -> [(entry, images)]`),
+    write shards, compact."""
+    t0 = time.perf_counter()
     folder = cache_dir(ws, frames, size, crop, focus)
     folder.mkdir(parents=True, exist_ok=True)
     setting = _setting(frames, size, crop, quality, focus)
+    noun = "clips" if kind == "clip" else "windows"
     with _Lock(folder / ".lock"):
         for tmp in folder.glob(f"{TMP_PREFIX}*"):
             tmp.unlink(missing_ok=True)
@@ -200,19 +240,16 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
         for f in folder.glob("shard-*.tfrecord"):  # renamed by a killed build, never recorded
             if f.name not in manifest["shards"]:
                 f.unlink()
-        rows = clip_rows(store)
-        wanted = {c["fingerprint"]: c for c in rows}
-        stale = [fp for fp in manifest["clips"] if fp not in wanted]
+        stale = [fp for fp, e in manifest["clips"].items() if e.get("kind", "clip") == kind and fp not in wanted]
         for fp in stale:
             del manifest["clips"][fp]
         missing = [c for fp, c in wanted.items() if fp not in manifest["clips"]
                    or manifest["clips"][fp]["shard"] not in manifest["shards"]]
-        videos = {v["id"]: v for v in store.videos()}
-        todo = [_job(ws, c, videos, frames, size, crop, quality, focus) for c in missing]
+        todo = make_jobs(missing)
         summary = {"key": folder.name, "clips": len(wanted), "computed": 0, "reused": len(wanted) - len(missing),
                    "dropped": len(stale), "cancelled": False}
         if progress:
-            progress(0, len(todo), f"{len(todo)} clips to cache, {summary['reused']} cached")
+            progress(0, len(missing), f"{len(missing)} {noun} to cache, {summary['reused']} cached")
         _drop_empty_shards(folder, manifest)
         _write_manifest(folder, manifest)
 
@@ -220,42 +257,40 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
 
         def flush():
             if pending:
-                _write_shard(folder, manifest, pending)
+                _write_shard(folder, manifest, pending, kind)
                 pending.clear()
 
-        def take(job, images):
-            pending.append((job, images))
-            summary["computed"] += 1
-            if progress:
-                progress(summary["computed"], len(todo), job["clip"])
-            if len(pending) >= SHARD_RECORDS:
-                flush()
-
         try:
-            for job, images in _records(todo, jobs, cancel):
-                take(job, images)
+            for job, images in _records(todo, jobs, cancel, compute, per_batch):
+                pending.append((job, images))
+                summary["computed"] += 1
+                if progress:
+                    progress(summary["computed"], len(missing), job["clip"])
+                if len(pending) >= SHARD_RECORDS:
+                    flush()
         finally:
             flush()
-        summary["cancelled"] = bool(cancel is not None and cancel.is_set() and summary["computed"] < len(todo))
+        summary["cancelled"] = bool(cancel is not None and cancel.is_set() and summary["computed"] < len(missing))
         _compact(folder, manifest)
     summary["seconds"] = time.perf_counter() - t0
     return summary
 
 
-def _records(todo: list[dict], jobs: int, cancel):
-    """Yield (job, images) for each job, in worker processes when jobs > 1; stops on cancel."""
-    if jobs <= 1 or len(todo) < 8:
+def _records(todo: list[dict], jobs: int, cancel, compute=compute_records, per_batch: int = 16):
+    """Yield (entry, images) for each job's records, in worker processes when jobs > 1 (batches of
+    `per_batch` jobs); stops on cancel."""
+    if jobs <= 1 or len(todo) < 2 * per_batch:
         for job in todo:
             if cancel is not None and cancel.is_set():
                 return
-            yield compute_record(job)
+            yield from compute([job])
         return
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, wait
 
-    batches = [todo[i:i + 16] for i in range(0, len(todo), 16)]
+    batches = [todo[i:i + per_batch] for i in range(0, len(todo), per_batch)]
     with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as pool:
-        futures = [pool.submit(compute_records, b) for b in batches]
+        futures = [pool.submit(compute, b) for b in batches]
         try:
             for future in futures:  # in submission order: the shards' content does not depend on jobs
                 while True:
@@ -270,7 +305,7 @@ def _records(todo: list[dict], jobs: int, cancel):
                 future.cancel()
 
 
-def _write_shard(folder: Path, manifest: dict, records: list[tuple[dict, list[bytes]]]) -> None:
+def _write_shard(folder: Path, manifest: dict, records: list[tuple[dict, list[bytes]]], kind: str = "clip") -> None:
     import tensorflow as tf
 
     k = max((int(name[6:-9]) for name in manifest["shards"]), default=-1) + 1
@@ -286,6 +321,8 @@ def _write_shard(folder: Path, manifest: dict, records: list[tuple[dict, list[by
     manifest["shards"][name] = {"bytes": (folder / name).stat().st_size, "records": len(records)}
     for fp, (n, job) in sizes.items():
         manifest["clips"][fp] = {"shard": name, "bytes": n, "label": job["label"], "path": job["clip"]}
+        if kind != "clip":  # clips carry no kind (manifests from before windows stay valid)
+            manifest["clips"][fp]["kind"] = kind
     _write_manifest(folder, manifest)
 
 
@@ -383,7 +420,7 @@ def examples(ws: Workspace, split: str | None = None) -> list[dict]:
 
 def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: bool = True,
             batch_size: int | None = None, shuffle: bool = False, seed: int = 0, *, build_missing: bool = True,
-            jobs: int = 1, with_paths: bool = False, focus: str | None = None):
+            jobs: int = 1, with_paths: bool = False, focus: str | None = None, entries: list[dict] | None = None):
     """A tf.data.Dataset of (frames float32 [N, H, W, 3] in [0, 1], label int32) for the clips of
     `split` (see `examples`), from the cache of (frames, size, crop), built first if anything is
     missing (`build_missing=False` raises CacheError instead). Batched when batch_size is given
@@ -391,12 +428,15 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
     deterministic for a seed, reshuffled each epoch. Without shuffle: the order the clips were
     cached in (the clips table's order within one build; later builds' clips after).
     with_paths: elements are (frames, label, clip path as a tf.string) — to tie predictions to
-    clips in evaluation."""
+    clips in evaluation. entries: these examples instead of the split's clips (e.g. training
+    windows, `core.windows.examples`, built beforehand with `build_windows`)."""
     import tensorflow as tf
 
-    wanted = examples(ws, split)
+    wanted = examples(ws, split) if entries is None else list(entries)
     if not wanted:
         raise CacheError(f"No clips in split {split!r}: cut clips and make splits first.")
+    if entries is not None:
+        build_missing = False  # windows are built with their whole set (build_windows), not piecemeal
     folder = cache_dir(ws, frames, size, crop, focus)
     manifest = read_manifest(folder)
     if manifest and focus:

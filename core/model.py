@@ -403,7 +403,10 @@ def _has_filter() -> bool:
 
 
 def _find_checkpoint(path: Path) -> str | None:
-    """A checkpoint prefix inside a directory (the `checkpoint` state file, else an .index)."""
+    """A checkpoint prefix inside a directory (the `checkpoint` state file, else an .index); a
+    workbench model folder (`export_model`) gives its weights."""
+    if path.is_dir() and (path / "labels.json").is_file() and (path / "weights" / "ckpt.index").is_file():
+        return str(path / "weights" / "ckpt")
     if path.is_dir():
         latest = tf.train.latest_checkpoint(str(path))
         if latest:
@@ -554,13 +557,22 @@ def _short(e: Exception, n: int = 300) -> str:
     return s if len(s) <= n else s[:n] + "…"
 
 
+def _checkpoint_classes(ckpt: str) -> int:
+    """The head size of a checkpoint: a workbench model's labels (its weights sit in
+    <model>/weights/ckpt beside labels.json), else Kinetics-600's."""
+    labels = Path(ckpt).parent.parent / "labels.json"
+    if Path(ckpt).parent.name == "weights" and labels.is_file():
+        return len(json.loads(labels.read_text()))
+    return PRETRAINED_CLASSES
+
+
 def restore_pretrained_backbone(spec: ModelSpec, source, *, cache_dir=None, base_url=None,
                                 progress: Progress | None = None, sha256: str | None = None,
                                 use_external_states: bool = False) -> movinet.Movinet:
     """A backbone with the official Kinetics-600 weights of `spec`'s architecture, verified."""
     ckpt = resolve_checkpoint(source, spec.model_id, spec.variant, cache_dir, base_url, progress, sha256)
     backbone = build_backbone(spec, use_external_states=use_external_states)
-    full = build_classifier(backbone, spec, num_classes=PRETRAINED_CLASSES,
+    full = build_classifier(backbone, spec, num_classes=_checkpoint_classes(ckpt),
                             output_states=use_external_states)
     _build_call(full, 1, 32)
     _restore_verified(full, ckpt, f"MoViNet-{spec.model_id.upper()}-{spec.variant}",

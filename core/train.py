@@ -107,6 +107,8 @@ DEFAULTS: dict = {
     "bn_momentum": None,         # None: MoViNet's 0.99
     "rezero_init": None,         # from scratch only: start the residual branches' ReZero scales here (MoViNet: 0)
     "augment": "flip",
+    "windows": 0,                # > 0: also this many whole-workout windows per epoch, as the analyser sees them, with
+                                 # a "none" class for rests (core.windows); 0: rep clips only
     "class_weights": "none",     # "balanced": loss weighted by inverse class frequency
     "seed": 0,
     "steps_per_epoch": None,     # None: every train clip once per epoch
@@ -258,6 +260,7 @@ def validate_config(cfg: dict) -> dict:
     integer("cache_quality", 10, 100)
     integer("checkpoint_every_steps", 0)
     integer("log_every", 0)
+    integer("windows", 0)
     if cfg["steps_per_epoch"] not in (None, "", 0):
         integer("steps_per_epoch", 1)
     else:
@@ -441,7 +444,7 @@ class RunLog:
 def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     """Check clips and splits (making default splits when there are none), build the cache of the
     run's setting when anything is missing; returns {"labels", "train", "val", "class_counts"}."""
-    from core import cache, clips, splits
+    from core import cache, clips, splits, windows
 
     store = ws.store()
     rows = clips.clips(store)
@@ -462,6 +465,8 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     labels = store.labels()
     train = cache.examples(ws, "train")
     val = cache.examples(ws, "val")
+    if cfg["windows"]:
+        labels = windows.window_labels(labels)
     if not train:
         raise TrainError("The train split has no clips: make splits (Clips page or `python -m core splits make`).")
     if not val:
@@ -489,7 +494,28 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
         cache.build(ws, cfg["frames"], cfg["resolution"], cfg["crop"], jobs=cfg["cache_jobs"], progress=progress,
                     focus=cfg["focus"], quality=cfg["cache_quality"])
         log(f"cache built in {time.time() - t0:.0f} s")
-    return {"labels": labels, "train": train, "val": val, "class_counts": counts}
+    out = {"labels": labels, "train": train, "val": val, "class_counts": counts, "train_windows": [],
+           "val_windows": []}
+    if cfg["windows"]:
+        out["train_windows"] = windows.examples(ws, "train", cfg["frames"], cfg["crop"])
+        out["val_windows"] = windows.examples(ws, "val", cfg["frames"], cfg["crop"])
+        t0, last = time.time(), [0.0]
+
+        def window_progress(done, total, text):
+            if time.time() - last[0] > 10 or done == total:
+                last[0] = time.time()
+                log(f"  windows {done}/{total}")
+
+        s = cache.build_windows(ws, out["train_windows"] + out["val_windows"], cfg["frames"], cfg["resolution"],
+                                cfg["crop"], quality=cfg["cache_quality"], jobs=cfg["cache_jobs"],
+                                progress=window_progress, focus=cfg["focus"])
+        share = min(1.0, cfg["windows"] / max(1, len(out["train_windows"])))
+        for e in out["train_windows"]:  # expected examples per epoch (balanced class weights)
+            counts[e["label_id"]] += share
+        log(f"windows: {len(out['train_windows'])} train, {len(out['val_windows'])} val "
+            f"({s['computed']} computed in {time.time() - t0:.0f} s, {s['reused']} cached); "
+            f"{cfg['windows']} train windows per epoch beside the clips")
+    return out
 
 
 # ==============================================================================================
@@ -663,7 +689,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     labels, n_classes = data["labels"], len(data["labels"])
     n_train, n_val = len(data["train"]), len(data["val"])
     log(f"data: {n_train} train clips, {n_val} val clips, {n_classes} movements; "
-        f"train clips per movement {dict(zip(labels, data['class_counts']))}")
+        f"train examples per class and epoch {dict(zip(labels, (round(c) for c in data['class_counts'])))}")
 
     frames, res, crop, focus = cfg["frames"], cfg["resolution"], cfg["crop"], cfg["focus"]
     global_batch = cfg["batch_size"]
@@ -674,7 +700,8 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     if n_train < global_batch:
         global_batch = max(replicas, n_train // replicas * replicas) or n_train
         log(f"only {n_train} train clips: batch size {global_batch}")
-    steps_per_epoch = max(1, n_train // global_batch)
+    n_windows = min(cfg["windows"], len(data["train_windows"]))
+    steps_per_epoch = max(1, (n_train + n_windows) // global_batch)
     if cfg["steps_per_epoch"]:
         steps_per_epoch = min(steps_per_epoch, cfg["steps_per_epoch"])
     epochs = cfg["epochs"]
@@ -690,7 +717,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     with strategy.scope():
         try:
             model = model_lib.build_model(
-                cfg["model"], cfg["variant"], n_classes, frames, res, pretrained=cfg["pretrained"],
+                cfg["model"], cfg["variant"], n_classes, frames, res, pretrained=_pretrained_source(ws, cfg),
                 freeze_backbone=cfg["freeze"], dropout_rate=cfg["dropout"],
                 progress=model_lib.print_progress if cfg["pretrained"] == "auto" else None)
         except model_lib.ModelError as exc:
@@ -757,6 +784,11 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     def train_data(epoch: int, skip: int):
         ds = cache.dataset(ws, "train", frames, res, crop, shuffle=True, seed=cfg["seed"] * 100003 + epoch,
                            build_missing=False, focus=focus)
+        if n_windows:  # a fresh random draw of windows each epoch, mixed among the clips
+            wins = cache.dataset(ws, "train", frames, res, crop, shuffle=True, seed=cfg["seed"] * 100003 + epoch,
+                                 focus=focus, entries=data["train_windows"]).take(n_windows)
+            ds = tf.data.Dataset.sample_from_datasets([ds, wins], weights=[float(n_train), float(n_windows)],
+                                                      seed=cfg["seed"] * 100003 + epoch)
         if augment != "none":
             base_seed = cfg["seed"] * 100003 + epoch
             ds = ds.enumerate().map(lambda i, item: (augment_clip(item[0], base_seed, i, augment), item[1]),
@@ -774,13 +806,25 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     def evaluate_val() -> dict | None:
         if not n_val:
             return None
-        ds = cache.dataset(ws, "val", frames, res, crop, batch_size=global_batch, build_missing=False, focus=focus)
-        sums = np.zeros(4)
-        with ops():
-            for x, y in ds:
-                sums += eval_step(x, y).numpy()
-        n = max(sums[3], 1.0)
-        return {"val_loss": sums[0] / n, "val_top1": sums[1] / n, "val_top5": sums[2] / n}
+        out = {}
+        total = np.zeros(4)
+        parts = [("", None)] + ([("window_", data["val_windows"])] if data["val_windows"] and n_windows else [])
+        for prefix, entries in parts:
+            ds = cache.dataset(ws, "val", frames, res, crop, batch_size=global_batch, build_missing=False,
+                               focus=focus, entries=entries)
+            sums = np.zeros(4)
+            with ops():
+                for x, y in ds:
+                    sums += eval_step(x, y).numpy()
+            n = max(sums[3], 1.0)
+            out.update({f"val_{prefix}loss": sums[0] / n, f"val_{prefix}top1": sums[1] / n,
+                        f"val_{prefix}top5": sums[2] / n})
+            total += sums
+        if len(parts) > 1:  # the model is selected on clips and windows alike
+            out["val_clip_top1"] = out["val_top1"]
+            n = max(total[3], 1.0)
+            out.update({"val_loss": total[0] / n, "val_top1": total[1] / n, "val_top5": total[2] / n})
+        return out
 
     # --- the loop -----------------------------------------------------------------------------
     writer = tf.summary.create_file_writer(str(folder / "tb")) if chief else tf.summary.create_noop_writer()
@@ -881,6 +925,8 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
                 f"top-1 {ep['train_top1']:.3f}"
                 + (f" | val loss {ep['val_loss']:.4f} top-1 {ep['val_top1']:.3f} top-5 {ep['val_top5']:.3f}"
                    if val else "")
+                + (f" (clips {ep['val_clip_top1']:.3f}, windows {ep['val_window_top1']:.3f})"
+                   if "val_window_top1" in ep else "")
                 + (" (best)" if improved and val else ""))
             summary.update({"epochs_done": epoch, "step": ep["step"],
                             "best_val_top1": ep["best_val_top1"], "best_epoch": ep["best_epoch"],
@@ -937,6 +983,18 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     _update_summary(store, run_id, summary)
     log(f"done in {summary['seconds']:.0f} s")
     return summary
+
+
+def _pretrained_source(ws: Workspace, cfg: dict):
+    """cfg["pretrained"] as build_model takes it: "model:<id>" is a model registered in this
+    workspace (fine-tuning its backbone, e.g. a clip model on windows); other values pass through."""
+    pre = cfg["pretrained"]
+    if not (isinstance(pre, str) and pre.startswith("model:")):
+        return pre
+    row = next((m for m in ws.store().models() if m["id"] == pre[len("model:"):]), None)
+    if row is None:
+        raise TrainError(f"pretrained {pre}: no such registered model in this workspace.")
+    return str(ws.absolute(row["path"]))
 
 
 def _tune_from_scratch(model, cfg: dict, log) -> None:
@@ -1245,7 +1303,10 @@ def add_cli(sub, common) -> None:
     p.add_argument("--warmup-epochs", type=float, dest="warmup_epochs")
     p.add_argument("--label-smoothing", type=float, dest="label_smoothing")
     p.add_argument("--freeze", action="store_true", default=None, help="train the classifier head only")
-    p.add_argument("--pretrained", help="none, auto (official Kinetics-600 checkpoint) or a checkpoint path")
+    p.add_argument("--pretrained", help="none, auto (official Kinetics-600 checkpoint), model:<id> (a registered "
+                                        "model's backbone) or a checkpoint path")
+    p.add_argument("--windows", type=int,
+                   help="whole-workout windows per epoch beside the clips, with a none class (for the analyser)")
     p.add_argument("--dropout", type=float)
     p.add_argument("--augment", choices=AUGMENTS)
     p.add_argument("--focus", choices=["none", "motion"],
@@ -1261,7 +1322,7 @@ def add_cli(sub, common) -> None:
 
 _FLAGS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
           "warmup_epochs", "label_smoothing", "freeze", "pretrained", "dropout", "augment", "focus", "steps_per_epoch",
-          "checkpoint_every_steps", "seed", "cache_quality")
+          "checkpoint_every_steps", "seed", "cache_quality", "windows")
 
 
 def cli(args) -> int:

@@ -153,7 +153,8 @@ class Settings:
     stride_s: float = 0.5          # windows start this often
     scales: tuple = (1.0, 2.0)     # windows of window_s * scale, averaged: short and long reps
     batch: int = 16                # windows per model call
-    none_threshold: float = 0.20   # a frame whose best movement is less likely than this is rest
+    none_threshold: float = 0.20   # a frame whose best movement is less likely than this is rest (models without none)
+    none_weight: float = 0.25      # a model with its own none class: its none probability is scaled by this
     switch_penalty: float = 12.0   # log-probability cost of a change of state (Viterbi)
     min_segment_s: float = 1.5     # shorter movement segments become none
     motion_pixels: int = 64 * 36   # size of the grayscale motion frames (area, aspect kept)
@@ -165,7 +166,8 @@ class Settings:
     cycle_alike: float = 10.0      # ... and its cycle within this many times the set's typical spread
     parallel: bool = True          # the model runs in a thread beside the decoder
     boundary_alike: float = 1.0    # ... i.e. within this share of two random frames' distance of a boundary
-    rep_vote: bool = True          # re-name each segment by classifying its reps as training clips (see vote_reps)
+    rep_vote: bool | None = None   # re-name each segment by classifying its reps as training clips (vote_reps);
+                                   # None: only for models without a none class (a window-trained model names better)
     merge_gap_s: float = 2.0       # after the vote, same-movement segments this close become one
 
     def to_json(self) -> dict:
@@ -436,6 +438,7 @@ def segment_probs(fprobs: np.ndarray, fps: float, settings: Settings | None = No
     else:
         scores = np.log(np.clip(fprobs, 1e-6, 1.0))
         k = int(none_index)
+        scores[:, k] += math.log(max(1e-6, settings.none_weight))
     path = viterbi(scores, settings.switch_penalty)
     min_len = max(1, int(round(settings.min_segment_s * (fps or 30.0))))
     kept = [(state, a, b) for state, a, b in runs(path) if state != k and b - a + 1 >= min_len]
@@ -857,9 +860,14 @@ def vote_reps(segments: list[dict], rep_probs: np.ndarray, labels: Sequence[str]
     return out
 
 
+def votes(settings: Settings, labels: Sequence[str]) -> bool:
+    """Whether the rep vote runs: as set, or (None) for a model without a none class."""
+    return settings.rep_vote if settings.rep_vote is not None else _none_index(labels) is None
+
+
 def _vote(result: "Analysis", path, predict, clip_frames, size, crop, focus, settings: Settings, cancel=None):
-    """Apply `vote_reps` to an analysis in place (when settings.rep_vote), timing it."""
-    if not settings.rep_vote or not result.segments:
+    """Apply `vote_reps` to an analysis in place (when `votes(settings, labels)`), timing it."""
+    if not votes(settings, result.labels) or not result.segments:
         return result
     t0 = time.perf_counter()
     reps = [r for s in sorted(result.segments, key=lambda s: s["start_frame"]) for r in s["reps"]]
@@ -939,7 +947,7 @@ def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress
     t2 = time.perf_counter()
     sc = scan(path, fn, frames, size, box, settings, progress, cancel, focus=focus)
     result = analyze_scan(sc, row["labels"], settings, model=row["id"])
-    if progress and settings.rep_vote:
+    if progress and votes(settings, row["labels"]):
         progress(sc.frames, sc.frames, "classifying the reps")
     _vote(result, path, fn, frames, size, box, focus, settings, cancel)
     result.run_id = row.get("run_id")

@@ -758,6 +758,30 @@ class _null:
         return False
 
 
+def warm_start_head(model, source, labels: Sequence[str]) -> list[str]:
+    """Start `model`'s classifier head from an exported workbench model `source` (a folder or a
+    LoadedModel) of the same architecture: the hidden layer as it is, and the output of every
+    class the two share, matched by label; classes new to `model` (e.g. `none`) keep their fresh
+    initialisation. Without it a fine-tuned model starts from a random head whose first large
+    gradients undo much of the backbone. Returns the shared labels."""
+    src = source if isinstance(source, LoadedModel) else load_model(source)
+    new_head, old_head = model.layers[-1], src.model.layers[-1]
+    for dst, val in zip(new_head._head.weights, old_head._head.weights):  # noqa: SLF001
+        if tuple(dst.shape) != tuple(val.shape):
+            raise ModelError(f"the head of {src.path.name} does not fit this model ({val.shape} vs {dst.shape})")
+        dst.assign(val)
+    kernel, bias = new_head._classifier.weights  # noqa: SLF001
+    src_kernel, src_bias = (w.numpy() for w in old_head._classifier.weights)  # noqa: SLF001
+    k, b = kernel.numpy(), bias.numpy()
+    shared = [name for name in labels if name in src.labels]
+    for name in shared:
+        j, i = list(labels).index(name), src.labels.index(name)
+        k[..., j], b[j] = src_kernel[..., i], src_bias[i]
+    kernel.assign(k)
+    bias.assign(b)
+    return shared
+
+
 def load_model(path) -> LoadedModel:
     """Load an exported model folder (see export_model) as a Keras classifier, verified."""
     root = Path(path)

@@ -137,6 +137,15 @@ PRESETS: dict[str, dict] = {
         "freeze": False, "pretrained": None, "dropout": 0.4, "bn_momentum": 0.9, "rezero_init": 1.0,
         "augment": "flip+color", "focus": "motion", "cache_quality": 95,
     },
+    # The analyser's model (Analyze page): the best demo-preset clip model of the workspace, fine-tuned on
+    # whole-workout windows as the analyser slides them (1 s and 2 s, every 0.5 s) with a none class for rests
+    # and set-ups, beside its clips (core.windows). Measured: see the issue notes and core/analyze.py.
+    "analyze": {
+        "model": "a0", "variant": "base", "frames": 8, "resolution": 80, "epochs": 6, "batch_size": 8,
+        "optimizer": "adam", "lr": 0.001, "schedule": "cosine", "warmup_epochs": 0.5, "label_smoothing": 0.1,
+        "freeze": False, "pretrained": "model:best", "dropout": 0.4, "bn_momentum": 0.9, "rezero_init": None,
+        "augment": "flip+color", "focus": "motion", "cache_quality": 95, "windows": 1000,
+    },
     # The original study's notebook setting (MoViNet-A2-Base fine-tuned from Kinetics-600).
     "study": {
         "model": "a2", "variant": "base", "frames": 10, "resolution": 224, "epochs": 10, "batch_size": 8,
@@ -502,7 +511,7 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
         t0, last = time.time(), [0.0]
 
         def window_progress(done, total, text):
-            if time.time() - last[0] > 10 or done == total:
+            if total and (time.time() - last[0] > 10 or done == total):
                 last[0] = time.time()
                 log(f"  windows {done}/{total}")
 
@@ -716,10 +725,15 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     # --- model, optimizer, state --------------------------------------------------------------
     with strategy.scope():
         try:
+            source = _pretrained_source(ws, cfg, log)
             model = model_lib.build_model(
-                cfg["model"], cfg["variant"], n_classes, frames, res, pretrained=_pretrained_source(ws, cfg),
+                cfg["model"], cfg["variant"], n_classes, frames, res, pretrained=source,
                 freeze_backbone=cfg["freeze"], dropout_rate=cfg["dropout"],
                 progress=model_lib.print_progress if cfg["pretrained"] == "auto" else None)
+            if source not in (None, "auto") and (Path(source) / "labels.json").is_file():  # a workbench model
+                shared = model_lib.warm_start_head(model, source, labels)
+                log(f"classifier head from {Path(source).name}: hidden layer and {len(shared)} of {n_classes} "
+                    "classes' outputs")
         except model_lib.ModelError as exc:
             raise TrainError(f"Cannot build the model: {exc}") from exc
         _tune_from_scratch(model, cfg, log)
@@ -985,15 +999,45 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     return summary
 
 
-def _pretrained_source(ws: Workspace, cfg: dict):
+def best_clip_model(ws: Workspace, cfg: dict) -> dict | None:
+    """The registered model trained on clips only (no `none` class) with this run's architecture
+    and input (model, variant, frames, resolution, focus) that has the best val top-1, or None."""
+    from core.windows import NONE
+
+    found = []
+    for m in ws.store().models():
+        pre = m.get("preprocessing") or {}
+        if NONE in m["labels"] or not m.get("run_id") or \
+                (pre.get("frames"), pre.get("resolution"), pre.get("focus")) != \
+                (cfg["frames"], cfg["resolution"], cfg["focus"]):
+            continue
+        try:
+            run_cfg = json.loads((run_dir(ws, m["run_id"]) / "config.json").read_text())
+        except (OSError, ValueError):
+            continue
+        if (run_cfg.get("model"), run_cfg.get("variant")) == (cfg["model"], cfg["variant"]):
+            found.append(m)
+    return max(found, key=lambda m: (m.get("metrics") or {}).get("best_val_top1") or 0.0, default=None)
+
+
+def _pretrained_source(ws: Workspace, cfg: dict, log: Callable[[str], None] = lambda _: None):
     """cfg["pretrained"] as build_model takes it: "model:<id>" is a model registered in this
-    workspace (fine-tuning its backbone, e.g. a clip model on windows); other values pass through."""
+    workspace, "model:best" the best clip model of this architecture (`best_clip_model`) - to
+    fine-tune its backbone, e.g. on windows; other values pass through."""
     pre = cfg["pretrained"]
     if not (isinstance(pre, str) and pre.startswith("model:")):
         return pre
-    row = next((m for m in ws.store().models() if m["id"] == pre[len("model:"):]), None)
-    if row is None:
-        raise TrainError(f"pretrained {pre}: no such registered model in this workspace.")
+    if pre == "model:best":
+        row = best_clip_model(ws, cfg)
+        if row is None:
+            raise TrainError(f"pretrained model:best: no registered clip model of {cfg['model']}-{cfg['variant']}, "
+                             f"{cfg['frames']} frames at {cfg['resolution']}², focus {cfg['focus'] or 'none'} yet; "
+                             "train one first (preset demo).")
+        log(f"pretrained model:best is model {row['id']} (val top-1 {_fmt((row.get('metrics') or {}).get('best_val_top1'))})")
+    else:
+        row = next((m for m in ws.store().models() if m["id"] == pre[len("model:"):]), None)
+        if row is None:
+            raise TrainError(f"pretrained {pre}: no such registered model in this workspace.")
     return str(ws.absolute(row["path"]))
 
 
@@ -1289,7 +1333,9 @@ def add_cli(sub, common) -> None:
     """Register `train` on core/__main__.py's subparsers."""
     p = sub.add_parser("train", parents=[common],
                        help="train MoViNet on the clip cache (a resumable run; exports and registers the model)")
-    p.add_argument("--preset", choices=sorted(PRESETS), help="demo (fast, CPU, from scratch) or study (A2, pretrained)")
+    p.add_argument("--preset", choices=sorted(PRESETS),
+                   help="demo (fast, CPU, from scratch), analyze (the demo model fine-tuned for whole-workout "
+                        "analysis) or study (A2, pretrained)")
     p.add_argument("--config", metavar="FILE", help="YAML or JSON file of settings (flags override it)")
     p.add_argument("--model", choices=MODEL_IDS)
     p.add_argument("--variant", choices=VARIANTS)

@@ -32,7 +32,8 @@ elif not split_sizes.get("train"):
 
 # --- the form ------------------------------------------------------------------------------------
 FIELDS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
-          "label_smoothing", "freeze", "warmup_epochs", "dropout", "augment", "focus", "seed")
+          "label_smoothing", "freeze", "warmup_epochs", "dropout", "augment", "focus", "seed", "windows")
+PRETRAINED = {"none": "none (scratch)", "auto": "Kinetics-600", "model": "registered model", "path": "path"}
 
 
 def fill(preset: str) -> None:
@@ -41,9 +42,11 @@ def fill(preset: str) -> None:
     for key in FIELDS:
         st.session_state[f"f_{key}"] = cfg[key]
     st.session_state["f_focus"] = cfg["focus"] or "none"
-    pre = cfg["pretrained"]
-    st.session_state["f_pretrained"] = "none" if pre is None else ("auto" if pre == "auto" else "path")
-    st.session_state["f_pretrained_path"] = "" if pre in (None, "auto") else pre
+    pre = cfg["pretrained"] or "none"
+    kind = pre if pre in ("none", "auto") else ("model" if pre.startswith("model:") else "path")
+    st.session_state["f_pretrained"] = kind
+    st.session_state["f_pretrained_path"] = pre if kind == "path" else ""
+    st.session_state["f_pretrained_model"] = pre[len("model:"):] if kind == "model" else "best"
 
 
 def on_preset() -> None:
@@ -56,8 +59,10 @@ if "f_model" not in st.session_state:
     fill(st.session_state["f_preset"])
 
 st.subheader("New run")
-st.selectbox("Preset", ["demo", "study", "custom"], key="f_preset", on_change=on_preset,
-             help="demo: a0 from scratch, 8 frames at 80², minutes on a laptop CPU. study: the original study - "
+st.selectbox("Preset", ["demo", "analyze", "study", "custom"], key="f_preset", on_change=on_preset,
+             help="demo: a0 from scratch, 8 frames at 80², minutes on a laptop CPU. analyze: the best demo model "
+                  "fine-tuned on whole-workout windows with a 'none' class, for the Analyze page (train demo "
+                  "first). study: the original study - "
                   "A2-Base fine-tuned from Kinetics-600, 10 frames at 224², batch 8, 10 epochs, RMSprop with cosine "
                   "decay from 0.01, label smoothing 0.1. Choosing one fills the fields below.")
 a, b, c3, d = st.columns(4)
@@ -75,13 +80,17 @@ d.number_input("Learning rate", 1e-6, 10.0, key="f_lr", format="%.5f", step=0.00
 a, b, c3, d = st.columns(4)
 a.selectbox("Schedule", list(tr.SCHEDULES), key="f_schedule")
 b.number_input("Label smoothing", 0.0, 0.9, key="f_label_smoothing", step=0.05)
-c3.radio("Pretrained weights", ["none", "auto", "path"], key="f_pretrained", horizontal=True,
-         format_func={"none": "none (scratch)", "auto": "Kinetics-600", "path": "path"}.get,
-         help="auto downloads the official checkpoint once into models/pretrained/; a path may be a checkpoint "
-              "folder, prefix or .tar.gz. A checkpoint that does not match the model is an error.")
+c3.radio("Pretrained weights", list(PRETRAINED), key="f_pretrained", horizontal=True, format_func=PRETRAINED.get,
+         help="auto downloads the official checkpoint once into models/pretrained/; a registered model of this "
+              "workspace gives its backbone (best: the best clip model of the same architecture and input); a path "
+              "may be a checkpoint folder, prefix or .tar.gz. A checkpoint that does not match the model is an error.")
 d.checkbox("Freeze the backbone", key="f_freeze", help="Train the classifier head only (needs pretrained weights).")
 if st.session_state["f_pretrained"] == "path":
     st.text_input("Checkpoint path", key="f_pretrained_path", placeholder="/path/to/movinet_a2_base")
+elif st.session_state["f_pretrained"] == "model":
+    st.selectbox("Registered model", ["best"] + [m["id"] for m in store.models()], key="f_pretrained_model",
+                 help="best: the registered clip model (no none class) with the same model, variant, frames, "
+                      "resolution and focus that has the best val top-1.")
 with st.expander("More options"):
     a, b, c3, d = st.columns(4)
     a.number_input("Warm-up epochs", 0.0, 100.0, key="f_warmup_epochs", step=0.5)
@@ -91,6 +100,9 @@ with st.expander("More options"):
     a.selectbox("Focus", ["none", "motion"], key="f_focus",
                 help="motion: each clip is cropped to the square around what moves (the athlete in a wide gym "
                      "shot) before resizing; prediction and analysis then do the same. none: the whole frame.")
+    b.number_input("Windows per epoch", 0, 100000, key="f_windows", step=100,
+                   help="Whole-workout windows (1 s and 2 s, as the Analyze page slides them) drawn at random each "
+                        "epoch beside the clips, with an extra class 'none' for rests and set-ups; 0: clips only.")
 
 a, b = st.columns([1, 3])
 backend = a.radio("Run on", ["local", "ray"], key="f_backend", horizontal=True,
@@ -109,7 +121,8 @@ def form_config() -> dict:
     base = tr.resolve_config(None if preset == "custom" else preset)
     cfg = {**base, **cfg, "preset": None if preset == "custom" else preset}
     choice = s["f_pretrained"]
-    cfg["pretrained"] = None if choice == "none" else ("auto" if choice == "auto" else s.get("f_pretrained_path") or "")
+    cfg["pretrained"] = {"none": None, "auto": "auto", "model": f"model:{s.get('f_pretrained_model') or 'best'}"}.get(
+        choice, s.get("f_pretrained_path") or "")
     return cfg
 
 

@@ -27,9 +27,19 @@ TASK = "analyze"
 PALETTE = ["#1c7ed6", "#d9480f", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#e03131", "#5c940d", "#6741d9",
            "#c2255c", "#495057"]
 
+
+def knows_rest(row) -> bool:
+    """Trained on whole-workout windows (preset analyze): the model has its own none class."""
+    return an.NONE in row["labels"]
+
+
 by_id = registered_models(store)
-model = model_picker(by_id, "an_model", lambda i: f"{i} · {len(by_id[i]['labels'])} movements · "
-                                                  f"{str(by_id[i]['created_at'])[:16]}")
+model = model_picker(by_id, "an_model", lambda i: f"{i} · {len(by_id[i]['labels']) - knows_rest(by_id[i])} movements"
+                                                  f"{' + rest' if knows_rest(by_id[i]) else ''} · "
+                                                  f"{str(by_id[i]['created_at'])[:16]}", prefer=knows_rest)
+if not knows_rest(model):
+    st.caption("This model was trained on rep clips only; a model fine-tuned on whole-workout windows (Train page, "
+               "preset **analyze**) knows rests and set-ups and gives a better timeline (demo val workouts: frames right 0.59 -> 0.85).")
 model_id = model["id"]
 
 with st.expander("Analysis settings"):
@@ -38,9 +48,17 @@ with st.expander("Analysis settings"):
                                help="Span of one model window: about one rep.")
     stride_s = c2.number_input("Stride (s)", 0.1, 2.0, an.Settings.stride_s, 0.05, key="an_stride",
                                help="A window starts this often. Smaller: finer timeline, slower.")
-    none_threshold = c3.number_input("Rest below probability", 0.0, 1.0, an.Settings.none_threshold, 0.05,
-                                     key="an_none", help="Frames whose likeliest movement is less likely than "
-                                                         "this are rest / transition.")
+    if knows_rest(model):
+        none_weight = c3.number_input("Rest weight", 0.01, 1.0, an.Settings.none_weight, 0.05, key="an_none_weight",
+                                      help="The model's own 'none' (rest) probability is scaled by this before the "
+                                           "smoother compares it with the movements: lower finds more of the sets "
+                                           "(the model saw rest in ~40 % of its training windows).")
+        none_threshold = an.Settings.none_threshold
+    else:
+        none_threshold = c3.number_input("Rest below probability", 0.0, 1.0, an.Settings.none_threshold, 0.05,
+                                         key="an_none", help="Frames whose likeliest movement is less likely than "
+                                                             "this are rest / transition.")
+        none_weight = an.Settings.none_weight
     c4, c5, c6 = st.columns(3)
     switch_penalty = c4.number_input("Switching penalty", 0.0, 200.0, an.Settings.switch_penalty, 1.0,
                                      key="an_switch", help="Log-probability cost of changing movement: higher "
@@ -51,8 +69,14 @@ with st.expander("Analysis settings"):
                          help="slow (default): at least MOVEMENTS.md's shortest rep of the predicted movement, "
                               "at most 4.5 s (everyday athletes are slower than competition footage); movement: "
                               "MOVEMENTS.md's rep timing only; broad: 0.3–4.5 s whatever the movement.")
+    rep_vote = st.checkbox("Re-name each set by classifying its reps as whole clips", key="an_vote",
+                           value=not knows_rest(model),
+                           help="Helps a model trained on rep clips only; a model trained on windows names the "
+                                "sets better itself (measured on the demo's val workouts). Costs a second decode "
+                                "of the reps.")
 settings = an.Settings(window_s=float(window_s), stride_s=float(stride_s), none_threshold=float(none_threshold),
-                       switch_penalty=float(switch_penalty), min_segment_s=float(min_segment_s), prior=prior)
+                       none_weight=float(none_weight), switch_penalty=float(switch_penalty),
+                       min_segment_s=float(min_segment_s), prior=prior, rep_vote=bool(rep_vote))
 
 # --- the input ------------------------------------------------------------------------------------
 SOURCES = {"video": "A workspace video", "upload": "Upload a video"}

@@ -77,6 +77,24 @@ def test_vote_reps_renames_segments_by_their_reps_and_joins_a_split_set():
     assert [s["movement"] for s in far] == ["ghd", "ghd", "ohs"]
 
 
+def test_a_models_own_none_class_marks_the_rests():
+    # columns 0-1 movements, 2 = none: 0-89 movement 0, 90-149 rest (the model says none), 150-239 movement 1
+    fp = _probs([(90, 0, 0.8), (60, 2, 0.8), (90, 1, 0.8)], k=3)
+    segs = an.segment_probs(fp, 30.0, an.Settings(min_segment_s=1.0), none_index=2)
+    assert [s["index"] for s in segs] == [0, 1]
+    assert abs(segs[0]["end_frame"] - 89) <= 3 and abs(segs[1]["start_frame"] - 150) <= 3
+    # a rest the model calls none with p 0.5 beside movements at 0.25 each stays none, though the
+    # fixed threshold of a none-less model (0.2) would have made it a movement
+    rest = np.tile([0.25, 0.25, 0.5], (60, 1))
+    fp2 = np.concatenate([fp[:90], rest, fp[150:]])
+    assert [s["index"] for s in an.segment_probs(fp2, 30.0, an.Settings(min_segment_s=1.0), none_index=2)] == [0, 1]
+    # the vote names a segment among the movements even when its reps look like rest
+    seg = [{"movement": "ohs", "start_frame": 0, "end_frame": 59, "confidence": 0.5, "count": 2,
+            "reps": [[0, 29], [30, 59]]}]
+    out = an.vote_reps(seg, np.array([[0.1, 0.3, 0.6], [0.2, 0.3, 0.5]]), ["ghd", "ohs", "none"], fps=30)
+    assert out[0]["movement"] == "ohs" and out[0]["confidence"] == pytest.approx(0.3)
+
+
 def test_viterbi_and_runs():
     scores = np.log(np.array([[0.9, 0.1]] * 5 + [[0.1, 0.9]] * 5))
     assert list(an.viterbi(scores, 0.0)) == [0] * 5 + [1] * 5

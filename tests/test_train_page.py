@@ -55,6 +55,10 @@ def test_choosing_a_preset_fills_the_fields(ws):
             at.number_input(key="f_lr").value, at.selectbox(key="f_schedule").value,
             at.number_input(key="f_label_smoothing").value, at.radio(key="f_pretrained").value) == \
         ("a2", 10, 224, 8, 10, "rmsprop", 0.01, "cosine", 0.1, "auto")
+    at.selectbox(key="f_preset").set_value("analyze").run()
+    assert not at.exception, at.exception
+    assert (at.number_input(key="f_windows").value, at.radio(key="f_pretrained").value,
+            at.selectbox(key="f_pretrained_model").value) == (1000, "model", "best")
     at.radio(key="f_backend").set_value("ray").run()
     assert at.text_input(key="f_address")  # the cluster address field appears
 

@@ -133,14 +133,16 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     tiny = {"model": "a0", "variant": "base", "frames": T, "resolution": SIZE, "batch_size": 4, "optimizer": "adam",
             "lr": 0.003, "schedule": "constant", "label_smoothing": 0.0, "augment": "none", "cache_jobs": 1,
             "focus": "motion", "cache_quality": QUALITY, "saved_model": False, "epochs": 1}
+    with pytest.raises(tr.TrainError, match="no registered clip model"):
+        tr.train(ws, tr.resolve_config(overrides={**tiny, "pretrained": "model:best"}), "bad-0", echo=lambda _: None)
     tr.train(ws, tr.resolve_config(overrides=tiny), "clips-1", echo=lambda line: None)
     with pytest.raises(tr.TrainError, match="no such registered model"):
         tr.train(ws, tr.resolve_config(overrides={**tiny, "pretrained": "model:nope"}), "bad-1", echo=lambda _: None)
     lines = []
-    cfg = tr.resolve_config(overrides={**tiny, "pretrained": "model:clips-1", "windows": 12})
+    cfg = tr.resolve_config(overrides={**tiny, "pretrained": "model:best", "windows": 12})
     summary = tr.train(ws, cfg, "win-1", echo=lines.append)
     log = "\n".join(lines)
-    assert "windows:" in log and "pretrained model:clips-1" in log
+    assert "windows:" in log and "pretrained model:best is model clips-1" in log
     n_train_clips = len(cache.examples(ws, "train"))
     assert summary["steps_per_epoch"] == (n_train_clips + 12) // 4
     epoch = [r for r in tr.read_metrics(ws, "win-1") if r["kind"] == "epoch"][-1]
@@ -164,3 +166,26 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     assert result.probs.shape[1] == len(row["labels"])
     with VideoReader(ws.absolute(ws.store().video(vids[1])["path"])) as r:
         assert result.frames == len(r)
+
+
+def test_a_warm_started_head_keeps_the_source_models_outputs_by_label(tmp_path):
+    from core import model as model_lib
+
+    src = model_lib.build_model("a0", "base", 3, T, SIZE)
+    for w in src.layers[-1].weights:  # a recognisable head
+        w.assign(np.random.default_rng(0).normal(size=w.shape).astype(np.float32))
+    model_lib.export_model(src, tmp_path / "src", ["ghd", "ohs", "thruster"], T, SIZE, saved_model=False)
+    dst = model_lib.build_model("a0", "base", 4, T, SIZE)
+    fresh = dst.layers[-1]._classifier.weights[0].numpy()[..., 1].copy()  # noqa: SLF001
+    shared = model_lib.warm_start_head(dst, tmp_path / "src", ["thruster", "none", "ghd", "ohs"])
+    assert shared == ["thruster", "ghd", "ohs"]
+    s_head, d_head = src.layers[-1], dst.layers[-1]
+    for a, b in zip(s_head._head.weights, d_head._head.weights):  # noqa: SLF001
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    (sk, sb), (dk, db) = ([w.numpy() for w in h._classifier.weights] for h in (s_head, d_head))  # noqa: SLF001
+    for j, i in ((0, 2), (2, 0), (3, 1)):
+        np.testing.assert_array_equal(dk[..., j], sk[..., i])
+        assert db[j] == sb[i]
+    np.testing.assert_array_equal(dk[..., 1], fresh)  # the new class keeps its initialisation
+    with pytest.raises(model_lib.ModelError, match="does not fit"):
+        model_lib.warm_start_head(model_lib.build_model("a1", "base", 4, T, SIZE), tmp_path / "src", ["ghd"])

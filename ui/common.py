@@ -80,8 +80,9 @@ def registered_models(store) -> dict:
     return {m["id"]: m for m in models}
 
 
-def model_picker(by_id: dict, key: str, format_func) -> dict:
-    """A model selectbox that keeps its choice across reruns (the newest model when the kept one is gone)."""
+def model_picker(by_id: dict, key: str, format_func, prefer=None) -> dict:
+    """A model selectbox that keeps its choice across reruns (when the kept one is gone: the newest
+    model for which `prefer(row)` is true, else the newest)."""
     if st.session_state.get(key) not in by_id:
-        st.session_state[key] = next(iter(by_id))
+        st.session_state[key] = next((i for i, m in by_id.items() if prefer and prefer(m)), next(iter(by_id)))
     return by_id[st.selectbox("Model", list(by_id), key=key, format_func=format_func)]

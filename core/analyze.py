@@ -157,7 +157,8 @@ class Settings:
 
     window_s: float = 1.0          # span of one model window (seconds), ~ one rep
     stride_s: float = 0.5          # windows start this often
-    scales: tuple = (1.0, 2.0)     # windows of window_s * scale, averaged: short and long reps
+    scales: tuple | None = None    # windows of window_s * scale, averaged: short and long reps; None: the spans the
+                                   # model was trained on (`window_scales` of a window-trained model), else (1, 2)
     batch: int = 16                # windows per model call
     none_threshold: float = 0.20   # a frame whose best movement is less likely than this is rest (models without none)
     none_weight: float = 0.25      # a model with its own none class: its none probability is scaled by this
@@ -178,7 +179,7 @@ class Settings:
 
     def to_json(self) -> dict:
         d = dataclasses.asdict(self)
-        d["scales"] = list(self.scales)
+        d["scales"] = list(self.scales) if self.scales else None
         return d
 
     @classmethod
@@ -186,9 +187,19 @@ class Settings:
         d = dict(d or {})
         names = {f.name for f in dataclasses.fields(cls)}
         out = {k: v for k, v in d.items() if k in names}
-        if "scales" in out:
+        if out.get("scales"):
             out["scales"] = tuple(float(s) for s in out["scales"])
         return cls(**out)
+
+    def for_model(self, row: dict | None) -> "Settings":
+        """These settings with `scales` filled in: the window spans the model was trained on."""
+        if self.scales:
+            return self
+        trained = ((row or {}).get("preprocessing") or {}).get("window_scales")
+        return dataclasses.replace(self, scales=tuple(float(s) for s in (trained or DEFAULT_SCALES)))
+
+
+DEFAULT_SCALES = (1.0, 2.0)  # 1 s and 2 s windows: short and long reps
 
 
 # ==============================================================================================
@@ -228,13 +239,16 @@ def _check_cancel(cancel) -> None:
 
 
 def window_plan(frames: int, fps: float, clip_frames: int, settings: Settings) -> tuple[int, int, list[int]]:
-    """(g, stride in frames, spans per scale) for a video: windows take every (g*scale)-th frame."""
+    """(g, stride in frames, spans per scale) for a video: a window of scale s takes every
+    round(base * s)-th frame, base being the step of a `window_s` window; every frame a window
+    uses is a multiple of g (the scan keeps only those)."""
     t = max(1, int(clip_frames))
     fps = fps if fps and fps > 0 else 30.0
-    g = max(1, int(round(settings.window_s * fps / max(1, t - 1))))
-    stride = g * max(1, int(round(settings.stride_s * fps / g)))
-    spans = [(t - 1) * max(1, int(round(g * s))) + 1 for s in settings.scales]
-    return g, stride, spans
+    base = max(1, int(round(settings.window_s * fps / max(1, t - 1))))
+    stride = base * max(1, int(round(settings.stride_s * fps / base)))
+    steps = [max(1, int(round(base * s))) for s in (settings.scales or DEFAULT_SCALES)]
+    g = math.gcd(stride, *steps)
+    return g, stride, [(t - 1) * step + 1 for step in steps]
 
 
 def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, size, crop=None,
@@ -944,9 +958,9 @@ def _model_input(row: dict, video: dict | None) -> tuple[int, tuple[int, int], o
 def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress: Progress | None = None,
                  cancel=None, engine: str = "auto", video: dict | None = None) -> Analysis:
     """Analyse a video file with a registered model (id, run id, row or exported folder)."""
-    settings = settings or Settings()
     t0 = time.perf_counter()
     fn, row = load_runner(ws, model_ref, engine)
+    settings = (settings or Settings()).for_model(row)
     frames, size, box, focus = _model_input(row, video)
     t1 = time.perf_counter()
     warm_up(fn, frames, size, settings)
@@ -1129,11 +1143,11 @@ def evaluate_split(ws, model_ref, split: str = "test", settings: Settings | None
     """Analyse every workout video of `split` and score it against its dataset reps."""
     from core.annotate import dataset_segments
 
-    settings = settings or Settings()
     videos = split_videos(ws, split)
     if not videos:
         raise AnalyzeError(f"No videos with reps in the {split} split.")
     fn, row = load_runner(ws, model_ref, engine)
+    settings = (settings or Settings()).for_model(row)
     frames0, size0, _, _ = _model_input(row, None)
     warm_up(fn, frames0, size0, settings)
     per_video = []

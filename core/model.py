@@ -39,7 +39,7 @@ Export / load
 
     out_dir/model.json          architecture (id, variant, classes, conv settings)
     out_dir/labels.json         class names, in output order
-    out_dir/preprocessing.json  {"frames", "resolution", "crop", "focus"}
+    out_dir/preprocessing.json  {"frames", "resolution", "crop", "focus"[, "window_scales"]}
     out_dir/weights/            tf.train.Checkpoint(model=...) of the classifier
     out_dir/saved_model/        a TF SavedModel, signature `serving_default`:
                                 image [B, frames, res, res, 3] -> {"logits", "probabilities"}
@@ -695,7 +695,8 @@ def _write_json(path: Path, obj) -> None:
 
 
 def export_model(model, out_dir, labels: Iterable[str], frames: int, resolution: int,
-                 crop=None, saved_model: bool = True, fast_ops: bool = True, focus: str | None = None) -> Path:
+                 crop=None, saved_model: bool = True, fast_ops: bool = True, focus: str | None = None,
+                 window_scales=None) -> Path:
     """Write a trained classifier to `out_dir` (see the module doc for the layout).
 
     The SavedModel's serving function is traced with `core.fastpath.fast_ops` by default (the
@@ -714,9 +715,11 @@ def export_model(model, out_dir, labels: Iterable[str], frames: int, resolution:
     if saved_model:
         _save_saved_model(model, out / "saved_model", int(frames), int(resolution), fast_ops)
     _write_json(out / "labels.json", labels)
-    _write_json(out / "preprocessing.json",
-                {"frames": int(frames), "resolution": int(resolution),
-                 "crop": list(crop) if crop is not None else None, "focus": focus})
+    prep = {"frames": int(frames), "resolution": int(resolution),
+            "crop": list(crop) if crop is not None else None, "focus": focus}
+    if window_scales:  # trained on whole-workout windows of these spans (core.windows)
+        prep["window_scales"] = [float(v) for v in window_scales]
+    _write_json(out / "preprocessing.json", prep)
     _write_json(out / "model.json", spec.to_json())
     return out
 

@@ -109,6 +109,7 @@ DEFAULTS: dict = {
     "augment": "flip",
     "windows": 0,                # > 0: also this many whole-workout windows per epoch, as the analyser sees them, with
                                  # a "none" class for rests (core.windows); 0: rep clips only
+    "window_scales": [1.0, 2.0],  # spans of those windows in seconds (the analyser then reads windows of these spans)
     "class_weights": "none",     # "balanced": loss weighted by inverse class frequency
     "seed": 0,
     "steps_per_epoch": None,     # None: every train clip once per epoch
@@ -270,6 +271,14 @@ def validate_config(cfg: dict) -> dict:
     integer("checkpoint_every_steps", 0)
     integer("log_every", 0)
     integer("windows", 0)
+    try:
+        scales = cfg["window_scales"]
+        scales = [float(v) for v in (scales.split(",") if isinstance(scales, str) else scales)]
+    except (TypeError, ValueError, AttributeError):
+        raise TrainError(f"window_scales must be a list of seconds, not {cfg['window_scales']!r}.") from None
+    if not scales or any(not (0.1 <= v <= 30.0) for v in scales):
+        raise TrainError(f"window_scales must hold 1 or more spans between 0.1 and 30 s, not {scales}.")
+    cfg["window_scales"] = scales
     if cfg["steps_per_epoch"] not in (None, "", 0):
         integer("steps_per_epoch", 1)
     else:
@@ -506,8 +515,8 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     out = {"labels": labels, "train": train, "val": val, "class_counts": counts, "train_windows": [],
            "val_windows": []}
     if cfg["windows"]:
-        out["train_windows"] = windows.examples(ws, "train", cfg["frames"], cfg["crop"])
-        out["val_windows"] = windows.examples(ws, "val", cfg["frames"], cfg["crop"])
+        out["train_windows"] = windows.examples(ws, "train", cfg["frames"], cfg["crop"], cfg["window_scales"])
+        out["val_windows"] = windows.examples(ws, "val", cfg["frames"], cfg["crop"], cfg["window_scales"])
         t0, last = time.time(), [0.0]
 
         def window_progress(done, total, text):
@@ -974,6 +983,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     t0 = time.time()
     try:
         model_lib.export_model(model, out, labels, frames, res, crop=None, focus=focus,
+                               window_scales=cfg["window_scales"] if cfg.get("windows") else None,
                                saved_model=cfg["saved_model"] and not stopped)
     except model_lib.ModelError as exc:
         raise TrainError(f"Export failed: {exc}") from exc
@@ -984,6 +994,8 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     if last_epoch:
         metrics.update({k: last_epoch[-1].get(k) for k in ("val_loss", "val_top5")})
     preprocessing = {"frames": frames, "resolution": res, "crop": crop, "focus": focus}
+    if cfg.get("windows"):  # the analyser reads windows of the spans the model learnt
+        preprocessing["window_scales"] = list(cfg["window_scales"])
     if register:
         register_model(store, run_id, run_id, model_path(run_id), labels, preprocessing, metrics)
     summary.update({"model": run_id, "model_path": model_path(run_id),
@@ -1353,6 +1365,8 @@ def add_cli(sub, common) -> None:
                                         "model's backbone) or a checkpoint path")
     p.add_argument("--windows", type=int,
                    help="whole-workout windows per epoch beside the clips, with a none class (for the analyser)")
+    p.add_argument("--window-scales", dest="window_scales",
+                   help="spans of those windows in seconds, comma-separated (default 1,2)")
     p.add_argument("--dropout", type=float)
     p.add_argument("--augment", choices=AUGMENTS)
     p.add_argument("--focus", choices=["none", "motion"],
@@ -1368,7 +1382,7 @@ def add_cli(sub, common) -> None:
 
 _FLAGS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
           "warmup_epochs", "label_smoothing", "freeze", "pretrained", "dropout", "augment", "focus", "steps_per_epoch",
-          "checkpoint_every_steps", "seed", "cache_quality", "windows")
+          "checkpoint_every_steps", "seed", "cache_quality", "windows", "window_scales")
 
 
 def cli(args) -> int:

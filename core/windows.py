@@ -37,12 +37,14 @@ def window_labels(labels: Sequence[str]) -> list[str]:
     return [*labels, NONE] if NONE not in labels else list(labels)
 
 
-def plan_video(frames: int, fps: float, clip_frames: int, reps: Sequence[dict]) -> list[dict]:
+def plan_video(frames: int, fps: float, clip_frames: int, reps: Sequence[dict],
+               scales: Sequence[float] | None = None) -> list[dict]:
     """The windows the analyser would classify in a video of `frames` frames, labelled from its
-    reps ({"label", "start", "end"}, inclusive): [{"start", "step", "label"}]."""
+    reps ({"label", "start", "end"}, inclusive): [{"start", "step", "label"}]. scales: the window
+    spans in seconds (None: the analyser's default)."""
     from core.analyze import Settings, window_plan
 
-    settings = Settings()
+    settings = Settings(scales=tuple(float(s) for s in scales) if scales else None)
     t = int(clip_frames)
     _g, stride, spans = window_plan(frames, fps, t, settings)
     owner = [None] * frames
@@ -63,7 +65,7 @@ def _fingerprint(video_sha: str, w: dict, t: int, box) -> str:
     return "w" + hashlib.sha1(key.encode()).hexdigest()[:23]
 
 
-def examples(ws, split: str, clip_frames: int, crop: bool = True) -> list[dict]:
+def examples(ws, split: str, clip_frames: int, crop: bool = True, scales: Sequence[float] | None = None) -> list[dict]:
     """The windows of the videos of `split` ("train", "val", "test"), in video order, as cache
     examples: {"kind": "window", "fingerprint", "label", "label_id", "video_id", "split", "path",
     "start", "step", "frames", "box"}; label_id indexes `window_labels(store.labels())`."""
@@ -84,7 +86,7 @@ def examples(ws, split: str, clip_frames: int, crop: bool = True) -> list[dict]:
         if video["id"] not in reps or not video.get("frames"):
             continue
         box = normalise_box(video.get("roi"), video["width"], video["height"]) if crop else None
-        for w in plan_video(int(video["frames"]), float(video.get("fps") or 30.0), t, reps[video["id"]]):
+        for w in plan_video(int(video["frames"]), float(video.get("fps") or 30.0), t, reps[video["id"]], scales):
             end = w["start"] + (t - 1) * w["step"]
             out.append({"kind": "window", "fingerprint": _fingerprint(video["sha256"], w, t, box),
                         "label": w["label"], "label_id": classes.index(w["label"]), "video_id": video["id"],

@@ -42,6 +42,7 @@ def fill(preset: str) -> None:
     for key in FIELDS:
         st.session_state[f"f_{key}"] = cfg[key]
     st.session_state["f_focus"] = cfg["focus"] or "none"
+    st.session_state["f_window_scales"] = ", ".join(f"{v:g}" for v in cfg["window_scales"])
     pre = cfg["pretrained"] or "none"
     kind = pre if pre in ("none", "auto") else ("model" if pre.startswith("model:") else "path")
     st.session_state["f_pretrained"] = kind
@@ -101,8 +102,11 @@ with st.expander("More options"):
                 help="motion: each clip is cropped to the square around what moves (the athlete in a wide gym "
                      "shot) before resizing; prediction and analysis then do the same. none: the whole frame.")
     b.number_input("Windows per epoch", 0, 100000, key="f_windows", step=100,
-                   help="Whole-workout windows (1 s and 2 s, as the Analyze page slides them) drawn at random each "
+                   help="Whole-workout windows (as the Analyze page slides them) drawn at random each "
                         "epoch beside the clips, with an extra class 'none' for rests and set-ups; 0: clips only.")
+    c3.text_input("Window spans (s)", key="f_window_scales",
+                  help="Seconds each of those windows covers, comma-separated; the Analyze page then slides "
+                       "windows of the same spans over a workout.")
 
 a, b = st.columns([1, 3])
 backend = a.radio("Run on", ["local", "ray"], key="f_backend", horizontal=True,
@@ -119,7 +123,8 @@ def form_config() -> dict:
     cfg = {k: s[f"f_{k}"] for k in FIELDS}
     preset = s["f_preset"]
     base = tr.resolve_config(None if preset == "custom" else preset)
-    cfg = {**base, **cfg, "preset": None if preset == "custom" else preset}
+    cfg = {**base, **cfg, "preset": None if preset == "custom" else preset,
+           "window_scales": s.get("f_window_scales") or base["window_scales"]}
     choice = s["f_pretrained"]
     cfg["pretrained"] = {"none": None, "auto": "auto", "model": f"model:{s.get('f_pretrained_model') or 'best'}"}.get(
         choice, s.get("f_pretrained_path") or "")

@@ -117,6 +117,9 @@ def test_window_plan_matches_the_sampling_rule():
     assert (g, stride, spans) == (4, 16, [29, 57])
     start = 5 * stride
     assert list(range(start, start + spans[0], g)) == sample_indices(start, start + spans[0] - 1, 8)
+    # a span that is not a multiple of the 1 s window's step: every frame it uses stays on the grid
+    g, stride, spans = an.window_plan(3000, 30.0, 8, an.Settings(scales=(1.0, 2.5)))
+    assert (g, stride, spans) == (2, 16, [29, 71]) and 10 % g == 0
 
 
 # ----------------------------------------------------------------------------------------------

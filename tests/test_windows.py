@@ -76,6 +76,10 @@ def test_windows_are_the_analysers_windows_labelled_by_their_centre(wod_ws):
     labels = {w["label"] for w in planned}
     assert windows.NONE in labels and {"ohs", "ghd"} <= labels  # rests and both sets
     assert windows.window_labels(["a", "b"]) == ["a", "b", "none"]
+    # other spans: exactly the default plan's 2 s windows when asked for 2 s only
+    long_only = windows.plan_video(video["frames"], video["fps"], T, truths[0], scales=[2.0])
+    longest = max(w["step"] for w in planned)
+    assert long_only == [w for w in planned if w["step"] == longest] and longest > min(w["step"] for w in planned)
     assert windows.window_labels(["a", "none"]) == ["a", "none"]
 
 
@@ -139,7 +143,9 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     with pytest.raises(tr.TrainError, match="no such registered model"):
         tr.train(ws, tr.resolve_config(overrides={**tiny, "pretrained": "model:nope"}), "bad-1", echo=lambda _: None)
     lines = []
-    cfg = tr.resolve_config(overrides={**tiny, "pretrained": "model:best", "windows": 12})
+    with pytest.raises(tr.TrainError, match="window_scales"):
+        tr.validate_config(tr.resolve_config(overrides={**tiny, "window_scales": "2,x"}))
+    cfg = tr.resolve_config(overrides={**tiny, "pretrained": "model:best", "windows": 12, "window_scales": "1, 2.5"})
     summary = tr.train(ws, cfg, "win-1", echo=lines.append)
     log = "\n".join(lines)
     assert "windows:" in log and "pretrained model:best is model clips-1" in log
@@ -150,6 +156,11 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     row = ev.resolve_model(ws.store(), "win-1")
     assert row["labels"] == ws.store().labels() + ["none"]
     assert load_model(ev.model_dir(ws, row)).labels[-1] == "none"
+    # the model remembers the spans of its windows, and the analyser slides those
+    assert row["preprocessing"]["window_scales"] == [1.0, 2.5]
+    assert an.Settings().for_model(row).scales == (1.0, 2.5)
+    assert an.Settings(scales=(2.0,)).for_model(row).scales == (2.0,)
+    assert an.Settings().for_model(ev.resolve_model(ws.store(), "clips-1")).scales == an.DEFAULT_SCALES
     # the backbone came from clips-1: one short epoch later it is still far closer to clips-1's than
     # a fresh random backbone is
     from core.model import build_model
@@ -162,6 +173,7 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     fresh = backbone(build_model("a0", "base", 10, T, SIZE))
     assert np.abs(tuned - base).mean() < 0.3 * np.abs(fresh - base).mean()
     result = an.analyze_video(ws, "win-1", vids[1])
+    assert result.settings.scales == (1.0, 2.5)
     assert all(s["movement"] != "none" for s in result.segments)
     assert result.probs.shape[1] == len(row["labels"])
     with VideoReader(ws.absolute(ws.store().video(vids[1])["path"])) as r:

@@ -18,7 +18,9 @@ Pipeline (`analyze_file` / `analyze_video`; the CLI and the Analyze page call th
    model (T = 8) at 30 fps and `window_s = 1.0` that is every 4th frame over 29 frames (~1 s,
    about one rep - training clips are one rep each, 0.5-2.2 s long); a second window of twice
    the span (every 8th frame over 57 frames) starts at the same places (`scales = (1, 2)`) and
-   the two are averaged, so short and long reps both get a window of their size. Windows start
+   the two are averaged, so short and long reps both get a window of their size. A model trained
+   on windows (`core.windows`) records the spans it learnt (`window_scales`) and `scales = None`
+   (the default) slides exactly those; other spans stay on the scan's frame grid. Windows start
    every `stride_s` (0.5 s). A window equals `sample_indices(start, start + (T-1)*g, T)`: the
    frame-sampling rule of training, on evenly spaced windows.
 

@@ -204,7 +204,8 @@ def build_windows(ws: Workspace, wanted: list[dict], frames: int, size, crop: bo
                   jobs: int = 1, progress: Progress | None = None, cancel: threading.Event | None = None,
                   focus: str | None = None) -> dict:
     """Bring the training windows (`core.windows.examples`) of one setting up to date: `wanted` are
-    all the windows to keep (others of an older labelling are dropped); clips are left alone.
+    the windows to have (a cached window at the same place with an older labelling is dropped;
+    windows elsewhere, e.g. of other spans, and clips are left alone).
     Each video is decoded once. Returns the summary of `build` (counting windows)."""
     from core import windows
 
@@ -241,6 +242,10 @@ def _update(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted
             if f.name not in manifest["shards"]:
                 f.unlink()
         stale = [fp for fp, e in manifest["clips"].items() if e.get("kind", "clip") == kind and fp not in wanted]
+        if kind == "window":  # runs with other window spans share the folder (maybe reading it now): only a
+            # window at a wanted place (video path, frames) with other content or label is stale
+            places = {c["path"] for c in wanted.values()}
+            stale = [fp for fp in stale if manifest["clips"][fp]["path"] in places]
         for fp in stale:
             del manifest["clips"][fp]
         missing = [c for fp, c in wanted.items() if fp not in manifest["clips"]

@@ -9,7 +9,8 @@ for windows centred outside every rep, teaches the model the input it will be gi
 
 A window is what `scan` classifies: `T` frames (the model's `frames`), every `step`-th frame
 from `start`, with the span and stride of `core.analyze.window_plan` at the analyser's default
-settings (1 s and 2 s windows, a new one every 0.5 s). Its label is the movement of the rep that
+settings (a new window every 0.5 s) for the training setting `window_scales` (default 1 s and
+2 s windows; the model records them and the analyser then slides the same spans). Its label is the movement of the rep that
 holds its centre frame, or `none` (rest, transitions, anything unlabelled) when no rep does.
 Frames go through THE preprocessing (`core.video.preprocess`, with the video's athlete box
 when the setting crops, and the focus), so a cached window equals the scan's input up to JPEG.

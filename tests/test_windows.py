@@ -126,6 +126,14 @@ def test_cached_windows_equal_the_scan_input_and_live_beside_the_clips(wod_ws):
     redo = cache.build_windows(ws, changed + val, T, SIZE, True, quality=QUALITY, focus="motion")
     assert redo["computed"] == len(moved) == redo["dropped"]
     store.update_segment(rep["uuid"], label="ohs")
+    # windows of other spans (another run's) live beside these: building either drops none of the other
+    longer = windows.examples(ws, "val", T, scales=[3.0])
+    assert not {e["fingerprint"] for e in longer} & {e["fingerprint"] for e in val}
+    other = cache.build_windows(ws, longer, T, SIZE, True, quality=QUALITY, focus="motion")
+    assert other["computed"] == len(longer) and other["dropped"] == 0
+    back = cache.build_windows(ws, val, T, SIZE, True, quality=QUALITY, focus="motion")
+    assert back["computed"] == 0 and back["dropped"] == 0
+    assert sum(1 for _ in cache.dataset(ws, "val", T, SIZE, True, focus="motion", entries=longer)) == len(longer)
 
 
 def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):

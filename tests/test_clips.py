@@ -182,6 +182,13 @@ def test_a_killed_split_run_resumes_cleanly(ws, real_videos):
         time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)  # the run and its workers, mid-way
     proc.wait()
+    gone = time.time() + 10  # the workers die a moment later (until then they hold the run lock)
+    while time.time() < gone:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
     done = len(clips.clips(store))
     assert 0 < done < len(expected), f"the kill should land mid-way ({done} clips done)"
     # no final name holds a partial file: every one decodes completely to its rep's length

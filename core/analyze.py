@@ -41,9 +41,9 @@ Pipeline (`analyze_file` / `analyze_video`; the CLI and the Analyze page call th
 3. **Segments** (`segment_probs`): a Viterbi pass over frames with one state per movement plus
    `none` (rest, transitions, unknown). A movement state scores log p(movement). A model trained
    on whole-workout windows (`core.windows`, Train preset `analyze`) has its own class `none`:
-   that state scores log(`none_weight` * p(none)) - the weight (0.25) offsets the share of rest in
-   its training windows (~40 %), measured on the demo's val workouts: frame accuracy 0.78 at 1.0,
-   0.85 at 0.2-0.3. For a model trained on rep clips only, `none` scores log(`none_threshold`),
+   that state scores log(`none_weight` * p(none)) - the weight (0.1) offsets the share of rest in
+   its training windows (~40 %); chosen on the demo's val workouts (frame accuracy of the preset's
+   model: 0.79 at 0.5, 0.81 at 0.25, 0.83 at 0.1; two other window models agreed). For a model trained on rep clips only, `none` scores log(`none_threshold`),
    so frames whose best movement is less likely than that become rest. Every change of state
    costs `switch_penalty` (in log-probability units). Segments shorter than `min_segment_s`
    become none.
@@ -163,7 +163,7 @@ class Settings:
                                    # model was trained on (`window_scales` of a window-trained model), else (1, 2)
     batch: int = 16                # windows per model call
     none_threshold: float = 0.20   # a frame whose best movement is less likely than this is rest (models without none)
-    none_weight: float = 0.25      # a model with its own none class: its none probability is scaled by this
+    none_weight: float = 0.10      # a model with its own none class: its none probability is scaled by this
     switch_penalty: float = 12.0   # log-probability cost of a change of state (Viterbi)
     min_segment_s: float = 1.5     # shorter movement segments become none
     motion_pixels: int = 64 * 36   # size of the grayscale motion frames (area, aspect kept)

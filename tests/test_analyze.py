@@ -80,14 +80,20 @@ def test_vote_reps_renames_segments_by_their_reps_and_joins_a_split_set():
 def test_a_models_own_none_class_marks_the_rests():
     # columns 0-1 movements, 2 = none: 0-89 movement 0, 90-149 rest (the model says none), 150-239 movement 1
     fp = _probs([(90, 0, 0.8), (60, 2, 0.8), (90, 1, 0.8)], k=3)
-    segs = an.segment_probs(fp, 30.0, an.Settings(min_segment_s=1.0), none_index=2)
+    weighted = an.Settings(min_segment_s=1.0, none_weight=0.6)
+    segs = an.segment_probs(fp, 30.0, weighted, none_index=2)
     assert [s["index"] for s in segs] == [0, 1]
     assert abs(segs[0]["end_frame"] - 89) <= 3 and abs(segs[1]["start_frame"] - 150) <= 3
-    # a rest the model calls none with p 0.5 beside movements at 0.25 each stays none, though the
-    # fixed threshold of a none-less model (0.2) would have made it a movement
+    # a rest the model calls none with p 0.5 beside movements at 0.25 each stays none at a none weight
+    # of 0.6, though the fixed threshold of a none-less model (0.2) would have made it a movement; at
+    # the default weight (0.1: the model says none too often) it takes a surer none
     rest = np.tile([0.25, 0.25, 0.5], (60, 1))
     fp2 = np.concatenate([fp[:90], rest, fp[150:]])
-    assert [s["index"] for s in an.segment_probs(fp2, 30.0, an.Settings(min_segment_s=1.0), none_index=2)] == [0, 1]
+    assert [s["index"] for s in an.segment_probs(fp2, 30.0, weighted, none_index=2)] == [0, 1]
+    absorbed = an.segment_probs(fp2, 30.0, an.Settings(min_segment_s=1.0), none_index=2)
+    assert sum(s["end_frame"] - s["start_frame"] + 1 for s in absorbed) == len(fp2)  # no frame left as rest
+    sure = np.concatenate([fp[:90], np.tile([0.04, 0.04, 0.92], (60, 1)), fp[150:]])
+    assert [s["index"] for s in an.segment_probs(sure, 30.0, an.Settings(min_segment_s=1.0), none_index=2)] == [0, 1]
     # the vote names a segment among the movements even when its reps look like rest
     seg = [{"movement": "ohs", "start_frame": 0, "end_frame": 59, "confidence": 0.5, "count": 2,
             "reps": [[0, 29], [30, 59]]}]

@@ -43,8 +43,9 @@ Pipeline (`analyze_file` / `analyze_video`; the CLI and the Analyze page call th
    on whole-workout windows (`core.windows`, Train preset `analyze`) has its own class `none`:
    that state scores log(`none_weight` * p(none)) - the weight (0.1) offsets the share of rest in
    its training windows (~40 %); chosen on the demo's val workouts (frame accuracy of the preset's
-   model: 0.79 at 0.5, 0.81 at 0.25, 0.83 at 0.1; two other window models agreed). For a model trained on rep clips only, `none` scores log(`none_threshold`),
-   so frames whose best movement is less likely than that become rest. Every change of state
+   model: 0.79 at 0.5, 0.81 at 0.25, 0.83 at 0.1; two other window models agreed). For a model
+   trained on rep clips only, `none` scores log(`none_threshold`), so frames whose best movement
+   is less likely than that become rest. Every change of state
    costs `switch_penalty` (in log-probability units). Segments shorter than `min_segment_s`
    become none.
 
@@ -130,7 +131,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from core.store import StoreError
-from core.windows import NONE  # the class of rests, transitions and unlabelled frames
+from core.windows import DEFAULT_SCALES, NONE  # NONE: the class of rests, transitions and unlabelled frames
 
 DRAFT_PREFIX = "model:"
 
@@ -199,9 +200,6 @@ class Settings:
             return self
         trained = ((row or {}).get("preprocessing") or {}).get("window_scales")
         return dataclasses.replace(self, scales=tuple(float(s) for s in (trained or DEFAULT_SCALES)))
-
-
-DEFAULT_SCALES = (1.0, 2.0)  # 1 s and 2 s windows: short and long reps
 
 
 # ==============================================================================================

@@ -211,7 +211,7 @@ def build_windows(ws: Workspace, wanted: list[dict], frames: int, size, crop: bo
 
     return _update(ws, frames, size, crop, quality, focus, "window", {e["fingerprint"]: e for e in wanted},
                    lambda missing: windows.jobs(ws, missing, _size(size), quality, focus), compute_videos, 1,
-                   jobs, progress, cancel)
+                   jobs, progress, cancel, replaced_only=True)
 
 
 def compute_videos(jobs: list[dict]) -> list[tuple[dict, list[bytes]]]:
@@ -221,10 +221,12 @@ def compute_videos(jobs: list[dict]) -> list[tuple[dict, list[bytes]]]:
 
 
 def _update(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted: dict, make_jobs, compute,
-            per_batch: int, jobs: int, progress, cancel) -> dict:
+            per_batch: int, jobs: int, progress, cancel, replaced_only: bool = False) -> dict:
     """The build of one kind of record ("clip" or "window") into one setting's folder: drop that
     kind's stale entries, compute the missing ones (`compute(list of jobs) -> [(entry, images)]`),
-    write shards, compact."""
+    write shards, compact. Stale: every entry of the kind not wanted (`wanted` is the whole set),
+    or with replaced_only (`wanted` is one run's share of a folder others may be reading) only an
+    entry at a wanted place (its "path") whose content or label changed."""
     t0 = time.perf_counter()
     folder = cache_dir(ws, frames, size, crop, focus)
     folder.mkdir(parents=True, exist_ok=True)
@@ -241,11 +243,9 @@ def _update(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted
         for f in folder.glob("shard-*.tfrecord"):  # renamed by a killed build, never recorded
             if f.name not in manifest["shards"]:
                 f.unlink()
-        stale = [fp for fp, e in manifest["clips"].items() if e.get("kind", "clip") == kind and fp not in wanted]
-        if kind == "window":  # runs with other window spans share the folder (maybe reading it now): only a
-            # window at a wanted place (video path, frames) with other content or label is stale
-            places = {c["path"] for c in wanted.values()}
-            stale = [fp for fp in stale if manifest["clips"][fp]["path"] in places]
+        places = {c["path"] for c in wanted.values()} if replaced_only else None
+        stale = [fp for fp, e in manifest["clips"].items() if e.get("kind", "clip") == kind and fp not in wanted
+                 and (places is None or e["path"] in places)]
         for fp in stale:
             del manifest["clips"][fp]
         missing = [c for fp, c in wanted.items() if fp not in manifest["clips"]

@@ -75,6 +75,7 @@ from typing import Callable
 
 from core.store import StoreError, now
 from core.video import FOCUS_MODES
+from core.windows import DEFAULT_SCALES
 from core.workspace import Workspace
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -109,7 +110,7 @@ DEFAULTS: dict = {
     "augment": "flip",
     "windows": 0,                # > 0: also this many whole-workout windows per epoch, as the analyser sees them, with
                                  # a "none" class for rests (core.windows); 0: rep clips only
-    "window_scales": [1.0, 2.0],  # spans of those windows in seconds (the analyser then reads windows of these spans)
+    "window_scales": list(DEFAULT_SCALES),  # spans of those windows in seconds (the analyser then slides these)
     "class_weights": "none",     # "balanced": loss weighted by inverse class frequency
     "seed": 0,
     "steps_per_epoch": None,     # None: every train clip once per epoch
@@ -981,10 +982,10 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
         log("no epoch finished yet: nothing to export")
         return summary
     out = ws.root / model_path(run_id)
+    window_scales = cfg["window_scales"] if cfg.get("windows") else None  # the analyser slides the spans learnt
     t0 = time.time()
     try:
-        model_lib.export_model(model, out, labels, frames, res, crop=None, focus=focus,
-                               window_scales=cfg["window_scales"] if cfg.get("windows") else None,
+        model_lib.export_model(model, out, labels, frames, res, crop=None, focus=focus, window_scales=window_scales,
                                saved_model=cfg["saved_model"] and not stopped)
     except model_lib.ModelError as exc:
         raise TrainError(f"Export failed: {exc}") from exc
@@ -995,8 +996,8 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     if last_epoch:
         metrics.update({k: last_epoch[-1].get(k) for k in ("val_loss", "val_top5")})
     preprocessing = {"frames": frames, "resolution": res, "crop": crop, "focus": focus}
-    if cfg.get("windows"):  # the analyser reads windows of the spans the model learnt
-        preprocessing["window_scales"] = list(cfg["window_scales"])
+    if window_scales:
+        preprocessing["window_scales"] = list(window_scales)
     if register:
         register_model(store, run_id, run_id, model_path(run_id), labels, preprocessing, metrics)
     summary.update({"model": run_id, "model_path": model_path(run_id),

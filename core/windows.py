@@ -10,8 +10,8 @@ for windows centred outside every rep, teaches the model the input it will be gi
 A window is what `scan` classifies: `T` frames (the model's `frames`), every `step`-th frame
 from `start`, with the span and stride of `core.analyze.window_plan` at the analyser's default
 settings (a new window every 0.5 s) for the training setting `window_scales` (default 1 s and
-2 s windows; the model records them and the analyser then slides the same spans). Its label is the movement of the rep that
-holds its centre frame, or `none` (rest, transitions, anything unlabelled) when no rep does.
+2 s windows; the model records them and the analyser then slides the same spans). Its label is
+the movement of the rep that holds its centre frame, or `none` (rest, transitions, anything unlabelled) when no rep does.
 Frames go through THE preprocessing (`core.video.preprocess`, with the video's athlete box
 when the setting crops, and the focus), so a cached window equals the scan's input up to JPEG.
 
@@ -28,9 +28,10 @@ import hashlib
 from typing import Sequence
 
 NONE = "none"
+DEFAULT_SCALES = (1.0, 2.0)  # window spans in seconds (1 s and 2 s: short and long reps) unless a model says otherwise
 WINDOW_FORMAT = 1  # bump when the window plan or labelling rule changes: every window is recomputed
 
-__all__ = ["NONE", "window_labels", "plan_video", "examples", "jobs", "compute_video"]
+__all__ = ["NONE", "DEFAULT_SCALES", "window_labels", "plan_video", "examples", "jobs", "compute_video"]
 
 
 def window_labels(labels: Sequence[str]) -> list[str]:

@@ -46,7 +46,7 @@ else:
     st.plotly_chart(px.bar(reps, x="movement", y="reps"), key="reps_chart")
 
 with st.expander("Glossary of the movements"):
-    from core.labels import GLOSSARY, LOOK_ALIKES
+    from core.base.labels import GLOSSARY, LOOK_ALIKES
 
     for name in store.labels():
         st.markdown(f"**{name}** — {GLOSSARY.get(name, 'a movement added to this workspace')}")

@@ -10,14 +10,14 @@ Parts:
   apart): wall seconds, process CPU seconds (both cores count), x real time, and the split into
   decode / preprocess / model / reps. Other jobs on the machine slow the wall time down; the CPU
   time says what the analysis itself costs (wall >= CPU / 2 on 2 cores).
-- motion: the rep counter alone (`core.analyze.count_reps`, no classifier) on every true set of
+- motion: the rep counter alone (`core.analysis.analyze.count_reps`, no classifier) on every true set of
   every demo video (the sets given: true movement and extent, counted with the analysis' default
   0.5 s margin), per split, against a plain autocorrelation baseline (count = set length / the
   lag that minimises the mean squared frame difference). Rep-start phases are learned from the
   train split, so the val/test rows are held out.
-- eval: `core.analyze.evaluate_split` on the split (frame accuracy, segment F1, count MAE and
+- eval: `core.analysis.analyze.evaluate_split` on the split (frame accuracy, segment F1, count MAE and
   off-by-one, rep F1) with the model (default: the newest registered).
-- keys: `core.analyze.keypress_study` on the split's videos with the model's draft.
+- keys: `core.analysis.analyze.keypress_study` on the split's videos with the model's draft.
 
 Targets (issue 8): frame accuracy >= 0.90, count off-by-one >= 0.90, >= 10x real time.
 """
@@ -37,10 +37,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core import analyze as an  # noqa: E402
-from core import evaluate as ev  # noqa: E402
-from core.splits import current_splits  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from core.analysis import analyze as an  # noqa: E402
+from core.evaluation import evaluate as ev  # noqa: E402
+from core.dataset.splits import current_splits  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 
 
 def _cpu() -> float:
@@ -94,7 +94,7 @@ def bench_motion(ws) -> dict:
             x = gray[st["start"]:st["end"] + 1].reshape(st["end"] - st["start"] + 1, -1).astype(np.float32) / 255
             lo, hi = an.rep_bounds(st["label"], fps)
             base = _autocorr_count(x, lo, hi)
-            from core.agreement import match_reps
+            from core.labeling.agreement import match_reps
 
             m, _, _ = match_reps(st["reps"], [{"label": st["label"], "start": a, "end": b} for a, b in reps], 0.5)
             out.setdefault(split, []).append({"video": video["id"], "label": st["label"], "true": len(st["reps"]),

@@ -1,4 +1,4 @@
-"""Decoder benchmark: sequential decode speed and frame-by-index latency of core.video.
+"""Decoder benchmark: sequential decode speed and frame-by-index latency of core.media.video.
 
     python bench/decode.py [VIDEO ...]
 
@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.video import VideoReader, _to_rgb, probe  # noqa: E402
+from core.media.video import VideoReader, _to_rgb, probe  # noqa: E402
 
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
 SEED, N_RANDOM, N_REFERENCE, REPEAT = 0, 100, 15, 3
@@ -140,7 +140,7 @@ def bench(path: Path) -> None:
 
 def main(argv: list[str]) -> None:
     paths = [Path(p) for p in argv] or pick_videos()
-    print(f"core.video decode benchmark — PyAV {av.__version__}, {os.cpu_count()} CPUs, "
+    print(f"core.media.video decode benchmark — PyAV {av.__version__}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     for path in paths:
         bench(path)

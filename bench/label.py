@@ -29,10 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import library  # noqa: E402
-from core.frames import FrameServer, pack  # noqa: E402
-from core.labels import DEFAULT_MOVEMENTS  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from core.media import library  # noqa: E402
+from core.media.frame_server import FrameServer, pack  # noqa: E402
+from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 from tests.browser import LAB, chromium, open_label_page, running_app, wait_frame  # noqa: E402
 
 REAL_VIDEOS = ROOT.parent / "shared" / "real_videos"

@@ -2,16 +2,16 @@
 
 For MoViNet-A2-Base (10 frames at 224x224) and MoViNet-A0-Base (10 frames at 172x172), with
 random weights (randomised so every layer shapes the output; speed does not depend on the
-values), on a clip from a real mp4 decoded with core.video.load_clip:
+values), on a clip from a real mp4 decoded with core.media.video.load_clip:
 
 - model only: median latency of one clip through the model (probabilities out);
 - end to end: decode + sample + preprocess (load_clip) + model;
 
 for the reference path (the Model Garden layers as built) and the fast path
-(core.fastpath.fast_model) in the same run, their ratio, and the maximum absolute difference
+(core.modeling.fastpath.fast_model) in the same run, their ratio, and the maximum absolute difference
 between the two paths' probabilities (over the measured clips). With --tflite, also the float
-TF Lite conversion of the fast path's SavedModel (core.model.export_model + core.export, run by
-core.predict.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
+TF Lite conversion of the fast path's SavedModel (core.modeling.movinet.export_model + core.modeling.export, run by
+core.inference.predictor.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
 
     .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--tflite] [--json]
 
@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from core import fastpath  # noqa: E402
-from core import model as M  # noqa: E402
-from core.video import load_clip, probe  # noqa: E402
+from core.modeling import fastpath  # noqa: E402
+from core.modeling import movinet as M  # noqa: E402
+from core.media.video import load_clip, probe  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
@@ -58,11 +58,11 @@ def _stat(times: list) -> dict:
 
 
 def bench_tflite(model, model_id: str, frames: int, size: int, clip, decode, reps: int, p_fast) -> dict:
-    """Convert the model as core.export does (SavedModel traced with the fast ops, float TF Lite)."""
+    """Convert the model as core.modeling.export does (SavedModel traced with the fast ops, float TF Lite)."""
     import tempfile
 
-    from core import export as X
-    from core.predict import TFLiteModel
+    from core.modeling import export as X
+    from core.inference.predictor import TFLiteModel
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

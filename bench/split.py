@@ -3,7 +3,7 @@
     python bench/split.py [--workspace DIR] [--jobs 2] [--videos 6] [--seconds 30] [--no-reference]
 
 Source workspace: --workspace DIR (its videos and reps are used; its own clips and cache are left
-alone), else the demo workouts (core.demo.build_demo, seed 0; rendered once into
+alone), else the demo workouts (core.demo.build.build_demo, seed 0; rendered once into
 bench/out/demo-workspace and reused), else — if the demo renderer is missing — real videos from
 ../shared/real_videos with made-up back-to-back reps.
 
@@ -35,8 +35,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import cache, clips, library  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from core.dataset import training_cache as cache  # noqa: E402
+from core.dataset import clips  # noqa: E402
+from core.media import library  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
@@ -51,7 +53,7 @@ def source_workspace(args) -> tuple[Workspace, str]:
     if args.workspace:
         return Workspace(args.workspace), f"workspace {args.workspace}"
     try:
-        from core.demo import build_demo
+        from core.demo.build import build_demo
     except ImportError:
         build_demo = None
     if build_demo is not None:

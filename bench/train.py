@@ -2,12 +2,12 @@
 
     python bench/train.py [--frames 10] [--batch 2] [--steps 3] [--models a0,a2] [--reference]
 
-For each model: build it from scratch (core.model.build_model, 9 classes), make core.train's own train
-step (core.train.make_steps: softmax cross-entropy with label smoothing, one RMSprop update), run
+For each model: build it from scratch (core.modeling.movinet.build_model, 9 classes), make core.modeling.train's own train
+step (core.modeling.train.make_steps: softmax cross-entropy with label smoothing, one RMSprop update), run
 one warm-up step (tracing), then `--steps` timed steps on random clips [batch, frames, res, res, 3]
 (the data pipeline is left out: it reads JPEG frames from the cache and is not the bottleneck).
 
-On a CPU the step is traced with core.fastpath.fast_ops (what training uses there); `--reference`
+On a CPU the step is traced with core.modeling.fastpath.fast_ops (what training uses there); `--reference`
 also times the Model Garden's own ops (XLA-compiled 3D depthwise convolutions; very slow on a CPU,
 so only a0 at 1 step). Printed per configuration: seconds per step, clips/s, and CPU seconds per
 clip (wall time on a shared machine understates what two dedicated cores do; CPU time does not).
@@ -41,8 +41,8 @@ def measure(model_id: str, frames: int, batch: int, steps: int, device: str, fas
     import tensorflow as tf
     import tf_keras
 
-    from core import train as tr
-    from core.model import NATIVE_RESOLUTION, build_model
+    from core.modeling import train as tr
+    from core.modeling.movinet import NATIVE_RESOLUTION, build_model
 
     res = NATIVE_RESOLUTION[model_id]
     tf_keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 
 
 def _print(obj, as_json: bool) -> None:
@@ -20,7 +20,7 @@ def _print(obj, as_json: bool) -> None:
 
 
 def cmd_probe(args) -> int:
-    from core.video import probe
+    from core.media.video import probe
 
     info = probe(args.video).to_json()
     if args.json:
@@ -32,7 +32,7 @@ def cmd_probe(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from core.demo import DEMO_REPS, DEMO_VIDEOS, build_demo
+    from core.demo.build import DEMO_REPS, DEMO_VIDEOS, build_demo
 
     ws = Workspace(args.workspace)
 
@@ -48,7 +48,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_videos_add(args) -> int:
-    from core.library import add_sources
+    from core.media.library import add_sources
 
     ws = Workspace(args.workspace)
 
@@ -74,7 +74,7 @@ def cmd_videos_list(args) -> int:
 
 
 def cmd_labels_import(args) -> int:
-    from core.supervisely import import_supervisely
+    from core.labeling.supervisely import import_supervisely
 
     report = import_supervisely(Workspace(args.workspace).store(), args.dir, annotator=args.annotator)
     print(report.summary())
@@ -86,7 +86,7 @@ def cmd_labels_import(args) -> int:
 
 
 def cmd_labels_export(args) -> int:
-    from core.supervisely import export_supervisely
+    from core.labeling.supervisely import export_supervisely
 
     ws = Workspace(args.workspace)
     report = export_supervisely(ws.store(), args.dir, annotators=args.annotator or None,
@@ -96,7 +96,7 @@ def cmd_labels_export(args) -> int:
 
 
 def cmd_labels_list(args) -> int:
-    from core.annotate import dataset_segments
+    from core.labeling.annotator import dataset_segments
 
     store = Workspace(args.workspace).store()
     paths = {v["id"]: v["path"] for v in store.videos()}
@@ -116,7 +116,7 @@ def cmd_labels_list(args) -> int:
 
 
 def cmd_split(args) -> int:
-    from core.clips import cut_clips
+    from core.dataset.clips import cut_clips
 
     ws = Workspace(args.workspace)
 
@@ -128,7 +128,7 @@ def cmd_split(args) -> int:
     for problem in report.problems:
         print(f"  problem: {problem}")
     if not args.no_cache and not report.cancelled:
-        from core.cache import build
+        from core.dataset.training_cache import build
 
         built = build(ws, args.frames, args.size, not args.no_crop, jobs=args.jobs, progress=progress)
         print(f"cache {built['key']}: {built['computed']} clips computed, {built['reused']} reused")
@@ -136,7 +136,7 @@ def cmd_split(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from core.stats import format_table, stats
+    from core.dataset.stats import format_table, stats
 
     result = stats(Workspace(args.workspace).store(), source=args.source)
     if args.json:
@@ -147,7 +147,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_splits_make(args) -> int:
-    from core.splits import make_splits, summary
+    from core.dataset.splits import make_splits, summary
 
     store = Workspace(args.workspace).store()
     make_splits(store, seed=args.seed, ratios=args.ratios)
@@ -158,7 +158,7 @@ def cmd_splits_make(args) -> int:
 
 
 def cmd_splits_show(args) -> int:
-    from core.splits import summary
+    from core.dataset.splits import summary
 
     result = summary(Workspace(args.workspace).store())
     if args.json:
@@ -173,7 +173,7 @@ def cmd_splits_show(args) -> int:
 
 
 def cmd_cache_build(args) -> int:
-    from core.cache import build, size_report
+    from core.dataset.training_cache import build, size_report
 
     ws = Workspace(args.workspace)
 
@@ -186,14 +186,14 @@ def cmd_cache_build(args) -> int:
 
 
 def cmd_cache_size(args) -> int:
-    from core.cache import size_report
+    from core.dataset.training_cache import size_report
 
     _print(size_report(Workspace(args.workspace), args.frames, args.size, not args.no_crop), True)
     return 0
 
 
 def cmd_export_manifest(args) -> int:
-    from core.manifest import export
+    from core.dataset.manifest import export
 
     result = export(Workspace(args.workspace), args.out_dir)
     print(f"wrote {len(result['files'])} files to {result['out_dir']}")
@@ -201,7 +201,7 @@ def cmd_export_manifest(args) -> int:
 
 
 def _add_clip_commands(sub, common) -> None:
-    """split, stats, splits, cache, export-manifest (core.clips, stats, splits, cache, export)."""
+    """split, stats, splits, cache, export-manifest (core.dataset.clips, stats, splits, cache, export)."""
     setting = argparse.ArgumentParser(add_help=False)
     setting.add_argument("--frames", type=int, default=10, help="frames per clip in the cache (default 10)")
     setting.add_argument("--size", type=int, default=224, help="cache resolution, square (default 224)")
@@ -287,31 +287,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = labels.add_parser("list", parents=[common], help="list reps")
     p.add_argument("--json", action="store_true")
     p.add_argument("--annotator", help="only this annotator's reps")
-    p.add_argument("--dataset", action="store_true", help="only reps that feed the dataset (see core.annotate)")
+    p.add_argument("--dataset", action="store_true", help="only reps that feed the dataset (see core.labeling.annotator)")
     p.set_defaults(func=cmd_labels_list)
     _add_clip_commands(sub, common)
-    from core.evaluate import add_cli as add_evaluate_command
+    from core.evaluation.evaluate import add_cli as add_evaluate_command
 
     add_evaluate_command(sub, common)  # python -m core evaluate RUN_OR_MODEL [--split test] [--json]
-    from core.train import add_cli as add_train_command
+    from core.modeling.train import add_cli as add_train_command
 
     add_train_command(sub, common)  # python -m core train [--preset demo|study] [--config FILE] [--resume] …
-    from core.predict import add_cli as add_predict_command
+    from core.inference.predictor import add_cli as add_predict_command
 
     add_predict_command(sub, common)  # python -m core predict MODEL VIDEO [--topk 5] [--engine auto] [--json]
-    from core.export import add_cli as add_export_command
+    from core.modeling.export import add_cli as add_export_command
 
     add_export_command(sub, common)  # python -m core export MODEL --format saved_model|tflite [--quantize …]
-    from core.analyze import add_cli as add_analyze_commands
+    from core.analysis.analyze import add_cli as add_analyze_commands
 
     add_analyze_commands(sub, common)  # python -m core analyze MODEL VIDEO [--json] [--draft] | analyze-eval MODEL
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.store import StoreError
-    from core.video import VideoError
-    from core.workspace import PathError
+    from core.base.store import StoreError
+    from core.media.video import VideoError
+    from core.base.workspace import PathError
 
     args = build_parser().parse_args(argv)
     try:

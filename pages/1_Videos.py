@@ -4,7 +4,7 @@ import base64
 import pandas as pd
 import streamlit as st
 
-from core import library
+from core.media import library
 from ui import tasks
 from ui.common import page
 

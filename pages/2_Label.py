@@ -1,9 +1,9 @@
-"""Label: mark the frame range of every rep with the keyboard, on the exact frames of core.video."""
+"""Label: mark the frame range of every rep with the keyboard, on the exact frames of core.media.video."""
 import pandas as pd
 import streamlit as st
 
-from core.annotate import DATASET_RULE, dataset_segments
-from core.keymap import keymap_markdown
+from core.labeling.annotator import DATASET_RULE, dataset_segments
+from core.labeling.keymap import keymap_markdown
 from ui import labeler
 from ui.common import page
 

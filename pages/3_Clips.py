@@ -3,8 +3,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import cache, clips, manifest, splits, stats
-from core.annotate import DATASET_RULE
+from core.dataset import training_cache as cache
+from core.dataset import clips
+from core.dataset import manifest
+from core.dataset import splits
+from core.dataset import stats
+from core.labeling.annotator import DATASET_RULE
 from ui import tasks
 from ui.common import page
 

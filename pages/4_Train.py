@@ -4,8 +4,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from core import cache, clips, jobs
-from core import train as tr
+from core.dataset import training_cache as cache
+from core.dataset import clips
+from core.modeling import jobs
+from core.modeling import train as tr
 from ui.common import page
 
 ws = page(

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import evaluate as ev
+from core.evaluation import evaluate as ev
 from ui.common import page, registered_models
 
 ws = page(

@@ -6,11 +6,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core import evaluate as ev
-from core import predict as pr
-from core.clips import clips as clip_rows
-from core.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
-from core.video import VideoError
+from core.evaluation import evaluate as ev
+from core.inference import predictor as pr
+from core.dataset.clips import clips as clip_rows
+from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
+from core.media.video import VideoError
 from ui.common import model_picker, page, registered_models
 
 
@@ -32,7 +32,7 @@ ENGINE_TEXT = {
 
 @st.cache_resource(show_spinner=False)
 def predictor() -> pr.Predictor:
-    """One Predictor for every session (core.predict's shared one): models stay loaded between
+    """One Predictor for every session (core.inference.predictor's shared one): models stay loaded between
     requests (LRU of 3)."""
     return pr.default_predictor()
 

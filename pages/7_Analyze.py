@@ -7,10 +7,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core import analyze as an
-from core.annotate import Annotator, LabelError
-from core.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
-from core.store import StoreError
+from core.analysis import analyze as an
+from core.labeling.annotator import Annotator, LabelError
+from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
+from core.base.store import StoreError
 from ui import tasks
 from ui.common import model_picker, page, registered_models
 

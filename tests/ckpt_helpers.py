@@ -34,8 +34,8 @@ def make_official_archive(folder: Path, model_id: str = "a0", variant: str = "ba
     """
     import tensorflow as tf
 
-    from core import fastpath
-    from core import model as M
+    from core.modeling import fastpath
+    from core.modeling import movinet as M
 
     folder = Path(folder)
     name = f"movinet_{model_id}_{variant}"
@@ -154,8 +154,8 @@ def tiny_model(model_id: str = "a0", variant: str = "base", num_classes: int = 9
 
 @functools.lru_cache(maxsize=None)
 def _tiny_model(model_id, variant, num_classes, frames, resolution, seed):
-    from core import fastpath
-    from core import model as M
+    from core.modeling import fastpath
+    from core.modeling import movinet as M
 
     m = M.build_model(model_id, variant, num_classes=num_classes, frames=frames, resolution=resolution)
     return fastpath.randomize_weights(m, seed=seed)
@@ -168,7 +168,7 @@ def tiny_stream(model_id: str = "a0", num_classes: int = 9, frames: int = 8, res
 
 @functools.lru_cache(maxsize=None)
 def _tiny_stream(model_id, num_classes, frames, resolution):
-    from core import model as M
+    from core.modeling import movinet as M
 
     return M.to_stream(tiny_model(model_id, "stream", num_classes, frames, resolution))
 
@@ -178,7 +178,7 @@ REAL_FILES = ("kbtrainer__burpee.mp4", "formfit__deadlift.mp4")
 
 def real_clips(real_videos: Path, frames: int, size: int, files=REAL_FILES):
     """One clip per file: `frames` frames sampled over ~2 s in the middle of the video."""
-    from core.video import load_clip, probe
+    from core.media.video import load_clip, probe
 
     clips = []
     for name in files:

@@ -1,7 +1,7 @@
 """Helpers for the prediction and export tests: a workspace with real clips, a tiny exported model.
 
-The model is MoViNet-A0 base, randomly initialised (weights spread by core.fastpath.randomize_weights
-so the probabilities are not flat), 4 frames at 32x32, exported with core.model.export_model and
+The model is MoViNet-A0 base, randomly initialised (weights spread by core.modeling.fastpath.randomize_weights
+so the probabilities are not flat), 4 frames at 32x32, exported with core.modeling.movinet.export_model and
 registered in the workspace's models table as training registers its models. Nothing is downloaded.
 """
 from __future__ import annotations
@@ -20,10 +20,10 @@ LANDSCAPE = "formfit__squat.mp4"              # 620x720 (taller than wide too, b
 
 def make_clip_workspace(root: Path, real_videos: Path, ratios=(0.0, 1.0, 0.0)):
     """Two real videos with reps of three movements, cut into clips, split (default: all val)."""
-    from core import library
-    from core.clips import cut_clips
-    from core.splits import make_splits
-    from core.workspace import Workspace
+    from core.media import library
+    from core.dataset.clips import cut_clips
+    from core.dataset.splits import make_splits
+    from core.base.workspace import Workspace
 
     ws = Workspace(root)
     store = ws.store()
@@ -41,8 +41,8 @@ def make_clip_workspace(root: Path, real_videos: Path, ratios=(0.0, 1.0, 0.0)):
 @functools.lru_cache(maxsize=None)
 def tiny_keras(num_classes: int = 9, seed: int = 0):
     """A built, weight-randomised A0 base classifier (cached within the pytest process)."""
-    from core import fastpath
-    from core import model as M
+    from core.modeling import fastpath
+    from core.modeling import movinet as M
 
     m = M.build_model("a0", "base", num_classes=num_classes, frames=FRAMES, resolution=RESOLUTION)
     return fastpath.randomize_weights(m, seed=seed)
@@ -50,9 +50,9 @@ def tiny_keras(num_classes: int = 9, seed: int = 0):
 
 def export_tiny(ws, model_id: str = "tiny", saved_model: bool = False, crop=True, seed: int = 0) -> dict:
     """Export the tiny model into <ws>/models/<model_id> and register it (like training does)."""
-    from core import evaluate as ev
-    from core import model as M
-    from core.export import register_model
+    from core.evaluation import evaluate as ev
+    from core.modeling import movinet as M
+    from core.modeling.export import register_model
 
     labels = ws.store().labels()
     folder = ws.root / "models" / model_id

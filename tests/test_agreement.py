@@ -1,8 +1,8 @@
 """Agreement between annotators, checked against values computed by hand."""
 import pytest
 
-from core.agreement import NONE, cohen_kappa, compare, frame_labels, match_reps, temporal_iou, video_agreement
-from core.store import Store
+from core.labeling.agreement import NONE, cohen_kappa, compare, frame_labels, match_reps, temporal_iou, video_agreement
+from core.base.store import Store
 
 
 def rep(label, start, end):

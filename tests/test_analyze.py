@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from core import analyze as an
+from core.analysis import analyze as an
 
 
 # ----------------------------------------------------------------------------------------------
@@ -117,7 +117,7 @@ def test_frame_probabilities_interpolate_between_window_centres():
 
 
 def test_window_plan_matches_the_sampling_rule():
-    from core.video import sample_indices
+    from core.media.video import sample_indices
 
     g, stride, spans = an.window_plan(3000, 30.0, 8, an.Settings())
     assert (g, stride, spans) == (4, 16, [29, 57])
@@ -164,7 +164,7 @@ def test_count_reps_finds_nothing_in_still_frames():
 
 @pytest.mark.parametrize("movement,seed,fps", [("thruster", 1, 15), ("ghd", 1, 15), ("deadlift", 1, 30)])
 def test_count_reps_on_a_rendered_synthetic_set(tmp_path, movement, seed, fps):
-    from core.synthetic import render_reps
+    from core.demo.synthetic import render_reps
 
     path = tmp_path / "reps.mp4"
     truth = render_reps(movement, 8, path, seed=seed, width=96, height=64, fps=fps)
@@ -190,9 +190,9 @@ def test_gt_sets_group_back_to_back_reps():
 def workout_ws(tmp_path_factory):
     """A workspace with one tiny synthetic workout (ohs then ghd) and its ground truth, and the
     tiny random model of the prediction tests registered."""
-    from core import library
-    from core.synthetic import plan_workout, render_workout
-    from core.workspace import Workspace
+    from core.media import library
+    from core.demo.synthetic import plan_workout, render_workout
+    from core.base.workspace import Workspace
     from tests.predict_helpers import export_tiny
 
     root = tmp_path_factory.mktemp("analyze_ws")
@@ -234,7 +234,7 @@ def test_analyze_a_short_workout_end_to_end(workout_ws):
 
 
 def test_reps_are_classified_as_training_clips(workout_ws):
-    from core.video import load_clip
+    from core.media.video import load_clip
 
     ws, vid, truth, row = workout_ws
     fn, model_row = an.load_runner(ws, "tiny")
@@ -254,7 +254,7 @@ def test_analysis_can_be_cancelled(workout_ws):
 
 
 def test_draft_reaches_the_label_page_and_can_be_accepted(workout_ws):
-    from core.annotate import Annotator, dataset_segments
+    from core.labeling.annotator import Annotator, dataset_segments
 
     ws, vid, truth, _ = workout_ws
     store = ws.store()
@@ -291,7 +291,7 @@ def test_send_draft_from_an_analysis(workout_ws):
 # ----------------------------------------------------------------------------------------------
 
 def _keypress_store(tmp_path):
-    from core.store import Store
+    from core.base.store import Store
 
     store = Store(tmp_path / "workspace.db")
     with store.write() as con:
@@ -351,7 +351,7 @@ def test_keypress_study_on_a_workspace(workout_ws):
 def _page(monkeypatch, root):
     from streamlit.testing.v1 import AppTest
 
-    from core.workspace import PROJECT_ROOT
+    from core.base.workspace import PROJECT_ROOT
 
     monkeypatch.setenv("WORKSPACE", str(root))
     at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "7_Analyze.py"), default_timeout=120)
@@ -393,7 +393,7 @@ def test_analyze_page_runs_and_sends_a_draft(workout_ws, monkeypatch):
 
 def test_cli_analyze_draft_eval_and_keypress_study(workout_ws, capsys):
     from core.__main__ import main
-    from core.splits import make_splits
+    from core.dataset.splits import make_splits
 
     ws, vid, truth, _ = workout_ws
     root = str(ws.root)

@@ -1,8 +1,8 @@
 """The rep-editing model behind the Label page: keymap actions, autosave, undo/redo across reloads."""
 import pytest
 
-from core.annotate import Annotator, LabelError, dataset_segments
-from core.store import Store, StoreError
+from core.labeling.annotator import Annotator, LabelError, dataset_segments
+from core.base.store import Store, StoreError
 
 INFO = {"frames": 100, "fps": 30.0, "width": 854, "height": 480, "duration_s": 100 / 30, "codec": "h264", "vfr": False}
 

@@ -5,8 +5,8 @@ It fails, never skips, when Chromium is missing.
 """
 import pytest
 
-from core import library
-from core.workspace import Workspace
+from core.media import library
+from core.base.workspace import Workspace
 from tests.browser import chromium, label_state, open_label_page, press, running_app, wait_frame, wait_synced
 
 SMALL = "kbtrainer__front_squat_.mp4"

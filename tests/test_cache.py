@@ -4,9 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from core import cache, clips, library, splits
-from core.video import load_clip
-from core.workspace import Workspace
+from core.dataset import training_cache as cache
+from core.dataset import clips
+from core.media import library
+from core.dataset import splits
+from core.media.video import load_clip
+from core.base.workspace import Workspace
 from tests.conftest import REAL_VIDEOS
 
 SMALL = "kbtrainer__front_squat_.mp4"
@@ -75,16 +78,16 @@ def test_a_focus_setting_is_its_own_cache_of_motion_cropped_clips(ws):
     assert differs >= 6  # the squat clips move: most are cropped, not the whole frame
     assert cache.build(ws, N, SIZE)["computed"] == 0  # the plain setting is untouched
     # a changed motion_box (its version) makes every focused record stale
-    import core.video
+    import core.media.video
 
-    old = core.video.MOTION_BOX_VERSION
-    core.video.MOTION_BOX_VERSION = old + 1
+    old = core.media.video.MOTION_BOX_VERSION
+    core.media.video.MOTION_BOX_VERSION = old + 1
     try:
         with pytest.raises(cache.CacheError, match="not in the cache"):
             cache.dataset(ws, None, N, SIZE, focus="motion", build_missing=False)
         assert cache.build(ws, N, SIZE, focus="motion")["computed"] == 13
     finally:
-        core.video.MOTION_BOX_VERSION = old
+        core.media.video.MOTION_BOX_VERSION = old
 
 
 def test_splits_labels_batches_and_shuffle(ws):

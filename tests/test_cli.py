@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from core.workspace import PROJECT_ROOT
+from core.base.workspace import PROJECT_ROOT
 
 SMALL = "kbtrainer__front_squat_.mp4"
 

@@ -9,9 +9,10 @@ import av
 import numpy as np
 import pytest
 
-from core import clips, library
-from core.video import VideoReader
-from core.workspace import PROJECT_ROOT, Workspace
+from core.dataset import clips
+from core.media import library
+from core.media.video import VideoReader
+from core.base.workspace import PROJECT_ROOT, Workspace
 
 SMALL = "kbtrainer__front_squat_.mp4"  # 312 frames, 270x480, keyframes at 0 and 250
 SMALL2 = "kbtrainer__backSquats.mp4"  # 320 frames, 270x480
@@ -263,7 +264,7 @@ def test_export_manifest_and_csv(ws, real_videos, tmp_path, capsys):
     import csv
     import json
 
-    from core import splits
+    from core.dataset import splits
     from core.__main__ import main
 
     vid = library.add_file(ws, real_videos / SMALL).video_id

@@ -4,9 +4,10 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import clips, library
-from core.annotate import DATASET_RULE
-from core.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.dataset import clips
+from core.media import library
+from core.labeling.annotator import DATASET_RULE
+from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from tests.test_stats import EXPECTED, make_fixture
 
 SMALL = "kbtrainer__front_squat_.mp4"

@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from core.demo import GROUND_TRUTH, build_demo
-from core.library import content_hash
-from core.synthetic import demo_plans, render_workout
-from core.workspace import Workspace
+from core.demo.build import GROUND_TRUTH, build_demo
+from core.media.library import content_hash
+from core.demo.synthetic import demo_plans, render_workout
+from core.base.workspace import Workspace
 from tests.test_cli import cli
 
 SMALL = dict(seed=3, n_videos=6, width=96, height=64, fps=10, reps_per_movement=60)

@@ -1,4 +1,4 @@
-"""core.download against a local HTTP server on 127.0.0.1 (no internet): direct links, feeds,
+"""core.media.download against a local HTTP server on 127.0.0.1 (no internet): direct links, feeds,
 HTML pages with <video> tags, errors, cancellation, file placement and hashing."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ try:
 except ImportError:  # tests/ itself on sys.path
     from httpserver import serve_directory
 
-from core import download as dl
-from core.download import DownloadCancelled, DownloadError, Downloaded, content_hash, download, expand
+from core.media import download as dl
+from core.media.download import DownloadCancelled, DownloadError, Downloaded, content_hash, download, expand
 
 
 # --------------------------------------------------------------------------- fixtures

@@ -1,4 +1,4 @@
-"""core.evaluate: every metric against values computed by hand, stored predictions, the CLI."""
+"""core.evaluation.evaluate: every metric against values computed by hand, stored predictions, the CLI."""
 import json
 import math
 import os
@@ -9,8 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from core import evaluate as ev
-from core.workspace import PROJECT_ROOT, Workspace
+from core.evaluation import evaluate as ev
+from core.base.workspace import PROJECT_ROOT, Workspace
 
 # ------------------------------------------------------------------------------------------------
 # Fixture A: 3 movements a, b, c; 6 clips (rows), true movements 0, 0, 0, 1, 1, 2.
@@ -237,9 +237,9 @@ MODEL_LABELS = ["deadlift", "ohs", "thruster"]
 def make_clip_workspace(root, real_videos) -> Workspace:
     """Two real videos, five reps cut into clips, every video in test. `examples` order (movement
     order, then number): deadlift_1, ohs_1, ohs_2, thruster_1, thruster_2."""
-    from core import library
-    from core.clips import cut_clips
-    from core.splits import make_splits
+    from core.media import library
+    from core.dataset.clips import cut_clips
+    from core.dataset.splits import make_splits
 
     ws = Workspace(root)
     store = ws.store()
@@ -313,7 +313,7 @@ class FakeModel:
 
 
 def test_predict_split_runs_the_preprocessing_stores_and_reuses(clip_ws, monkeypatch):
-    from core.video import load_clip
+    from core.media.video import load_clip
 
     ws = clip_ws
     model = register_model(ws, "m-predict", run_id="run-predict")
@@ -417,11 +417,11 @@ def test_predictions_file_names_and_the_crop_setting(clip_ws):
 
 
 def test_a_real_exported_movinet_is_evaluated_end_to_end(clip_ws):
-    """A tiny randomly initialised MoViNet a0, exported by core.model and registered: predict_split
+    """A tiny randomly initialised MoViNet a0, exported by core.modeling.movinet and registered: predict_split
     loads it, runs THE preprocessing on the real clips and gives the model's own probabilities."""
-    M = pytest.importorskip("core.model")
-    from core.fastpath import randomize_weights
-    from core.video import load_clip
+    M = pytest.importorskip("core.modeling.movinet")
+    from core.modeling.fastpath import randomize_weights
+    from core.media.video import load_clip
 
     net = randomize_weights(M.build_model("a0", "base", num_classes=3, frames=4, resolution=32), seed=0)
     folder = clip_ws.root / "models" / "m-real"
@@ -430,8 +430,8 @@ def test_a_real_exported_movinet_is_evaluated_end_to_end(clip_ws):
     try:
         pred = ev.predict_split(clip_ws, "run-real", "test")
     except ev.EvaluateError as exc:
-        if "save_counter" in str(exc):  # core.model's export writes no save counter that its load expects
-            pytest.xfail(f"core.model.load_model cannot restore its own export yet: {str(exc)[:300]}")
+        if "save_counter" in str(exc):  # core.modeling.movinet's export writes no save counter that its load expects
+            pytest.xfail(f"core.modeling.movinet.load_model cannot restore its own export yet: {str(exc)[:300]}")
         raise
     assert pred.n == 5 and pred.probs.shape == (5, 3) and np.allclose(pred.probs.sum(axis=1), 1, atol=1e-5)
     clips, _ = ev.split_clips(clip_ws, ev.resolve_model(clip_ws.store(), "m-real"), "test")

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import evaluate as ev
-from core.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.evaluation import evaluate as ev
+from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from tests.test_evaluate import make_clip_workspace, register_model, store_predictions
 
 PAGE = str(ROOT / "pages" / "5_Evaluate.py")

@@ -1,6 +1,6 @@
-"""core.export: TF Lite conversions checked before they are trusted; the refusal rule; the CLI.
+"""core.modeling.export: TF Lite conversions checked before they are trusted; the refusal rule; the CLI.
 
-One tiny MoViNet-A0 (random weights, 4 frames at 32x32) exported with core.model.export_model
+One tiny MoViNet-A0 (random weights, 4 frames at 32x32) exported with core.modeling.movinet.export_model
 (with its SavedModel) into a workspace whose 5 real clips are all in the val split. Two real
 conversions (float, dynamic-range); the int8 path and the refusal are exercised with the
 conversion and the check stubbed (a unit test of the decision function covers the rule itself).
@@ -15,9 +15,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from core import evaluate as ev  # noqa: E402
-from core import export as X  # noqa: E402
-from core import predict as P  # noqa: E402
+from core.evaluation import evaluate as ev  # noqa: E402
+from core.modeling import export as X  # noqa: E402
+from core.inference import predictor as P  # noqa: E402
 from tests.predict_helpers import FRAMES, PORTRAIT, RESOLUTION, export_tiny, make_clip_workspace  # noqa: E402
 
 TOL = 1e-4
@@ -98,7 +98,7 @@ def test_float_tflite_equals_the_reference(ws, float_export, real_videos):
 
 
 def test_the_evaluate_page_scores_a_registered_tflite_model(ws, float_export):
-    """core.evaluate runs a TF Lite model through its interpreter: the same per-clip probabilities
+    """core.evaluation.evaluate runs a TF Lite model through its interpreter: the same per-clip probabilities
     as the Keras model it came from."""
     lite = ev.predict_split(ws, "tx-tflite-float", "val", force=True)
     keras = ev.predict_split(ws, "tx", "val", force=True)

@@ -1,4 +1,4 @@
-"""core.fastpath: the fast CPU form computes the same function as the reference MoViNet.
+"""core.modeling.fastpath: the fast CPU form computes the same function as the reference MoViNet.
 
 Max |p_fast - p_reference| <= 1e-4 on clips from real videos (../shared/real_videos), for a0
 base and stream and a2 base; plus the rewritten ops one by one against the layers they replace
@@ -16,8 +16,8 @@ import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 from official.vision.modeling.layers import nn_layers  # noqa: E402
 
-from core import fastpath  # noqa: E402
-from core import model as M  # noqa: E402
+from core.modeling import fastpath  # noqa: E402
+from core.modeling import movinet as M  # noqa: E402
 from tests.ckpt_helpers import real_clips, tiny_model, tiny_stream  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")
@@ -85,7 +85,7 @@ def test_predictor_picks_a_path():
 
 
 def test_fast_ops_keep_training_semantics():
-    """core.train traces its steps under fast_ops on a CPU. In training mode the batch norms
+    """core.modeling.train traces its steps under fast_ops on a CPU. In training mode the batch norms
     normalise with batch statistics, so nothing may be folded: logits and gradients must equal
     the reference's."""
     model = M.build_model("a0", "base", num_classes=3, frames=3, resolution=32)

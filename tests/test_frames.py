@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from core.frames import FrameServer, display_size, encode_jpeg, pack, unpack, window
-from core.video import FrameIndexError, VideoReader
+from core.media.frame_server import FrameServer, display_size, encode_jpeg, pack, unpack, window
+from core.media.video import FrameIndexError, VideoReader
 
 SMALL = "kbtrainer__front_squat_.mp4"  # 270x480, 312 frames
 HD = "myoxyn__push_ups.mp4"  # 1280x720, 303 frames

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from core import jobs
-from core.jobs import JobError, JobSpec
-from core.store import Store
+from core.modeling import jobs
+from core.modeling.jobs import JobError, JobSpec
+from core.base.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -172,9 +172,9 @@ def test_stop_ends_the_whole_process_group(store, tmp_path, ignore_term):
 
 LAUNCHER = """
 import sys, textwrap
-from core import jobs
-from core.jobs import JobSpec
-from core.store import Store
+from core.modeling import jobs
+from core.modeling.jobs import JobSpec
+from core.base.store import Store
 store = Store(sys.argv[1])
 short = jobs.launch(store, JobSpec(argv=[sys.executable, "-c", "import time; time.sleep(1.5); print('done')"]))
 long = jobs.launch(store, JobSpec(argv=[sys.executable, "-c", "import time; time.sleep(600)"]))

@@ -1,9 +1,9 @@
 """The Label page's keymap as pure logic: key events -> Annotator edits -> page state."""
 import pytest
 
-from core.annotate import Annotator
-from core.keymap import KEYMAP, apply_event, apply_key, key_action, keymap_markdown, new_state
-from core.store import Store
+from core.labeling.annotator import Annotator
+from core.labeling.keymap import KEYMAP, apply_event, apply_key, key_action, keymap_markdown, new_state
+from core.base.store import Store
 
 INFO = {"frames": 100, "fps": 30.0, "width": 854, "height": 480, "duration_s": 100 / 30, "codec": "h264", "vfr": False}
 

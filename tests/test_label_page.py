@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import library
-from core.frames import unpack
-from core.video import VideoReader
-from core.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.media import library
+from core.media.frame_server import unpack
+from core.media.video import VideoReader
+from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from ui.labeler import rect_from_roi, roi_from_rect
 
 SMALL = "kbtrainer__front_squat_.mp4"

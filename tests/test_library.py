@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from core import library
-from core.video import probe
-from core.workspace import PathError, Workspace, inside
+from core.media import library
+from core.media.video import probe
+from core.base.workspace import PathError, Workspace, inside
 
 SMALL = "kbtrainer__front_squat_.mp4"
 

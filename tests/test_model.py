@@ -1,4 +1,4 @@
-"""core.model: building MoViNets, pretrained checkpoints (download, verify, restore, head swap),
+"""core.modeling.movinet: building MoViNets, pretrained checkpoints (download, verify, restore, head swap),
 stream form (frame by frame == whole clip), export/load.
 
 Tiny models only (a0, few frames, low resolution); checkpoints are made by the tests in the
@@ -17,8 +17,8 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tf_keras  # noqa: E402
 
-from core import model as M  # noqa: E402
-from core.fastpath import fast_model  # noqa: E402
+from core.modeling import movinet as M  # noqa: E402
+from core.modeling.fastpath import fast_model  # noqa: E402
 from tests.ckpt_helpers import make_official_archive, serve_ranges, tiny_model, tiny_stream  # noqa: E402
 from tests.httpserver import serve_directory  # noqa: E402
 

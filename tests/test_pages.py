@@ -2,8 +2,8 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import library
-from core.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.media import library
+from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 
 SMALL = "kbtrainer__front_squat_.mp4"
 

@@ -1,6 +1,6 @@
-"""core.predict: the same input tensor as training, awkward videos, clear errors, the CLI.
+"""core.inference.predictor: the same input tensor as training, awkward videos, clear errors, the CLI.
 
-A tiny MoViNet-A0 (random weights, 4 frames at 32x32) is exported with core.model.export_model
+A tiny MoViNet-A0 (random weights, 4 frames at 32x32) is exported with core.modeling.movinet.export_model
 into a temporary workspace with real clips and registered there (tests/predict_helpers.py).
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from core import evaluate as ev  # noqa: E402
-from core import predict as P  # noqa: E402
-from core.video import VideoError, load_clip, probe, sample_indices  # noqa: E402
+from core.evaluation import evaluate as ev  # noqa: E402
+from core.inference import predictor as P  # noqa: E402
+from core.media.video import VideoError, load_clip, probe, sample_indices  # noqa: E402
 from tests.predict_helpers import FRAMES, PORTRAIT, RESOLUTION, export_tiny, make_clip_workspace  # noqa: E402
 from tests.videotools import ffmpeg  # noqa: E402
 
@@ -61,8 +61,8 @@ def test_clip_tensor_is_load_clip_bit_for_bit(real_videos):
 def test_prediction_sees_the_training_tensor_of_a_clip(ws, predictor, monkeypatch):
     """Prediction's input for a clip == load_clip as the cache job reads it, exactly; the training
     cache's (JPEG) tensor equals it within the JPEG tolerance."""
-    from core import cache
-    from core.clips import clips as clip_rows
+    from core.dataset import training_cache as cache
+    from core.dataset.clips import clips as clip_rows
 
     seen = []
     real = P.Predictor.predict_array
@@ -87,7 +87,7 @@ def test_prediction_sees_the_training_tensor_of_a_clip(ws, predictor, monkeypatc
         assert np.array_equal(x, load_clip(job["path"], job["start"], job["end"], frames, size, None))
         assert np.array_equal(x, ev.clip_input(ws, row, frames, size, crop, videos))
         # the cache stores JPEG (quality 80, 4:2:0): at 32x32 the chroma loss is relatively larger
-        # than core.cache's 0.02 at training sizes
+        # than core.dataset.training_cache's 0.02 at training sizes
         assert np.abs(cached[row["path"]] - x).mean() < 0.03
         assert out["clip"] == row["path"] and out["frames_used"] == sample_indices(0, row["frames"] - 1, frames)
         # the probabilities are the model's on exactly that tensor
@@ -166,7 +166,7 @@ def test_models_stay_loaded_until_their_files_change(ws, predictor, real_videos,
         d = ws.root / "models" / mid
         d.mkdir(parents=True, exist_ok=True)
         (d / "model.json").write_text("{}")
-        from core.export import register_model
+        from core.modeling.export import register_model
         register_model(ws, mid, d, ["a"], {"frames": 4, "resolution": 32})
     e1 = small.entry(ws, "m1")
     assert small.entry(ws, "m1") is e1 and loaded == ["m1"]

@@ -1,6 +1,6 @@
 """AppTest of the Predict page with a tiny model (MoViNet-A0, random weights, 4 frames at 32x32).
 
-The page's top-5 table must show exactly what core.predict.predict_file gives for the same video.
+The page's top-5 table must show exactly what core.inference.predictor.predict_file gives for the same video.
 """
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import pytest  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from core import predict as P  # noqa: E402
-from core.workspace import PROJECT_ROOT as ROOT, Workspace  # noqa: E402
+from core.inference import predictor as P  # noqa: E402
+from core.base.workspace import PROJECT_ROOT as ROOT, Workspace  # noqa: E402
 from tests.predict_helpers import export_tiny, make_clip_workspace  # noqa: E402
 
 PAGE = str(ROOT / "pages" / "6_Predict.py")

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from core import splits
+from core.dataset import splits
 from core.__main__ import main
-from core.workspace import Workspace
+from core.base.workspace import Workspace
 from tests.test_stats import fake_video
 
 

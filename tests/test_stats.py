@@ -3,10 +3,10 @@ import json
 
 import pytest
 
-from core import stats
+from core.dataset import stats
 from core.__main__ import main
-from core.store import Store
-from core.workspace import Workspace
+from core.base.store import Store
+from core.base.workspace import Workspace
 
 
 def fake_video(store: Store, name: str, fps: float, frames: int = 1000) -> int:

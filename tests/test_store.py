@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-from core.labels import DEFAULT_MOVEMENTS
-from core.store import MIGRATIONS, SCHEMA_VERSION, DuplicateVideo, Store, StoreError
-from core.workspace import PROJECT_ROOT as ROOT
+from core.base.labels import DEFAULT_MOVEMENTS
+from core.base.store import MIGRATIONS, SCHEMA_VERSION, DuplicateVideo, Store, StoreError
+from core.base.workspace import PROJECT_ROOT as ROOT
 
 INFO = {"frames": 100, "fps": 30.0, "width": 854, "height": 480, "duration_s": 100 / 30, "codec": "h264", "vfr": False}
 

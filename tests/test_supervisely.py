@@ -4,8 +4,8 @@ import json
 import pytest
 
 from core.__main__ import build_parser
-from core.store import Store
-from core.supervisely import export_supervisely, import_supervisely
+from core.base.store import Store
+from core.labeling.supervisely import export_supervisely, import_supervisely
 
 INFO = {"frames": 100, "fps": 30.0, "width": 854, "height": 480, "duration_s": 100 / 30, "codec": "h264", "vfr": False}
 

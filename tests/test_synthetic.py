@@ -5,8 +5,8 @@ import av
 import numpy as np
 import pytest
 
-from core import synthetic as S
-from core.labels import DEFAULT_MOVEMENTS, REP_FRAMES_30FPS
+from core.demo import synthetic as S
+from core.base.labels import DEFAULT_MOVEMENTS, REP_FRAMES_30FPS
 
 W, H = 160, 96
 

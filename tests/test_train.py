@@ -1,5 +1,5 @@
 """Training (core/train.py) on a tiny cache cut from real videos: loss goes down, metrics and run folder,
-resume after SIGKILL without duplicated steps, export + registration loadable by core.model.load_model,
+resume after SIGKILL without duplicated steps, export + registration loadable by core.modeling.movinet.load_model,
 configuration (presets, files, flags) and clear errors."""
 import json
 import os
@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from core import train as tr
-from core.workspace import PROJECT_ROOT, Workspace
+from core.modeling import train as tr
+from core.base.workspace import PROJECT_ROOT, Workspace
 
 VIDEOS = ("kbtrainer__front_squat_.mp4", "kbtrainer__backSquats.mp4", "kbtrainer__pushUps.mp4")
 MOVES = ("thruster", "ohs", "deadlift")
@@ -25,9 +25,9 @@ TINY = {"model": "a0", "variant": "base", "frames": 4, "resolution": 32, "batch_
 def make_tiny_ws(root, real_videos) -> Workspace:
     """Three short real videos, 6 reps each (2 per movement: thruster, ohs, deadlift), cut into clips;
     splits by video: two videos train (12 clips), one val (6 clips), none test."""
-    from core import library
-    from core.clips import cut_clips
-    from core.splits import make_splits
+    from core.media import library
+    from core.dataset.clips import cut_clips
+    from core.dataset.splits import make_splits
 
     ws = Workspace(root)
     store = ws.store()
@@ -99,9 +99,9 @@ def test_no_clips_is_a_clear_error(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
-    from core import evaluate as ev
-    from core import splits
-    from core.model import load_model
+    from core.evaluation import evaluate as ev
+    from core.dataset import splits
+    from core.modeling.movinet import load_model
 
     ws = tiny_ws
     lines = []
@@ -155,9 +155,9 @@ def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
 
 
 def test_focus_and_cache_quality_reach_the_cache_and_the_exported_model(tiny_ws):
-    from core import cache
-    from core import evaluate as ev
-    from core.model import load_model
+    from core.dataset import training_cache as cache
+    from core.evaluation import evaluate as ev
+    from core.modeling.movinet import load_model
 
     ws = tiny_ws
     cfg = tr.resolve_config(overrides={**TINY, "epochs": 1, "focus": "motion", "cache_quality": 95,
@@ -177,7 +177,7 @@ def test_resume_after_sigkill_continues_without_duplicated_steps(tiny_ws):
     """A CLI run (1 epoch) killed with SIGKILL after a mid-epoch checkpoint is resumed with epochs=2: it goes
     on from that checkpoint (epoch, step, data position), drops the metric lines written after it, and
     ends at epoch 2 with every step and epoch listed once."""
-    from core import jobs
+    from core.modeling import jobs
 
     ws = tiny_ws
     run_id = "tiny-kill"

@@ -5,9 +5,9 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import jobs
-from core import train as tr
-from core.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.modeling import jobs
+from core.modeling import train as tr
+from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from tests.test_train import TINY, make_tiny_ws
 
 PAGE = str(ROOT / "pages" / "4_Train.py")

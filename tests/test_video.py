@@ -1,4 +1,4 @@
-"""core.video: exact frame counts, frame-exact random access, sampling/preprocessing, formats, errors."""
+"""core.media.video: exact frame counts, frame-exact random access, sampling/preprocessing, formats, errors."""
 import csv
 import random
 from concurrent.futures import ThreadPoolExecutor
@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.video import (FrameIndexError, VideoError, VideoReader, iter_frames, load_clip, motion_box,
+from core.media.video import (FrameIndexError, VideoError, VideoReader, iter_frames, load_clip, motion_box,
                         preprocess, probe, read_frame, sample_indices)
 from tests.videotools import (digest, ffmpeg, ffmpeg_decode_rgb, ffmpeg_frame_count,
                               lavfi_video, pattern, sequential_digests, write_video)

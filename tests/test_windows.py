@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import analyze as an
-from core import cache, windows
-from core.video import VideoReader
+from core.analysis import analyze as an
+from core.dataset import training_cache as cache
+from core.dataset import windows
+from core.media.video import VideoReader
 
 T, SIZE = 4, 32
 QUALITY = 95
@@ -19,10 +20,10 @@ QUALITY = 95
 def wod_ws(tmp_path_factory):
     """Two tiny synthetic workouts (sets with rests between them) with their ground truth and cut
     clips; the first video in train, the second in val."""
-    from core import library
-    from core.clips import cut_clips
-    from core.synthetic import plan_workout, render_workout
-    from core.workspace import Workspace
+    from core.media import library
+    from core.dataset.clips import cut_clips
+    from core.demo.synthetic import plan_workout, render_workout
+    from core.base.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("windows_ws"))
     store = ws.store()
@@ -137,9 +138,9 @@ def test_cached_windows_equal_the_scan_input_and_live_beside_the_clips(wod_ws):
 
 
 def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
-    from core import evaluate as ev
-    from core import train as tr
-    from core.model import load_model
+    from core.evaluation import evaluate as ev
+    from core.modeling import train as tr
+    from core.modeling.movinet import load_model
 
     ws, vids, _ = wod_ws
     tiny = {"model": "a0", "variant": "base", "frames": T, "resolution": SIZE, "batch_size": 4, "optimizer": "adam",
@@ -171,7 +172,7 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     assert an.Settings().for_model(ev.resolve_model(ws.store(), "clips-1")).scales == an.DEFAULT_SCALES
     # the backbone came from clips-1: one short epoch later it is still far closer to clips-1's than
     # a fresh random backbone is
-    from core.model import build_model
+    from core.modeling.movinet import build_model
 
     def backbone(model):
         return np.concatenate([w.numpy().ravel() for w in model.backbone.weights])
@@ -189,7 +190,7 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
 
 
 def test_a_warm_started_head_keeps_the_source_models_outputs_by_label(tmp_path):
-    from core import model as model_lib
+    from core.modeling import movinet as model_lib
 
     src = model_lib.build_model("a0", "base", 3, T, SIZE)
     for w in src.layers[-1].weights:  # a recognisable head

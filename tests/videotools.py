@@ -85,11 +85,11 @@ def digest(frame: np.ndarray) -> tuple:
 
 def sequential_digests(path, limit: int | None = None) -> list[tuple]:
     """Digests of the frames (the first `limit`, or all) of a plain PyAV sequential decode (no
-    threads, no seeking), converted and rotated like core.video does: the reference for
+    threads, no seeking), converted and rotated like core.media.video does: the reference for
     frame-exact access."""
     from av.video.reformatter import VideoReformatter
 
-    from core.video import _display_rotation, _to_rgb
+    from core.media.video import _display_rotation, _to_rgb
 
     out, reformatter = [], VideoReformatter()
     with av.open(str(path)) as container:

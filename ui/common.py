@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.workspace import Workspace  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 
 
 def workspace() -> Workspace:
@@ -70,7 +70,7 @@ def page(title: str, icon: str, intro: str) -> Workspace:
 def registered_models(store) -> dict:
     """The registered models by id, newest first; with none, a pointer to the Train page and the
     page stops there (Evaluate, Predict and Analyze all need one)."""
-    from core.evaluate import list_models
+    from core.evaluation.evaluate import list_models
 
     models = list_models(store)
     if not models:

@@ -6,12 +6,12 @@ keys typed into inputs, selects, sliders and editable content are skipped), call
 for the keys of the keymap, and puts the event — with a sequence number, the frame on screen
 and a navigation counter — into its pending list, which it sends as the state value `msg`
 (`setStateValue`). That reruns the fragment; `process_message` applies each event whose seq is
-new exactly once (`core.keymap.apply_event` -> `core.annotate.Annotator`, autosaved), and the
+new exactly once (`core.labeling.keymap.apply_event` -> `core.labeling.annotator.Annotator`, autosaved), and the
 fragment answers with `ack` = the last seq done, so the browser drops those from its list.
 Arrows, Shift+arrows, Space and clicks on the timeline move the cursor in the browser at once,
 from frames it already holds; the browser only asks for more frames (`need`) when fewer than
 ~20 ahead or ~10 behind remain, and Python sends them as JPEG bytes in one binary message
-(`core.frames.pack`) from a per-video `FrameServer` (decoded by core.video, cached, prefetched in
+(`core.media.frame_server.pack`) from a per-video `FrameServer` (decoded by core.media.video, cached, prefetched in
 a background thread). The browser decodes the frames near the cursor ahead of time
 (createImageBitmap) and draws them on a canvas: → is one drawImage.
 """
@@ -22,12 +22,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.agreement import video_agreement
-from core.annotate import Annotator, LabelError
-from core.frames import FrameServer, pack, window
-from core.keymap import KEYMAP, apply_event, new_state
-from core.store import StoreError
-from core.video import VideoError
+from core.labeling.agreement import video_agreement
+from core.labeling.annotator import Annotator, LabelError
+from core.media.frame_server import FrameServer, pack, window
+from core.labeling.keymap import KEYMAP, apply_event, new_state
+from core.base.store import StoreError
+from core.media.video import VideoError
 
 COMPONENT_KEY = "labeler"
 ASSETS = Path(__file__).with_name("labeler")
@@ -158,7 +158,7 @@ def _rep_row(rep: dict, index: dict[str, int]) -> list:
 
 def component_data(*, video: dict, server: FrameServer, annotator: Annotator, ui: dict, labels: list[str],
                    other: str | None, speed: float) -> dict:
-    """What the component gets besides the frames (those travel as JPEG bytes, see `core.frames.pack`)."""
+    """What the component gets besides the frames (those travel as JPEG bytes, see `core.media.frame_server.pack`)."""
     index = {name: i for i, name in enumerate(labels)}
     reps = annotator.reps()
     open_rep = annotator.open_rep
@@ -393,7 +393,7 @@ def _boxed(jpeg: bytes, roi, frame_size: tuple[int, int]):
 def _draw_box(store, video: dict, server: FrameServer, frame: int, jpeg: bytes) -> None:
     from streamlit_drawable_canvas import st_canvas
 
-    from core.frames import data_uri
+    from core.media.frame_server import data_uri
 
     video_id = video["id"]
     fw, fh = server.width, server.height
@@ -463,7 +463,7 @@ def progress(store) -> None:
 
 # --- Supervisely -----------------------------------------------------------------------------------
 def supervisely_panel(ws, store, annotator_name: str) -> None:
-    from core.supervisely import DEFAULT_ANNOTATOR, export_supervisely, import_supervisely
+    from core.labeling.supervisely import DEFAULT_ANNOTATOR, export_supervisely, import_supervisely
 
     with st.expander("Supervisely import / export"):
         st.caption("A Supervisely video project folder: meta.json + <dataset>/ann/<video>.json, reps as tags with "

@@ -1,0 +1,591 @@
+"""Prediction: a registered model on a video file, uploaded bytes, a workspace video or a clip.
+
+One preprocessing
+-----------------
+The model input is exactly what `core.media.video.load_clip(path, start, end, n, size, crop)` returns:
+`sample_indices` over the frame range, those frames decoded by the one decoder, `preprocess`
+(crop, INTER_AREA resize, /255, RGB). `clip_tensor` runs the same three steps itself only to time
+decoding and preprocessing apart (and to open the video once, where `load_clip` would need the
+frame count first); tests check that its result equals `load_clip`'s bit for bit. A workspace clip
+is read as the training cache reads it (`core.dataset.training_cache._job`: the clip file as cut, or for a
+whole-frame model the same frames of the source video), so training, evaluation and prediction
+see the same tensor for the same clip.
+
+Models stay loaded
+------------------
+`Predictor` keeps the last few loaded models (LRU, `capacity`), keyed by model id, folder and the
+modification times of the folder's files, so a re-exported model is loaded again and an unchanged
+one never is. Each keeps its inference callables (the fast exact CPU path of `core.modeling.fastpath`, the
+reference path, or a TF Lite interpreter), traced once per input shape. The module functions
+(`predict_file`, `predict_bytes`, `predict_clip`, `predict_video`) share one Predictor.
+
+Models
+------
+A model reference is a registered model id (or a run id: its newest model; see
+`core.evaluation.evaluate.resolve_model`), a model row, or an exported model folder. Folders are either a
+Keras export (`core.modeling.movinet.export_model`: model.json, weights/, labels.json, preprocessing.json,
+saved_model/) or a TF Lite export (`core.modeling.export`: model.tflite, labels.json, preprocessing.json,
+export.json).
+
+Engines: 'auto' (a Keras model: the fast exact path on a CPU, `core.modeling.fastpath.predictor`; a TF Lite
+model: its interpreter), 'fast', 'reference', 'tflite' (a TF Lite model, or for a Keras model its
+registered float TF Lite export).
+
+Result
+------
+    {"top": [{"movement", "probability"}, ...k], "timings_ms": {"decode", "preprocess", "model",
+     "total"}, "engine": "fast"|"reference"|"tflite", "frames_used": [indices], "model": id,
+     "range": [start, end], "probabilities": {movement: p, ...all classes}}
+
+Errors: an unreadable, unsupported or too large video raises `core.media.video.VideoError` with a
+message naming the file (the upload's own name, not a temporary one); a model that cannot be
+found or loaded raises `PredictError`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.evaluation import evaluate as ev
+from core.base.store import StoreError
+from core.media.video import VideoError, VideoReader, clip_batch, preprocess, sample_indices
+
+TOPK = 5
+ENGINES = ("auto", "fast", "reference", "tflite")
+TFLITE_FILE = "model.tflite"
+CAPACITY = 3
+
+__all__ = ["PredictError", "Predictor", "ENGINES", "predict_file", "predict_bytes", "predict_clip",
+           "predict_video", "clip_tensor", "available_engines", "model_kind", "default_predictor",
+           "TFLiteModel", "tflite_interpreter_class"]
+
+
+class PredictError(StoreError):
+    """No such model, a model that cannot be loaded, an engine it does not have; says why."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The model input, timed
+# ----------------------------------------------------------------------------------------------
+
+def clip_tensor(path, start: int | None = None, end: int | None = None, n: int = 10, size=224, crop=None,
+                timings: dict | None = None, focus: str | None = None) -> tuple[np.ndarray, list[int], tuple[int, int]]:
+    """`core.media.video.load_clip(path, start, end, n, size, crop, focus)`, computed step by step (equal bit for
+    bit): returns (float32 [n, H, W, 3], the sampled frame indices, (start, end)).
+
+    start/end default to the first/last frame of the video (one open of the file; `load_clip`
+    needs them known). timings, when given, gets "decode" (open + index + decode, ms) and
+    "preprocess" (ms).
+    """
+    t0 = time.perf_counter()
+    with VideoReader(path, cache_frames=max(8, int(n))) as reader:
+        last = len(reader) - 1
+        start = 0 if start is None else int(start)
+        end = last if end is None else int(end)
+        if not 0 <= start <= end:
+            raise VideoError(f"{path}: bad frame range [{start}, {end}] (the video has frames 0..{last}).")
+        indices = sample_indices(start, end, n)
+        reader._check(end)  # noqa: SLF001 - the same range check load_clip makes
+        decoded = {}
+        for i in indices:
+            if i not in decoded:
+                decoded[i] = reader.frame(i)
+    t1 = time.perf_counter()
+    x = preprocess([decoded[i] for i in indices], size, crop, focus)
+    t2 = time.perf_counter()
+    if timings is not None:
+        timings["decode"] = (t1 - t0) * 1000.0
+        timings["preprocess"] = (t2 - t1) * 1000.0
+    return x, indices, (start, end)
+
+
+# ----------------------------------------------------------------------------------------------
+# TF Lite
+# ----------------------------------------------------------------------------------------------
+
+def tflite_interpreter_class():
+    """The TF Lite interpreter: ai_edge_litert's (LiteRT, the successor of tf.lite.Interpreter,
+    deprecated in TF 2.20) when installed, else tf.lite.Interpreter."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        return Interpreter
+    except ImportError:  # pragma: no cover - depends on the environment
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float64)
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+
+
+class TFLiteModel:
+    """A converted model file as a callable: clip [T, H, W, 3] (or batch) -> probabilities.
+
+    Uses the `serving_default` signature (image -> {logits, probabilities}) when the file has it,
+    else the first input and output (taken as logits unless they already sum to 1). An
+    interpreter is not thread-safe: calls are serialised.
+    """
+
+    fast = None  # not a core.modeling.fastpath callable
+
+    def __init__(self, path, num_threads: int | None = None):
+        self.path = Path(path)
+        interp_cls = tflite_interpreter_class()
+        try:
+            self.interpreter = interp_cls(model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1)
+        except (ValueError, RuntimeError) as exc:
+            raise PredictError(f"{self.path}: not a loadable TF Lite model ({exc}).") from exc
+        self._lock = threading.Lock()
+        sigs = self.interpreter.get_signature_list()
+        self._runner = None
+        if "serving_default" in sigs:
+            self._runner = self.interpreter.get_signature_runner("serving_default")
+            self._input = sigs["serving_default"]["inputs"][0]
+        else:
+            self.interpreter.allocate_tensors()
+        self._shape = None
+
+    def __call__(self, clip) -> np.ndarray:
+        x, single = clip_batch(clip)
+        with self._lock:
+            if self._runner is not None:
+                out = self._runner(**{self._input: x})
+                probs = out["probabilities"] if "probabilities" in out else _softmax(out[next(iter(out))])
+            else:
+                interp = self.interpreter
+                inp = interp.get_input_details()[0]
+                if self._shape != x.shape:
+                    interp.resize_tensor_input(inp["index"], list(x.shape))
+                    interp.allocate_tensors()
+                    self._shape = x.shape
+                interp.set_tensor(inp["index"], x)
+                interp.invoke()
+                probs = ev._as_probs(interp.get_tensor(interp.get_output_details()[0]["index"]))
+        probs = np.asarray(probs, dtype=np.float32)
+        return probs[0] if single else probs
+
+
+# ----------------------------------------------------------------------------------------------
+# Models
+# ----------------------------------------------------------------------------------------------
+
+def model_kind(folder) -> str:
+    """'tflite' (a folder holding model.tflite, or a .tflite file) or 'keras' (an export_model folder)."""
+    folder = Path(folder)
+    if folder.suffix == ".tflite" or (folder / TFLITE_FILE).is_file():
+        return "tflite"
+    return "keras"
+
+
+def _folder_model(folder: Path) -> dict:
+    """A model row for an exported folder given by path (not registered)."""
+    base = folder.parent if folder.is_file() else folder
+    try:
+        labels = json.loads((base / "labels.json").read_text())
+        prep = json.loads((base / "preprocessing.json").read_text())
+    except FileNotFoundError as exc:
+        raise PredictError(f"{folder} is not an exported model folder (missing {Path(exc.filename).name}).") from exc
+    except ValueError as exc:
+        raise PredictError(f"{folder}: unreadable labels.json or preprocessing.json ({exc}).") from exc
+    return {"id": base.name, "run_id": None, "path": str(base.resolve()), "labels": list(labels),
+            "preprocessing": prep, "metrics": None, "folder": folder.resolve()}
+
+
+def _workspace(ws):
+    if ws is not None:
+        return ws
+    from core.base.workspace import Workspace
+
+    return Workspace()
+
+
+def resolve(ws, ref) -> dict:
+    """A model row with its resolved folder under "folder": `ref` is a row, an exported folder
+    path, or a registered model id / run id (then `ws`, default the default workspace, is asked)."""
+    if isinstance(ref, dict):
+        row = dict(ref)
+        if "folder" not in row:
+            p = Path(row["path"])
+            row["folder"] = p if p.is_absolute() else ev.model_dir(_workspace(ws), row)
+        return row
+    ref_s = os.fspath(ref)
+    p = Path(ref_s).expanduser()
+    if (p.is_dir() and ((p / "model.json").is_file() or (p / TFLITE_FILE).is_file())) or \
+            (p.is_file() and p.suffix == ".tflite"):
+        return _folder_model(p)
+    ws = _workspace(ws)
+    try:
+        row = ev.resolve_model(ws.store(), ref_s)
+    except ev.EvaluateError as exc:
+        raise PredictError(str(exc)) from exc
+    row["folder"] = ev.model_dir(ws, row)
+    return row
+
+
+def _signature(folder: Path) -> tuple:
+    """Modification times (ns) of what a load reads: a changed export loads again."""
+    names = ("", "model.json", "labels.json", "preprocessing.json", "weights", "weights/checkpoint", TFLITE_FILE)
+    out = []
+    for n in names:
+        p = folder / n if n else folder
+        try:
+            out.append((n, p.stat().st_mtime_ns))
+        except OSError:
+            pass
+    return tuple(out)
+
+
+def tflite_exports(ws, model_id: str) -> list[dict]:
+    """Registered TF Lite models converted from `model_id` (newest first)."""
+    out = []
+    for m in ev.list_models(ws.store()):
+        metrics = m.get("metrics") or {}
+        if metrics.get("format") == "tflite" and metrics.get("source_model") == model_id:
+            out.append(m)
+    return out
+
+
+def available_engines(ws, ref) -> list[str]:
+    """The engines a model can run with: a Keras model 'auto', 'fast', 'reference' (+ 'tflite' when
+    a float TF Lite export of it is registered); a TF Lite model 'tflite'."""
+    row = resolve(ws, ref)
+    if model_kind(row["folder"]) == "tflite":
+        return ["tflite"]
+    engines = ["auto", "fast", "reference"]
+    if ws is not None and any(not (m.get("metrics") or {}).get("quantize") for m in tflite_exports(ws, row["id"])):
+        engines.append("tflite")
+    return engines
+
+
+@dataclass
+class _Entry:
+    """One loaded model: its row, the loaded object, and its inference callables per engine."""
+
+    row: dict
+    kind: str
+    loaded: object = None
+    runners: dict = field(default_factory=dict)
+    warmed: set = field(default_factory=set)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+class Predictor:
+    """Keeps up to `capacity` models loaded between requests (LRU by model id + file mtimes)."""
+
+    def __init__(self, capacity: int = CAPACITY):
+        self.capacity = max(1, int(capacity))
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.RLock()
+        self.loads = 0  # models loaded so far (tests and the page read it)
+
+    # -- models --------------------------------------------------------------------------------
+
+    def entry(self, ws, ref) -> _Entry:
+        """The loaded model for `ref` (loaded now if it is not, or if its files changed)."""
+        row = resolve(ws, ref)
+        folder = Path(row["folder"])
+        if not folder.exists():
+            raise PredictError(f"The files of model {row['id']} are missing: {folder}.")
+        key = (row["id"], str(folder.resolve()), _signature(folder))
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+                return hit
+            # a stale version of the same model goes at once
+            for k in [k for k in self._entries if k[:2] == key[:2]]:
+                del self._entries[k]
+            entry = self._load(row, folder)
+            self._entries[key] = entry
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+            return entry
+
+    def _load(self, row: dict, folder: Path) -> _Entry:
+        kind = model_kind(folder)
+        self.loads += 1
+        if kind == "tflite":
+            path = folder if folder.suffix == ".tflite" else folder / TFLITE_FILE
+            return _Entry(row=row, kind=kind, loaded=TFLiteModel(path))
+        try:
+            from core.modeling import movinet as model_module
+        except ImportError as exc:  # pragma: no cover - TensorFlow missing
+            raise PredictError(f"Cannot load model {row['id']}: core.modeling.movinet is not available ({exc}).") from exc
+        try:
+            loaded = model_module.load_model(folder)
+        except Exception as exc:
+            raise PredictError(f"Cannot load model {row['id']} from {folder}: {type(exc).__name__}: {exc}") from exc
+        if list(loaded.labels) != list(row["labels"]):
+            raise PredictError(f"Model {row['id']}: its folder's labels {list(loaded.labels)} differ from the "
+                               f"registered ones {list(row['labels'])}.")
+        return _Entry(row=row, kind=kind, loaded=loaded)
+
+    def runner(self, ws, ref, engine: str = "auto") -> tuple[Callable, str, _Entry]:
+        """(callable clip -> probabilities, the engine it is, the entry) for `ref` and `engine`."""
+        if engine not in ENGINES:
+            raise PredictError(f"Unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
+        entry = self.entry(ws, ref)
+        if entry.kind == "tflite":
+            if engine not in ("auto", "tflite"):
+                raise PredictError(f"Model {entry.row['id']} is a TF Lite model: use engine 'tflite' (or 'auto'); "
+                                   f"'{engine}' needs the Keras model it was converted from"
+                                   + (f" ({entry.row['metrics'].get('source_model')})."
+                                      if (entry.row.get('metrics') or {}).get('source_model') else "."))
+            return entry.loaded, "tflite", entry
+        if engine == "tflite":
+            if ws is None:
+                raise PredictError("engine 'tflite' for a Keras model needs the workspace where its TF Lite "
+                                   "export is registered.")
+            floats = [m for m in tflite_exports(ws, entry.row["id"]) if not (m.get("metrics") or {}).get("quantize")]
+            if not floats:
+                raise PredictError(f"Model {entry.row['id']} has no registered float TF Lite export: run "
+                                   f"`python -m core export {entry.row['id']} --format tflite` first, or choose "
+                                   "the TF Lite model itself.")
+            sub = self.entry(ws, floats[0])
+            return sub.loaded, "tflite", sub
+        with entry.lock:
+            fn = entry.runners.get(engine)
+            if fn is None:
+                fn = entry.loaded.predictor(engine)
+                entry.runners[engine] = fn
+        name = "fast" if getattr(fn, "fast", False) else "reference"
+        return fn, name, entry
+
+    def warm(self, ws, ref, engine: str = "auto") -> float:
+        """Load the model and run it once on a blank clip of its input shape (traces the fast path),
+        so the first real prediction is as fast as the next; nothing to do when it already ran.
+        Returns the seconds it took."""
+        t0 = time.perf_counter()
+        fn, name, entry = self.runner(ws, ref, engine)
+        frames, size, _ = ev.preprocessing(entry.row)
+        with entry.lock:
+            if name not in entry.warmed:
+                fn(np.zeros((frames, size[0], size[1], 3), np.float32))
+                entry.warmed.add(name)
+        return time.perf_counter() - t0
+
+    # -- predictions ---------------------------------------------------------------------------
+
+    def predict_array(self, ws, ref, x: np.ndarray, topk: int = TOPK, engine: str = "auto") -> dict:
+        """Top-k of one preprocessed clip [T, H, W, 3] (already the model's input)."""
+        t0 = time.perf_counter()
+        fn, name, entry = self.runner(ws, ref, engine)
+        t1 = time.perf_counter()
+        with entry.lock:
+            probs = np.asarray(fn(x), dtype=np.float64).reshape(-1)
+            entry.warmed.add(name)
+        t2 = time.perf_counter()
+        labels = list(entry.row["labels"])
+        if probs.shape != (len(labels),):
+            raise PredictError(f"Model {entry.row['id']} returned {probs.shape[0]} probabilities for "
+                               f"{len(labels)} labels.")
+        k = max(1, min(int(topk), len(labels)))
+        order = ev.ranks(probs[None])[0][:k]
+        return {
+            "model": entry.row["id"],
+            "engine": name,
+            "top": [{"movement": labels[c], "probability": float(probs[c])} for c in order],
+            "probabilities": {labels[c]: float(probs[c]) for c in range(len(labels))},
+            "timings_ms": {"load": (t1 - t0) * 1000.0, "model": (t2 - t1) * 1000.0},
+        }
+
+    def predict_file(self, ref, path, topk: int = TOPK, engine: str = "auto", *, ws=None,
+                     start: int | None = None, end: int | None = None, crop="auto") -> dict:
+        """Top-k movements of a video file (frames start..end, default the whole video).
+
+        crop: 'auto' = the pixel box the model's preprocessing names (a box list), else the whole
+        frame; None = the whole frame; or a box (x0, y0, x1, y1)."""
+        t0 = time.perf_counter()
+        row = resolve(ws, ref)
+        frames, size, _ = ev.preprocessing(row)
+        if isinstance(crop, str) and crop == "auto":
+            crop = _model_box(row)
+        timings: dict = {}
+        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, ev.focus(row))
+        return self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
+
+    def _finish(self, ws, row, x, indices, rng, timings, topk, engine, t0) -> dict:
+        out = self.predict_array(ws, row, x, topk, engine)
+        load_ms = out["timings_ms"].pop("load")
+        out["timings_ms"] = {"decode": timings.get("decode", 0.0), "preprocess": timings.get("preprocess", 0.0),
+                             "model": out["timings_ms"]["model"], "total": (time.perf_counter() - t0) * 1000.0}
+        if load_ms > 50:
+            out["timings_ms"]["load"] = load_ms
+        out["frames_used"] = [int(i) for i in indices]
+        out["range"] = [int(rng[0]), int(rng[1])]
+        return out
+
+    def predict_bytes(self, ref, data: bytes, suffix: str, topk: int = TOPK, engine: str = "auto", *,
+                      ws=None, name: str | None = None, start=None, end=None, crop="auto") -> dict:
+        """An upload: written to a temporary file in the workspace's uploads folder, predicted,
+        deleted. Errors name the upload (`name`), not the temporary file."""
+        from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES, safe_name
+
+        ws = _workspace(ws)
+        suffix = (suffix if str(suffix).startswith(".") else f".{suffix}").lower() if suffix else ""
+        shown = name or f"upload{suffix}"
+        if suffix not in VIDEO_SUFFIXES:
+            raise VideoError(f"{shown}: unsupported file type {suffix or '(none)'!s} — upload a video "
+                             f"({', '.join(s.lstrip('.') for s in sorted(VIDEO_SUFFIXES))}).")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise VideoError(f"{shown}: the file is larger than the {MAX_UPLOAD_BYTES // 1024**2} MB upload limit.")
+        if not data:
+            raise VideoError(f"{shown}: the file is empty (0 bytes).")
+        tmp = ws.uploads_dir / f".predict-{uuid.uuid4().hex[:12]}-{safe_name(Path(shown).stem)}{suffix}"
+        try:
+            tmp.write_bytes(data)
+            return self.predict_file(ref, tmp, topk, engine, ws=ws, start=start, end=end, crop=crop)
+        except VideoError as exc:
+            raise VideoError(str(exc).replace(str(tmp), shown)) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def predict_video(self, ws, video_id: int, ref=None, topk: int = TOPK, engine: str = "auto", *,
+                      start: int | None = None, end: int | None = None) -> dict:
+        """A workspace video (frames start..end, default all). A model trained on athlete-cropped
+        clips gets the video's athlete box (as the clips were cut); else the model's own box."""
+        from core.dataset.clips import normalise_box
+
+        t0 = time.perf_counter()
+        store = ws.store()
+        video = store.video(int(video_id))
+        if video is None:
+            raise PredictError(f"No video {video_id} in the workspace.")
+        row = resolve(ws, ref if ref is not None else _newest(ws))
+        frames, size, crop_flag = ev.preprocessing(row)
+        box = normalise_box(video.get("roi"), video["width"], video["height"]) if crop_flag else None
+        if box is None:
+            box = _model_box(row)
+        timings: dict = {}
+        x, indices, rng = clip_tensor(ws.absolute(video["path"]), start, end, frames, size, box, timings,
+                                      ev.focus(row))
+        out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
+        out["video_id"] = int(video_id)
+        return out
+
+    def predict_clip(self, ws, clip_id: int, ref=None, topk: int = TOPK, engine: str = "auto") -> dict:
+        """A workspace clip, read exactly as the training cache reads it (core.dataset.training_cache._job)."""
+        from core.dataset.training_cache import _job
+        from core.dataset.clips import clips as clip_rows
+
+        t0 = time.perf_counter()
+        store = ws.store()
+        clip = next((c for c in clip_rows(store) if c["id"] == int(clip_id)), None)
+        if clip is None:
+            raise PredictError(f"No clip {clip_id} in the workspace.")
+        row = resolve(ws, ref if ref is not None else _newest(ws))
+        frames, size, crop_flag = ev.preprocessing(row)
+        videos = {v["id"]: v for v in store.videos()}
+        job = _job(ws, clip, videos, frames, size, crop_flag, 90)
+        timings: dict = {}
+        x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings,
+                                      ev.focus(row))
+        out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
+        out["clip_id"] = int(clip_id)
+        out["clip"] = clip["path"]
+        out["label"] = clip["label"]
+        return out
+
+
+def _model_box(row: dict):
+    crop = (row.get("preprocessing") or {}).get("crop")
+    if isinstance(crop, (list, tuple)) and len(crop) == 4:
+        return tuple(int(v) for v in crop)
+    return None
+
+
+def _newest(ws) -> dict:
+    models = ev.list_models(ws.store())
+    if not models:
+        raise PredictError("No models registered yet: train one on the Train page (python -m core train …).")
+    return models[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# Module-level API (one shared Predictor)
+# ----------------------------------------------------------------------------------------------
+
+_DEFAULT: Predictor | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_predictor() -> Predictor:
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Predictor()
+        return _DEFAULT
+
+
+def predict_file(model_id_or_dir, path, topk: int = TOPK, engine: str = "auto", *, ws=None,
+                 start: int | None = None, end: int | None = None, crop="auto") -> dict:
+    """Top-k movements of a video file; see `Predictor.predict_file`."""
+    return default_predictor().predict_file(model_id_or_dir, path, topk, engine, ws=ws, start=start, end=end,
+                                            crop=crop)
+
+
+def predict_bytes(model_id_or_dir, data: bytes, suffix: str, topk: int = TOPK, engine: str = "auto", *,
+                  ws=None, name: str | None = None, start=None, end=None) -> dict:
+    """Top-k movements of uploaded bytes; see `Predictor.predict_bytes`."""
+    return default_predictor().predict_bytes(model_id_or_dir, data, suffix, topk, engine, ws=ws, name=name,
+                                             start=start, end=end)
+
+
+def predict_clip(ws, clip_id: int, model=None, topk: int = TOPK, engine: str = "auto") -> dict:
+    """Top-k movements of a workspace clip (model: default the newest registered)."""
+    return default_predictor().predict_clip(ws, clip_id, model, topk, engine)
+
+
+def predict_video(ws, video_id: int, model=None, topk: int = TOPK, engine: str = "auto", *,
+                  start: int | None = None, end: int | None = None) -> dict:
+    """Top-k movements of a workspace video or a frame range of it."""
+    return default_predictor().predict_video(ws, video_id, model, topk, engine, start=start, end=end)
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: python -m core predict MODEL VIDEO [--topk 5] [--engine auto] [--json]
+# ----------------------------------------------------------------------------------------------
+
+def add_cli(sub, common) -> None:
+    """Register the `predict` subcommand on core/__main__.py's subparsers."""
+    p = sub.add_parser("predict", parents=[common], help="top-k movements of a video with a registered model")
+    p.add_argument("model", metavar="MODEL", help="a registered model id, a run id, or an exported model folder")
+    p.add_argument("video", metavar="VIDEO", help="a video file")
+    p.add_argument("--topk", type=int, default=TOPK, help="how many movements to list (default 5)")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="auto (fast exact CPU path), fast, reference, tflite")
+    p.add_argument("--start", type=int, default=None, help="first frame (default 0)")
+    p.add_argument("--end", type=int, default=None, help="last frame, inclusive (default the last)")
+    p.add_argument("--json", action="store_true", help='print {"top": [...], "timings_ms": {...}, ...} as JSON')
+    p.set_defaults(func=cli)
+
+
+def cli(args) -> int:
+    from core.base.workspace import Workspace
+
+    ws = Workspace(args.workspace)
+    out = predict_file(args.model, args.video, args.topk, args.engine, ws=ws, start=args.start, end=args.end)
+    if args.json:
+        print(json.dumps({k: v for k, v in out.items() if k != "probabilities"}, indent=2))
+    else:
+        t = out["timings_ms"]
+        print(f"model {out['model']} ({out['engine']}), frames {out['range'][0]}–{out['range'][1]}, "
+              f"sampled {out['frames_used']}")
+        for i, r in enumerate(out["top"], 1):
+            print(f"{i}. {r['movement']:<20} {r['probability'] * 100:6.2f}%")
+        print(f"decode {t['decode']:.0f} ms · preprocess {t['preprocess']:.0f} ms · model {t['model']:.0f} ms · "
+              f"total {t['total']:.0f} ms")
+    return 0

@@ -1,0 +1,175 @@
+"""Adding videos to a workspace (file, upload bytes, folder, URL) and removing them."""
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from core.media.download import content_hash
+from core.base.store import DuplicateVideo
+from core.media.video import VideoError, probe
+from core.base.workspace import Workspace
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv", ".gif"}
+MAX_UPLOAD_BYTES = 2 * 1024**3  # keep in step with .streamlit/config.toml maxUploadSize
+
+
+@dataclass
+class Added:
+    """What happened to one input: a new video id, a duplicate of an existing one, or an error."""
+
+    name: str
+    video_id: int | None = None
+    duplicate_of: int | None = None
+    error: str | None = None
+
+    @property
+    def message(self) -> str:
+        if self.error:
+            return f"{self.name}: {self.error}"
+        if self.duplicate_of is not None:
+            return f"{self.name}: already in the workspace (video {self.duplicate_of}), skipped."
+        return f"{self.name}: added as video {self.video_id}."
+
+
+def safe_name(name: str) -> str:
+    """A file name with no directory part and only harmless characters."""
+    stem = Path(name.replace("\\", "/")).name
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "video"
+    return stem[:120]
+
+
+def _unique_path(folder: Path, name: str) -> Path:
+    target = folder / name
+    i = 1
+    while target.exists():
+        target = folder / f"{Path(name).stem}_{i}{Path(name).suffix}"
+        i += 1
+    return target
+
+
+def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | None = None) -> Added:
+    """Probe and record a file already inside the workspace; a bad or duplicate file is removed."""
+    store = ws.store()
+    name = path.name
+    try:
+        info = probe(path)
+    except VideoError as exc:
+        path.unlink(missing_ok=True)
+        return Added(name, error=str(exc))
+    digest = content_hash(path)
+    try:
+        vid = store.add_video(
+            path=ws.relative(path), sha256=digest, info=info.to_json(), title=title or path.stem,
+            source_url=source_url,
+        )
+    except DuplicateVideo as dup:
+        path.unlink(missing_ok=True)
+        return Added(name, duplicate_of=dup.video_id)
+    return Added(name, video_id=vid)
+
+
+def add_file(ws: Workspace, source: str | Path, *, source_url: str | None = None, copy: bool = True) -> Added:
+    """Add a video file from anywhere on disk: it is copied into the workspace first."""
+    source = Path(source)
+    if not source.is_file():
+        return Added(source.name, error="no such file")
+    existing = ws.store().video_by_hash(content_hash(source))
+    if existing:
+        return Added(source.name, duplicate_of=existing["id"])
+    target = _unique_path(ws.videos_dir, safe_name(source.name))
+    if copy:
+        shutil.copy2(source, target)
+    else:
+        shutil.move(source, target)
+    return register(ws, target, title=source.stem, source_url=source_url)
+
+
+def add_bytes(ws: Workspace, name: str, data: bytes) -> Added:
+    """Add an upload: written under uploads/ with a sanitised name, then moved into videos/."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        return Added(name, error=f"file is larger than the {MAX_UPLOAD_BYTES // 1024**2} MB upload limit")
+    if not data:
+        return Added(name, error="the file is empty")
+    tmp = _unique_path(ws.uploads_dir, safe_name(name))
+    tmp.write_bytes(data)
+    result = add_file(ws, tmp, copy=False)
+    tmp.unlink(missing_ok=True)
+    result.name = name
+    return result
+
+
+def add_folder(ws: Workspace, folder: str | Path, progress: Callable[[int, int], None] | None = None) -> list[Added]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        return [Added(str(folder), error="not a folder")]
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    results = []
+    for i, f in enumerate(files):
+        results.append(add_file(ws, f))
+        if progress:
+            progress(i + 1, len(files))
+    return results
+
+
+def add_url(ws: Workspace, url: str, progress=None, cancel=None) -> list[Added]:
+    """Download a video or a playlist with yt-dlp into the workspace and add each video."""
+    from core.media.download import DownloadError, download
+
+    failed: list[Added] = []
+    try:
+        downloaded = download(url, ws.videos_dir, progress=progress, cancel=cancel)
+    except DownloadError as exc:
+        # A playlist with some bad entries (or a cancel) still keeps the videos that arrived.
+        downloaded = exc.downloaded
+        failed = [Added(u, error=m) for u, m in exc.failures] or [Added(url, error=str(exc))]
+    return [register(ws, d.path, title=d.title, source_url=d.source_url) for d in downloaded] + failed
+
+
+def add_sources(ws: Workspace, sources: Iterable[str], progress=None, cancel=None) -> list[Added]:
+    """URLs, files or folders, as given on the command line."""
+    results: list[Added] = []
+    for src in sources:
+        if re.match(r"^[a-z][a-z0-9+.-]*://", src, re.I):
+            results += add_url(ws, src, progress=progress, cancel=cancel)
+        elif Path(src).is_dir():
+            results += add_folder(ws, src)
+        else:
+            results.append(add_file(ws, src))
+    return results
+
+
+def delete_video(ws: Workspace, video_id: int) -> None:
+    """Remove a video, its reps and its file (only if the file lies inside the workspace)."""
+    store = ws.store()
+    video = store.video(video_id)
+    if video is None:
+        return
+    store.delete_video(video_id)
+    path = ws.absolute(video["path"])
+    if ws.root in path.resolve().parents:
+        path.unlink(missing_ok=True)
+
+
+def thumbnail(ws: Workspace, video: dict, width: int = 160) -> Path | None:
+    """A small JPEG of the video's middle frame, cached by content hash; None if it cannot be decoded."""
+    import cv2
+
+    from core.media.video import read_frame
+
+    target = ws.cache_dir / "thumbs" / f"{video['sha256'][:16]}_{width}.jpg"
+    if target.exists():
+        return target
+    try:
+        rgb = read_frame(ws.absolute(video["path"]), video["frames"] // 2)
+    except (VideoError, OSError):
+        return None
+    h, w = rgb.shape[:2]
+    small = cv2.resize(rgb, (width, max(1, round(h * width / w))), interpolation=cv2.INTER_AREA)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(".tmp.jpg")
+    cv2.imwrite(str(tmp), cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 80])
+    tmp.replace(target)
+    return target

@@ -1,0 +1,425 @@
+"""Model export: a checked SavedModel, and TF Lite (float, dynamic-range or int8), checked before trusted.
+
+`export(ws, model_id, fmt, quantize, force)`:
+
+- ``saved_model``: the registered model's folder already holds ``saved_model/`` (written by
+  `core.modeling.movinet.export_model`, its serving function traced with the fast exact ops, signature
+  ``serving_default``: image [B, frames, res, res, 3] -> {logits, probabilities}). It is written
+  when missing (or again with force) and checked: its probabilities on up to 4 val clips (a random
+  clip when there are none) must equal the fast exact path's within `FLOAT_TOL`. Not a new model.
+- ``tflite``: `tf.lite.TFLiteConverter.from_saved_model` on that folder's ``saved_model/``; float
+  (no quantisation), ``dynamic`` (dynamic-range: int8 weights, float activations) or ``int8``
+  (weights and activations calibrated on `REPRESENTATIVE_CLIPS` clips of the train split read
+  from the training cache, `core.dataset.training_cache.dataset(ws, 'train', frames, size, crop)`; float input and
+  output, float fallback for any op without an int8 kernel).
+
+Checking a TF Lite model before trusting it: the converted file is run (LiteRT interpreter) on
+every val clip with THE preprocessing (`core.evaluation.evaluate.clip_input`, as evaluation does); the float
+Keras model's probabilities on the same clips come from `core.evaluation.evaluate.predict_split(ws, id,
+'val')` (stored, reused while valid). Reported: val top-1 of both, the drop, top-1 agreement, the
+max |p_tflite - p_float|; for float TF Lite also against the reference path on the first
+`REFERENCE_CLIPS` clips. `decide()` then says whether to register it:
+
+- a quantised model that loses more than `MAX_TOP1_DROP` (1 point) of val top-1 is refused;
+- a float model must equal the float model within `FLOAT_TOL` (1e-4) and keep its top-1;
+- a model that could not be checked (no val clips) is refused;
+
+unless force=True (the metrics still say what was found). A registered TF Lite model is a new row
+in the `models` table, id ``<model>-tflite-<float|dynamic|int8>``, path ``models/<id>`` in the
+workspace (model.tflite, labels.json, preprocessing.json, export.json), metrics {format, quantize,
+source_model, top1_val, float_top1_val, ...}, no run (so a run id keeps naming the trained model).
+A refused conversion is kept in ``models/<id>-refused/`` for inspection, not registered.
+Prediction runs it with engine 'tflite' (`core.inference.predictor`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from core.evaluation import evaluate as ev
+from core.base.store import StoreError, now
+
+FORMATS = ("saved_model", "tflite")
+QUANTIZE = ("dynamic", "int8")
+MAX_TOP1_DROP = 0.01      # 1 point of val top-1
+FLOAT_TOL = 1e-4          # max |p| difference of a float conversion
+REPRESENTATIVE_CLIPS = 48
+REFERENCE_CLIPS = 2
+SAVED_MODEL_CHECK_CLIPS = 4
+
+Progress = Callable[[str], None]
+
+__all__ = ["ExportError", "export", "decide", "convert_tflite", "representative_dataset", "check_tflite",
+           "register_model", "tflite_model_id", "FORMATS", "QUANTIZE", "MAX_TOP1_DROP", "FLOAT_TOL"]
+
+
+class ExportError(StoreError):
+    """An export that cannot be done (unknown model or format, conversion failure, nothing to check on)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# The decision
+# ----------------------------------------------------------------------------------------------
+
+def decide(metrics: dict, force: bool = False, max_drop: float = MAX_TOP1_DROP,
+           float_tol: float = FLOAT_TOL) -> tuple[bool, str]:
+    """(register?, why) for a converted model's check metrics (see module doc).
+
+    metrics: {"quantize": None|"dynamic"|"int8", "top1_val", "float_top1_val", "n_val",
+    "max_abs_diff" (float conversions), "max_abs_diff_reference" (optional)}."""
+    q = metrics.get("quantize")
+    top1, base = metrics.get("top1_val"), metrics.get("float_top1_val")
+    problems = []
+    if top1 is None or base is None or not metrics.get("n_val"):
+        problems.append("it could not be checked: no val clips to run it on (cut clips and make splits)")
+    else:
+        drop = base - top1
+        # 1e-9: 0.01 itself is not "more than 1 point" even after float rounding
+        if drop > max_drop + 1e-9:
+            problems.append(f"it loses {drop * 100:.1f} points of val top-1 ({base * 100:.1f}% -> {top1 * 100:.1f}%), "
+                            f"more than the {max_drop * 100:g} allowed")
+        if not q:
+            diffs = [d for d in (metrics.get("max_abs_diff"), metrics.get("max_abs_diff_reference")) if d is not None]
+            worst = max(diffs) if diffs else math.inf
+            if worst > float_tol:
+                problems.append(f"its probabilities differ from the float model's by up to {worst:.2e} "
+                                f"(more than {float_tol:g})")
+    if not problems:
+        if top1 is None:
+            return True, "registered"
+        return True, (f"val top-1 {top1 * 100:.1f}% vs {base * 100:.1f}% for the float model "
+                      f"on {metrics['n_val']} clips: within the allowed loss")
+    why = "; ".join(problems)
+    if force:
+        return True, f"registered because forced, although {why}"
+    return False, f"not registered: {why} (use --force / force=True to register it anyway)"
+
+
+# ----------------------------------------------------------------------------------------------
+# Conversion
+# ----------------------------------------------------------------------------------------------
+
+def convert_tflite(saved_model_dir, quantize: str | None = None, representative=None) -> bytes:
+    """TF Lite flatbuffer of a SavedModel's serving_default signature (built-in ops only, so the
+    LiteRT interpreter runs it without the Flex delegate)."""
+    import tensorflow as tf
+
+    conv = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["serving_default"])
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize:
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if quantize == "int8":
+        if representative is None:
+            raise ExportError("int8 quantisation needs a representative dataset")
+        conv.representative_dataset = representative
+    try:
+        return conv.convert()
+    except Exception as exc:  # the converter raises ConverterError, ValueError, RuntimeError…
+        raise ExportError(f"TF Lite conversion of {saved_model_dir} failed: {type(exc).__name__}: "
+                          f"{str(exc).strip()[:800]}") from exc
+
+
+def representative_dataset(ws, model: dict, n: int = REPRESENTATIVE_CLIPS):
+    """A generator function yielding [clip [1, T, H, W, 3]] for `n` train clips from the training
+    cache of the model's setting (built first if clips are missing)."""
+    from core.dataset.training_cache import CacheError, dataset
+
+    frames, size, crop = ev.preprocessing(model)
+    try:
+        ds = dataset(ws, "train", frames, size, crop, shuffle=True, seed=0, focus=ev.focus(model)).take(int(n))
+    except CacheError as exc:
+        raise ExportError(f"int8 quantisation calibrates on train clips: {exc}") from exc
+
+    def gen():
+        for x, _ in ds:
+            yield [np.asarray(x, dtype=np.float32)[None]]
+
+    return gen
+
+
+def tflite_model_id(model_id: str, quantize: str | None) -> str:
+    return f"{model_id}-tflite-{quantize or 'float'}"
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking
+# ----------------------------------------------------------------------------------------------
+
+def _val_inputs(ws, model: dict, clips: list[dict]):
+    """(model inputs of the clips, exactly as evaluation reads them)."""
+    from core.dataset.clips import clips as clip_table
+
+    store = ws.store()
+    frames, size, crop = ev.preprocessing(model)
+    videos = {v["id"]: v for v in store.videos()}
+    rows = {r["path"]: r for r in clip_table(store)}
+    for c in clips:
+        yield ev.clip_input(ws, rows[c["path"]], frames, size, crop, videos, ev.focus(model))
+
+
+def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_clips: int = REFERENCE_CLIPS,
+                 progress: Progress | None = None) -> dict:
+    """Run the converted file on the val split next to the float model (see module doc)."""
+    from core.inference.predictor import TFLiteModel, default_predictor
+
+    say = progress or (lambda text: None)
+    clips, _ = ev.split_clips(ws, model, "val")
+    metrics = {"quantize": quantize, "n_val": len(clips), "top1_val": None, "float_top1_val": None}
+    if not clips:
+        return metrics
+    say(f"float model on {len(clips)} val clips…")
+    pred = ev.predict_split(ws, model["id"], "val")
+    float_probs = {p: pred.probs[i] for i, p in enumerate(pred.clip_paths)}
+    lite = TFLiteModel(tflite_path)
+    say(f"TF Lite model on {len(clips)} val clips…")
+    probs, base, ref_diffs = [], [], []
+    ref = None
+    for i, (c, x) in enumerate(zip(clips, _val_inputs(ws, model, clips))):
+        p = lite(x)
+        probs.append(p)
+        base.append(float_probs[c["path"]])
+        if not quantize and i < reference_clips:
+            if ref is None:
+                say(f"reference path on {min(reference_clips, len(clips))} clips…")
+                ref, _, _ = default_predictor().runner(ws, model, "reference")
+            ref_diffs.append(float(np.abs(p - ref(x)).max()))
+    probs, base = np.asarray(probs, np.float64), np.asarray(base, np.float64)
+    y = np.asarray([c["y"] for c in clips])
+    metrics.update(
+        top1_val=ev.topk_accuracy(probs, y, 1),
+        float_top1_val=ev.topk_accuracy(base, y, 1),
+        top1_agreement=float(np.mean(ev.predict(probs) == ev.predict(base))),
+        max_abs_diff=float(np.abs(probs - base).max()),
+    )
+    metrics["top1_drop"] = metrics["float_top1_val"] - metrics["top1_val"]
+    if ref_diffs:
+        metrics["max_abs_diff_reference"] = max(ref_diffs)
+        metrics["reference_clips"] = len(ref_diffs)
+    return metrics
+
+
+# ----------------------------------------------------------------------------------------------
+# Registering
+# ----------------------------------------------------------------------------------------------
+
+def register_model(ws, model_id: str, path, labels, preprocessing: dict, metrics: dict | None = None,
+                   run_id: str | None = None, replace: bool = True) -> dict:
+    """A row in the `models` table (path stored relative to the workspace when inside it), written
+    the way training registers its models (`core.modeling.train.register_model`: insert or replace)."""
+    from core.modeling.train import register_model as train_register
+
+    store = ws.store()
+    if not replace:
+        with store.read() as con:
+            if con.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone():
+                raise ExportError(f"A model {model_id!r} is already registered.")
+    train_register(store, model_id, run_id, ws.relative(path), list(labels), preprocessing,
+                   ev.to_jsonable(metrics) if metrics is not None else None)
+    return ev.resolve_model(store, model_id)
+
+
+def _write_json(path: Path, obj) -> None:
+    path.write_text(json.dumps(ev.to_jsonable(obj), indent=2))
+
+
+# ----------------------------------------------------------------------------------------------
+# export()
+# ----------------------------------------------------------------------------------------------
+
+def _resolve(ws, model_id: str) -> tuple[dict, Path]:
+    from core.inference.predictor import model_kind
+
+    try:
+        model = ev.resolve_model(ws.store(), model_id)
+    except ev.EvaluateError as exc:
+        raise ExportError(str(exc)) from exc
+    folder = ev.model_dir(ws, model)
+    if not folder.exists():
+        raise ExportError(f"The files of model {model['id']} are missing: {folder}.")
+    if model_kind(folder) == "tflite":
+        raise ExportError(f"Model {model['id']} is already a TF Lite model; export the model it was converted "
+                          f"from ({(model.get('metrics') or {}).get('source_model', '?')}).")
+    return model, folder
+
+
+def export(ws, model_id: str, fmt: str = "saved_model", quantize: str | None = None, force: bool = False,
+           progress: Progress | None = None) -> dict:
+    """Export a registered model (see module doc). Returns a report: {"format", "quantize",
+    "source_model", "model_id" (the registered TF Lite model, or None), "registered", "reason",
+    "path", "metrics", "seconds", ...}."""
+    t0 = time.perf_counter()
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown format {fmt!r}; use saved_model or tflite.")
+    if quantize in ("", "none", "float"):
+        quantize = None
+    if quantize is not None and quantize not in QUANTIZE:
+        raise ExportError(f"Unknown quantisation {quantize!r}; use dynamic or int8 (or none for float).")
+    if fmt == "saved_model" and quantize:
+        raise ExportError("Quantisation applies to TF Lite only; use --format tflite.")
+    model, folder = _resolve(ws, model_id)
+    say = progress or (lambda text: None)
+    try:
+        if fmt == "saved_model":
+            out = _export_saved_model(ws, model, folder, force, say)
+        else:
+            out = _export_tflite(ws, model, folder, quantize, force, say)
+    except StoreError:
+        raise
+    except Exception as exc:
+        from core.modeling.movinet import ModelError
+
+        if isinstance(exc, ModelError):
+            raise ExportError(f"Model {model['id']}: {exc}") from exc
+        raise
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Progress) -> dict:
+    import tensorflow as tf
+
+    from core.modeling import movinet as M
+    from core.inference.predictor import default_predictor
+
+    sm = folder / "saved_model"
+    rewritten = False
+    if force or not (sm / "saved_model.pb").is_file():
+        say(f"writing {sm}…")
+        loaded = M.load_model(folder)
+        prep_file = folder / "preprocessing.json"
+        prep_text = prep_file.read_text()
+        crop = loaded.crop if isinstance(loaded.crop, (list, tuple)) else None
+        M.export_model(loaded.model, folder, loaded.labels, loaded.frames, loaded.resolution, crop)
+        prep_file.write_text(prep_text)  # keep the preprocessing exactly as registered
+        rewritten = True
+    say("checking the SavedModel against the fast exact path…")
+    clips, _ = ev.split_clips(ws, model, "val")
+    clips = clips[:SAVED_MODEL_CHECK_CLIPS]
+    if clips:
+        inputs = list(_val_inputs(ws, model, clips))
+    else:
+        frames, size, _ = ev.preprocessing(model)
+        inputs = [np.random.default_rng(0).random((frames, size[0], size[1], 3), dtype=np.float32)]
+    fast, _, _ = default_predictor().runner(ws, model, "fast")
+    serve = tf.saved_model.load(str(sm)).signatures["serving_default"]
+    diff = 0.0
+    for x in inputs:
+        p = serve(image=tf.constant(x[None]))["probabilities"].numpy()[0]
+        diff = max(diff, float(np.abs(p - fast(x)).max()))
+    if diff > FLOAT_TOL:
+        raise ExportError(f"The SavedModel of {model['id']} differs from the model by up to {diff:.2e} "
+                          f"(more than {FLOAT_TOL:g}); export it again with --force.")
+    return {"format": "saved_model", "quantize": None, "source_model": model["id"], "model_id": model["id"],
+            "registered": True, "rewritten": rewritten, "path": ws.relative(sm),
+            "reason": f"SavedModel checked on {len(inputs)} {'val clips' if clips else 'random clip'}: "
+                      f"max probability difference {diff:.1e}",
+            "metrics": {"max_abs_diff": diff, "checked_on": len(inputs)}}
+
+
+def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: bool, say: Progress) -> dict:
+    from core.inference.predictor import TFLITE_FILE
+
+    sm = folder / "saved_model"
+    if not (sm / "saved_model.pb").is_file():
+        raise ExportError(f"Model {model['id']} has no SavedModel to convert ({sm}); run "
+                          f"`python -m core export {model['id']} --format saved_model` first.")
+    new_id = tflite_model_id(model["id"], quantize)
+    models_dir = ws.root / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f".tmp-{new_id}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        rep = representative_dataset(ws, model) if quantize == "int8" else None
+        say(f"converting {sm} to TF Lite ({quantize or 'float'})…")
+        t = time.perf_counter()
+        data = convert_tflite(sm, quantize, rep)
+        convert_s = time.perf_counter() - t
+        (tmp / TFLITE_FILE).write_bytes(data)
+        for name in ("labels.json", "preprocessing.json"):
+            shutil.copyfile(folder / name, tmp / name)
+        metrics = check_tflite(ws, model, tmp / TFLITE_FILE, quantize, progress=say)
+        metrics.update(format="tflite", source_model=model["id"], size_bytes=len(data),
+                       convert_seconds=convert_s)
+        if quantize == "int8":
+            from core.dataset.training_cache import examples
+
+            metrics["representative_clips"] = min(REPRESENTATIVE_CLIPS, len(examples(ws, "train")))
+        ok, reason = decide(metrics, force)
+        metrics["forced"] = bool(force and ok and "forced" in reason)
+        _write_json(tmp / "export.json", {"source_model": model["id"], "source_path": model["path"],
+                                          "quantize": quantize, "registered": ok, "reason": reason,
+                                          "metrics": metrics, "created_at": now()})
+        final = models_dir / (new_id if ok else f"{new_id}-refused")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if ok:
+        register_model(ws, new_id, final, model["labels"], model.get("preprocessing") or {}, metrics)
+    return {"format": "tflite", "quantize": quantize, "source_model": model["id"],
+            "model_id": new_id if ok else None, "registered": ok, "reason": reason,
+            "path": ws.relative(final / TFLITE_FILE), "metrics": metrics}
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line: python -m core export MODEL --format saved_model|tflite [--quantize dynamic|int8] [--force]
+# ----------------------------------------------------------------------------------------------
+
+def add_cli(sub, common) -> None:
+    """Register the `export` subcommand on core/__main__.py's subparsers."""
+    p = sub.add_parser("export", parents=[common],
+                       help="export a registered model as a checked SavedModel or TF Lite (optionally quantised)")
+    p.add_argument("model", metavar="MODEL", help="a registered model id, or a run id (its newest model)")
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="saved_model")
+    p.add_argument("--quantize", choices=QUANTIZE, default=None,
+                   help="TF Lite quantisation: dynamic (int8 weights) or int8 (calibrated on train clips)")
+    p.add_argument("--force", action="store_true",
+                   help="register a TF Lite model even if it fails its check; rewrite an existing SavedModel")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cli)
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x * 100:.1f}%"
+
+
+def format_report(out: dict) -> str:
+    m = out.get("metrics") or {}
+    lines = [f"{out['format']}{' (' + out['quantize'] + ')' if out.get('quantize') else ''} export of "
+             f"{out['source_model']}: {out['path']}"]
+    if out["format"] == "tflite":
+        lines.append(f"val top-1: {_pct(m.get('top1_val'))} TF Lite vs {_pct(m.get('float_top1_val'))} float model "
+                     f"({m.get('n_val', 0)} clips; agreement {_pct(m.get('top1_agreement'))}); "
+                     f"max |p diff| {m.get('max_abs_diff', float('nan')):.2e}"
+                     + (f", vs reference {m['max_abs_diff_reference']:.2e}" if m.get("max_abs_diff_reference")
+                        is not None else "")
+                     + f"; {m.get('size_bytes', 0) / 1e6:.1f} MB")
+        lines.append((f"registered as model {out['model_id']}: " if out["registered"] else "") + out["reason"])
+    else:
+        lines.append(out["reason"])
+    return "\n".join(lines)
+
+
+def cli(args) -> int:
+    import sys
+
+    from core.base.workspace import Workspace
+
+    ws = Workspace(args.workspace)
+    out = export(ws, args.model, args.fmt, args.quantize, args.force,
+                 progress=lambda text: print(text, file=sys.stderr, flush=True))
+    if args.json:
+        print(json.dumps(ev.to_jsonable(out), indent=2))
+    else:
+        print(format_report(out))
+    return 0 if out["registered"] else 1

@@ -555,6 +555,8 @@ def _cycles(x: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, float] | None:
     comps = _components(x)
     xc = x - x.mean(axis=0)
     ref = 2.0 * float(np.mean(np.sum(xc * xc, axis=1))) + 1e-12  # mean squared distance of two frames
+    if ref < 1e-9 * x.shape[1]:  # still frames: the components are rounding noise
+        return None
     best = None
     for j in range(comps.shape[1]):
         sig = gaussian_filter1d(comps[:, j], 1.5)

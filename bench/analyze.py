@@ -10,14 +10,14 @@ Parts:
   apart): wall seconds, process CPU seconds (both cores count), x real time, and the split into
   decode / preprocess / model / reps. Other jobs on the machine slow the wall time down; the CPU
   time says what the analysis itself costs (wall >= CPU / 2 on 2 cores).
-- motion: the rep counter alone (`core.analysis.analyze.count_reps`, no classifier) on every true set of
+- motion: the rep counter alone (`core.analysis.reps.count_reps`, no classifier) on every true set of
   every demo video (the sets given: true movement and extent, counted with the analysis' default
   0.5 s margin), per split, against a plain autocorrelation baseline (count = set length / the
   lag that minimises the mean squared frame difference). Rep-start phases are learned from the
   train split, so the val/test rows are held out.
-- eval: `core.analysis.analyze.evaluate_split` on the split (frame accuracy, segment F1, count MAE and
+- eval: `core.analysis.evaluation.evaluate_split` on the split (frame accuracy, segment F1, count MAE and
   off-by-one, rep F1) with the model (default: the newest registered).
-- keys: `core.analysis.analyze.keypress_study` on the split's videos with the model's draft.
+- keys: `bench.keypress.keypress_study` on the split's videos with the model's draft.
 
 Targets (issue 8): frame accuracy >= 0.90, count off-by-one >= 0.90, >= 10x real time.
 """
@@ -37,8 +37,20 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.analysis import analyze as an  # noqa: E402
-from core.evaluation import evaluate as ev  # noqa: E402
+from bench import keypress
+
+from core.analysis import evaluation as an_eval
+
+from core.analysis import reps as an_reps
+
+from core.analysis import scan as an_scan
+
+from core.analysis import settings as an_settings
+
+from core.analysis import workout as an_workout
+
+from core.cli import analyze as analyze_cli
+from core.modeling import registry
 from core.dataset.splits import current_splits  # noqa: E402
 from core.base.workspace import Workspace  # noqa: E402
 
@@ -51,14 +63,14 @@ def _cpu() -> float:
 def bench_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
     video = ws.store().video(video_id)
     t0 = time.perf_counter()
-    fn, row = an.load_runner(ws, model_id)
-    frames, size, _box, _focus = an._model_input(row, video)  # noqa: SLF001
-    an.warm_up(fn, frames, size, an.Settings())
+    fn, row = an_workout.load_runner(ws, model_id)
+    frames, size, _box, _focus = an_workout.model_input(row, video)  # noqa: SLF001
+    an_workout.warm_up(fn, frames, size, an_settings.Settings())
     setup = time.perf_counter() - t0
     runs = []
     for _ in range(repeats):
         c0, w0 = _cpu(), time.perf_counter()
-        res = an.analyze_video(ws, model_id, video_id)
+        res = an_workout.analyze_video(ws, model_id, video_id)
         runs.append({"wall_s": time.perf_counter() - w0, "cpu_s": _cpu() - c0, "timings": res.timings})
     best = min(runs, key=lambda r: r["wall_s"])
     dur = video["frames"] / video["fps"]
@@ -87,12 +99,12 @@ def bench_motion(ws) -> dict:
                  for s in store.segments(video["id"], "ground-truth")]
         if not truth:
             continue
-        gray, fps = an.motion_frames(ws.absolute(video["path"]))
+        gray, fps = an_scan.motion_frames(ws.absolute(video["path"]))
         split = where.get(video["id"], "unassigned")
-        for st in an.gt_sets(truth):
-            reps = an.count_reps(gray, st["start"], st["end"], fps, st["label"])
+        for st in an_eval.gt_sets(truth):
+            reps = an_reps.count_reps(gray, st["start"], st["end"], fps, st["label"])
             x = gray[st["start"]:st["end"] + 1].reshape(st["end"] - st["start"] + 1, -1).astype(np.float32) / 255
-            lo, hi = an.rep_bounds(st["label"], fps)
+            lo, hi = an_reps.rep_bounds(st["label"], fps)
             base = _autocorr_count(x, lo, hi)
             from core.labeling.agreement import match_reps
 
@@ -122,10 +134,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     ws = Workspace(args.workspace)
     parts = set(args.parts.split(","))
-    models = ev.list_models(ws.store())
+    models = registry.list_models(ws.store())
     model_id = args.model or (models[0]["id"] if models else None)
     report: dict = {"model": model_id, "split": args.split}
-    vids = [v["id"] for v in an.split_videos(ws, args.split)]
+    vids = [v["id"] for v in an_eval.split_videos(ws, args.split)]
     if "speed" in parts and model_id:
         report["speed"] = bench_speed(ws, model_id, args.speed_video or vids[0])
         s = report["speed"]
@@ -140,13 +152,13 @@ def main(argv=None) -> int:
                   f"exact {r['exact']:.3f}, rep recall@0.5 {r['rep_recall']:.3f} | autocorrelation baseline: MAE "
                   f"{r['autocorr_mae']:.2f}, off-by-one {r['autocorr_off_by_one']:.3f}", flush=True)
     if "eval" in parts and model_id:
-        rep = an.evaluate_split(ws, model_id, args.split)
+        rep = an_eval.evaluate_split(ws, model_id, args.split)
         for v in rep["per_video"]:
             v.pop("analysis", None)
         report["eval"] = rep
-        print(an.format_eval(rep), flush=True)
+        print(analyze_cli.format_eval(rep), flush=True)
     if "keys" in parts and model_id:
-        report["keys"] = an.keypress_study(ws, vids, model_ref=model_id)
+        report["keys"] = keypress.keypress_study(ws, vids, model_ref=model_id)
         t = report["keys"]["total"]
         print(f"key presses for {t['reps']} reps: without draft {t['without_draft']}, with the draft "
               f"{t['with_draft']} (per-rep copy) / {t['with_draft_bulk']} (bulk copy)", flush=True)

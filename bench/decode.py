@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.media.video import VideoReader, _to_rgb, probe  # noqa: E402
+from core.media.video import VideoReader, to_rgb, probe  # noqa: E402
 
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
 SEED, N_RANDOM, N_REFERENCE, REPEAT = 0, 100, 15, 3
@@ -65,7 +65,7 @@ def naive_frame(path: Path, index: int, rotation: int) -> np.ndarray:
         stream.thread_type = "AUTO"
         for i, frame in enumerate(container.decode(stream)):
             if i == index:
-                return _to_rgb(frame, rotation)
+                return to_rgb(frame, rotation)
     raise IndexError(index)
 
 

@@ -10,7 +10,7 @@ values), on a clip from a real mp4 decoded with core.media.video.load_clip:
 for the reference path (the Model Garden layers as built) and the fast path
 (core.modeling.fastpath.fast_model) in the same run, their ratio, and the maximum absolute difference
 between the two paths' probabilities (over the measured clips). With --tflite, also the float
-TF Lite conversion of the fast path's SavedModel (core.modeling.movinet.export_model + core.modeling.export, run by
+TF Lite conversion of the fast path's SavedModel (core.modeling.movinet.export_model + core.evaluation.export, run by
 core.inference.predictor.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
 
     .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--tflite] [--json]
@@ -58,10 +58,10 @@ def _stat(times: list) -> dict:
 
 
 def bench_tflite(model, model_id: str, frames: int, size: int, clip, decode, reps: int, p_fast) -> dict:
-    """Convert the model as core.modeling.export does (SavedModel traced with the fast ops, float TF Lite)."""
+    """Convert the model as core.evaluation.export does (SavedModel traced with the fast ops, float TF Lite)."""
     import tempfile
 
-    from core.modeling import export as X
+    from core.evaluation import export as X
     from core.inference.predictor import TFLiteModel
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -53,18 +53,18 @@ def measure(model_id: str, frames: int, batch: int, steps: int, device: str, fas
         cfg = tr.resolve_config("study", overrides={"model": model_id, "frames": frames, "batch_size": batch,
                                                     "pretrained": "none"})
         optimizer, _ = tr.make_optimizer(cfg, 100, 1000, mixed)
-        tr._build_optimizer(optimizer, model.trainable_variables)
+        tr.build_optimizer(optimizer, model.trainable_variables)
         train_step, _ = tr.make_steps(model, optimizer, tf.distribute.get_strategy(), 9, batch, 0.1, None, mixed)
         rng = np.random.default_rng(0)
         x = tf.constant(rng.random((batch, frames, res, res, 3), dtype=np.float32))
         y = tf.constant(rng.integers(0, 9, batch), tf.int32)
         t0 = time.perf_counter()
-        with tr._ops(fast):
+        with tr.train_ops(fast):
             train_step(x, y).numpy()
         warm_s = time.perf_counter() - t0
         c0, t0 = cpu_seconds(), time.perf_counter()
         for _ in range(steps):
-            with tr._ops(fast):
+            with tr.train_ops(fast):
                 out = train_step(x, y)
         out.numpy()
         wall = (time.perf_counter() - t0) / steps

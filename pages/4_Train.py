@@ -8,6 +8,7 @@ from core.dataset import training_cache as cache
 from core.dataset import clips
 from core.modeling import jobs
 from core.modeling import train as tr
+from core.modeling import registry
 from ui.common import page
 
 ws = page(
@@ -91,7 +92,7 @@ d.checkbox("Freeze the backbone", key="f_freeze", help="Train the classifier hea
 if st.session_state["f_pretrained"] == "path":
     st.text_input("Checkpoint path", key="f_pretrained_path", placeholder="/path/to/movinet_a2_base")
 elif st.session_state["f_pretrained"] == "model":
-    st.selectbox("Registered model", ["best"] + [m["id"] for m in store.models()], key="f_pretrained_model",
+    st.selectbox("Registered model", ["best"] + [m["id"] for m in registry.list_models(store)], key="f_pretrained_model",
                  help="best: the registered clip model (no none class) with the same model, variant, frames, "
                       "resolution and focus that has the best val top-1.")
 with st.expander("More options"):

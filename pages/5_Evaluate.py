@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.evaluation import evaluate as ev
+from core.evaluation import figures, metrics
+from core.evaluation import predictions as preds
+from core.modeling import registry
 from ui.common import page, registered_models
 
 ws = page(
@@ -32,7 +34,7 @@ by_id = registered_models(store)
 
 pick, pick_split = st.columns([3, 1])
 model_id = pick.selectbox("Model", list(by_id), format_func=lambda i: model_name(by_id[i]), key="model")
-split = pick_split.selectbox("Split", list(ev.SPLITS), index=ev.SPLITS.index("test"), key="split")
+split = pick_split.selectbox("Split", list(preds.SPLITS), index=preds.SPLITS.index("test"), key="split")
 st.caption("Report **test**: the checkpoint and the settings were chosen on **val** only, so val numbers are "
            "optimistic; train numbers show how well the model fits what it saw. Splits are by source video, "
            "so no athlete's reps are on both sides.")
@@ -41,11 +43,11 @@ st.caption("Report **test**: the checkpoint and the settings were chosen on **va
 def predictions(mid: str, key: str):
     """Stored predictions of `mid` on the split, or a button that computes them (None until then)."""
     try:
-        pred = ev.load_predictions(ws, mid, split)
+        pred = preds.load_predictions(ws, mid, split)
         if pred is not None:
             return pred
-        clips, skipped = ev.split_clips(ws, by_id[mid], split)
-    except ev.EvaluateError as exc:
+        clips, skipped = preds.split_clips(ws, by_id[mid], split)
+    except preds.EvaluateError as exc:
         st.error(str(exc))
         return None
     if not clips:
@@ -57,8 +59,8 @@ def predictions(mid: str, key: str):
     if st.button(f"Run the model on {len(clips)} clips", key=f"predict_{key}"):
         bar = st.progress(0.0, text="loading the model…")
         try:
-            pred = ev.predict_split(ws, mid, split, progress=lambda d, t, text: bar.progress(d / t, text=f"{d}/{t} {text}"))
-        except ev.EvaluateError as exc:
+            pred = preds.predict_split(ws, mid, split, progress=lambda d, t, text: bar.progress(d / t, text=f"{d}/{t} {text}"))
+        except preds.EvaluateError as exc:
             st.error(str(exc))
             return None
         except Exception as exc:  # shown as a message, never a stack trace
@@ -108,7 +110,7 @@ with t_conf:
         st.session_state["cell_true"], st.session_state["cell_pred"] = labels[t0], labels[p0]
     left, right = st.columns([3, 2])
     with left:
-        event = st.plotly_chart(ev.figure_confusion(rep, mode), key="cm_chart", on_select="rerun",
+        event = st.plotly_chart(figures.figure_confusion(rep, mode), key="cm_chart", on_select="rerun",
                                 selection_mode="points")
         points = ((event or {}).get("selection") or {}).get("points") or []
         if points:
@@ -156,7 +158,7 @@ with t_class:
 
 # --- correlation heatmap --------------------------------------------------------------------------
 with t_corr:
-    st.plotly_chart(ev.figure_correlation(rep), key="corr_chart")
+    st.plotly_chart(figures.figure_correlation(rep), key="corr_chart")
     st.caption("Column *j* looks at the clips whose true movement is *j*: entry (*i*, *j*) is the Pearson "
                "correlation, across those clips, between the probability of movement *i* and that of movement *j*. "
                "The diagonal is 1. Empty cells are undefined: a movement with fewer than two clips, or a "
@@ -174,11 +176,11 @@ with t_prob:
     present = [m for m in labels if (dist["true"] == m).any()]
     if present:
         shown_m = st.selectbox("Clips of movement", present, key="dist_movement")
-        st.plotly_chart(ev.figure_distributions(dist, shown_m), key="dist_chart")
+        st.plotly_chart(figures.figure_distributions(dist, shown_m), key="dist_chart")
 
 # --- calibration ----------------------------------------------------------------------------------
 with t_cal:
-    st.plotly_chart(ev.figure_reliability(rep), key="rel_chart")
+    st.plotly_chart(figures.figure_reliability(rep), key="rel_chart")
     st.caption("Bars: accuracy of the clips whose top probability falls in each bin; the dashed line is perfect "
                "calibration. ECE is the clip-weighted mean gap between bar and line.")
     with st.expander("Bins"):
@@ -194,7 +196,7 @@ with t_cmp:
         other = predictions(other_id, "compare")
         if other is not None:
             rep_b = other.report()
-            diff = ev.compare(rep, rep_b)
+            diff = metrics.compare(rep, rep_b)
             a_col, b_col = st.columns(2)
             for col, name, r in ((a_col, model_id, rep), (b_col, other_id, rep_b)):
                 col.markdown(f"**{name}**")
@@ -218,16 +220,16 @@ with t_exp:
     stem = f"{model_id}_{split}"
     st.markdown("**Tables (CSV)**")
     tcols = st.columns(4)
-    for i, (name, df) in enumerate(ev.tables(rep).items()):
+    for i, (name, df) in enumerate(metrics.tables(rep).items()):
         index = name.startswith(("confusion", "correlation"))
         tcols[i % 4].download_button(f"{name}.csv", df.to_csv(index=index).encode(), f"{stem}_{name}.csv",
                                      "text/csv", key=f"csv_{name}", on_click="ignore")
-    st.download_button("report.json", json.dumps(ev.to_jsonable(rep), indent=2), f"{stem}_report.json",
+    st.download_button("report.json", json.dumps(registry.to_jsonable(rep), indent=2), f"{stem}_report.json",
                        "application/json", key="json_report", on_click="ignore")
     st.markdown("**Figures** (drawn with matplotlib when you click)")
-    fcols = st.columns(len(ev.FIGURES))
-    for col, name in zip(fcols, ev.FIGURES):
+    fcols = st.columns(len(figures.FIGURES))
+    for col, name in zip(fcols, figures.FIGURES):
         for fmt in ("png", "svg"):
-            col.download_button(f"{name}.{fmt}", lambda name=name, fmt=fmt: ev.render_figure(rep, name, fmt, dist=dist),
+            col.download_button(f"{name}.{fmt}", lambda name=name, fmt=fmt: figures.render_figure(rep, name, fmt, dist=dist),
                                 f"{stem}_{name}.{fmt}", "image/png" if fmt == "png" else "image/svg+xml",
                                 key=f"fig_{name}_{fmt}", on_click="ignore")

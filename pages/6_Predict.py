@@ -6,13 +6,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.evaluation import evaluate as ev
-from core.inference import predictor as pr
 from core.dataset.clips import clips as clip_rows
+from core.inference import predictor as pr
 from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
 from core.media.video import VideoError
+from core.modeling import registry
 from ui.common import model_picker, page, registered_models
-
 
 ws = page(
     "Predict",
@@ -62,7 +61,7 @@ if st.session_state.get("engine") not in engines:
     st.session_state["engine"] = engines[0]
 with st.expander("Engine and model details"):
     engine = st.radio("Engine", engines, key="engine", format_func=lambda e: ENGINE_TEXT.get(e, e))
-    frames, size, crop_flag = ev.preprocessing(model)
+    frames, size, crop_flag = registry.preprocessing(model)
     st.caption(f"Input: {frames} frames sampled evenly over the video (or the chosen frames), resized to "
                f"{size[0]}×{size[1]}, RGB in [0, 1]; "
                + ("cropped to the athlete box where a workspace video has one." if crop_flag else "whole frames.")

@@ -7,7 +7,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.analysis import analyze as an
+from core.dataset.windows import NONE
+from core.analysis import drafts as an_drafts
+
+from core.analysis import settings as an_settings
+
+from core.analysis import workout as an_workout
 from core.labeling.annotator import Annotator, LabelError
 from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
 from core.base.store import StoreError
@@ -30,7 +35,7 @@ PALETTE = ["#1c7ed6", "#d9480f", "#2f9e44", "#ae3ec9", "#f08c00", "#0c8599", "#e
 
 def knows_rest(row) -> bool:
     """Trained on whole-workout windows (preset analyze): the model has its own none class."""
-    return an.NONE in row["labels"]
+    return NONE in row["labels"]
 
 
 by_id = registered_models(store)
@@ -45,26 +50,26 @@ model_id = model["id"]
 
 with st.expander("Analysis settings"):
     c1, c2, c3 = st.columns(3)
-    window_s = c1.number_input("Window (s)", 0.3, 4.0, an.Settings.window_s, 0.1, key="an_window",
+    window_s = c1.number_input("Window (s)", 0.3, 4.0, an_settings.Settings.window_s, 0.1, key="an_window",
                                help="Span of one model window: about one rep.")
-    stride_s = c2.number_input("Stride (s)", 0.1, 2.0, an.Settings.stride_s, 0.05, key="an_stride",
+    stride_s = c2.number_input("Stride (s)", 0.1, 2.0, an_settings.Settings.stride_s, 0.05, key="an_stride",
                                help="A window starts this often. Smaller: finer timeline, slower.")
     if knows_rest(model):
-        none_weight = c3.number_input("Rest weight", 0.01, 1.0, an.Settings.none_weight, 0.05, key="an_none_weight",
+        none_weight = c3.number_input("Rest weight", 0.01, 1.0, an_settings.Settings.none_weight, 0.05, key="an_none_weight",
                                       help="The model's own 'none' (rest) probability is scaled by this before the "
                                            "smoother compares it with the movements: lower finds more of the sets "
                                            "(the model saw rest in ~40 % of its training windows).")
-        none_threshold = an.Settings.none_threshold
+        none_threshold = an_settings.Settings.none_threshold
     else:
-        none_threshold = c3.number_input("Rest below probability", 0.0, 1.0, an.Settings.none_threshold, 0.05,
+        none_threshold = c3.number_input("Rest below probability", 0.0, 1.0, an_settings.Settings.none_threshold, 0.05,
                                          key="an_none", help="Frames whose likeliest movement is less likely than "
                                                              "this are rest / transition.")
-        none_weight = an.Settings.none_weight
+        none_weight = an_settings.Settings.none_weight
     c4, c5, c6 = st.columns(3)
-    switch_penalty = c4.number_input("Switching penalty", 0.0, 200.0, an.Settings.switch_penalty, 1.0,
+    switch_penalty = c4.number_input("Switching penalty", 0.0, 200.0, an_settings.Settings.switch_penalty, 1.0,
                                      key="an_switch", help="Log-probability cost of changing movement: higher "
                                                            "gives fewer, longer segments.")
-    min_segment_s = c5.number_input("Shortest segment (s)", 0.0, 30.0, an.Settings.min_segment_s, 0.5,
+    min_segment_s = c5.number_input("Shortest segment (s)", 0.0, 30.0, an_settings.Settings.min_segment_s, 0.5,
                                     key="an_minseg")
     prior = c6.selectbox("Rep duration prior", ["slow", "movement", "broad"], key="an_prior",
                          help="slow (default): at least MOVEMENTS.md's shortest rep of the predicted movement, "
@@ -75,7 +80,7 @@ with st.expander("Analysis settings"):
                            help="Helps a model trained on rep clips only; a model trained on windows names the "
                                 "sets better itself (measured on the demo's val workouts). Costs a second decode "
                                 "of the reps.")
-settings = an.Settings(window_s=float(window_s), stride_s=float(stride_s), none_threshold=float(none_threshold),
+settings = an_settings.Settings(window_s=float(window_s), stride_s=float(stride_s), none_threshold=float(none_threshold),
                        none_weight=float(none_weight), switch_penalty=float(switch_penalty),
                        min_segment_s=float(min_segment_s), prior=prior, rep_vote=bool(rep_vote))
 
@@ -114,16 +119,16 @@ def work(task: tasks.Task):
         task.status = f"{stage} — frame {done:,} of {total:,}"
 
     if video is not None:
-        result = an.analyze_video(ws, model, video["id"], settings, progress, task.cancel)
+        result = an_workout.analyze_video(ws, model, video["id"], settings, progress, task.cancel)
         return {"signature": signature, "analysis": result, "path": str(ws.absolute(video["path"]))}
     data = upload.getvalue()
     suffix = Path(upload.name).suffix.lower()
     if len(data) > MAX_UPLOAD_BYTES:
-        raise an.AnalyzeError(f"{upload.name} is larger than the upload limit.")
+        raise an_settings.AnalyzeError(f"{upload.name} is larger than the upload limit.")
     tmp = ws.uploads_dir / f".analyze-{uuid.uuid4().hex[:12]}{suffix}"
     try:
         tmp.write_bytes(data)
-        result = an.analyze_file(ws, model, tmp, settings, progress, task.cancel)
+        result = an_workout.analyze_file(ws, model, tmp, settings, progress, task.cancel)
     finally:
         tmp.unlink(missing_ok=True)
     result.video = upload.name
@@ -164,7 +169,7 @@ if res["signature"] != signature:
     st.caption("The video, model or settings changed since the last analysis: press **Analyze** again.")
     st.stop()
 
-a: an.Analysis = res["analysis"]
+a: an_workout.Analysis = res["analysis"]
 labels = list(a.labels)
 color = {m: PALETTE[i % len(PALETTE)] for i, m in enumerate(labels)}
 segs = a.segments
@@ -264,7 +269,7 @@ st.subheader("Turn it into labels")
 if a.video_id is None:
     st.caption("Drafts go to workspace videos: add this video on the **Videos** page, then analyse it from there.")
     st.stop()
-annotator = an.draft_annotator(a)
+annotator = an_drafts.draft_annotator(a)
 have = store.segments(a.video_id, annotator)
 st.caption(f"The draft is stored as annotator **{annotator}** on video {a.video_id} "
            f"({len(a.reps())} reps); it replaces that model's older draft on this video"
@@ -273,9 +278,9 @@ st.caption(f"The draft is stored as annotator **{annotator}** on video {a.video_
 c1, c2 = st.columns(2)
 if c1.button("Send to Label page as draft", type="primary", key="an_send"):
     try:
-        name, keys = an.send_draft(ws, a)
+        name, keys = an_drafts.send_draft(ws, a)
         st.success(f"Stored {len(keys)} reps as {name}.")
-    except (an.AnalyzeError, StoreError) as exc:
+    except (an_settings.AnalyzeError, StoreError) as exc:
         st.error(str(exc))
 try:
     c2.page_link("pages/2_Label.py", label="Open the Label page", icon="🏷️",

@@ -20,10 +20,10 @@ LANDSCAPE = "formfit__squat.mp4"              # 620x720 (taller than wide too, b
 
 def make_clip_workspace(root: Path, real_videos: Path, ratios=(0.0, 1.0, 0.0)):
     """Two real videos with reps of three movements, cut into clips, split (default: all val)."""
-    from core.media import library
+    from core.base.workspace import Workspace
     from core.dataset.clips import cut_clips
     from core.dataset.splits import make_splits
-    from core.base.workspace import Workspace
+    from core.media import library
 
     ws = Workspace(root)
     store = ws.store()
@@ -50,9 +50,9 @@ def tiny_keras(num_classes: int = 9, seed: int = 0):
 
 def export_tiny(ws, model_id: str = "tiny", saved_model: bool = False, crop=True, seed: int = 0) -> dict:
     """Export the tiny model into <ws>/models/<model_id> and register it (like training does)."""
-    from core.evaluation import evaluate as ev
     from core.modeling import movinet as M
-    from core.modeling.export import register_model
+    from core.modeling import registry
+    from core.modeling.registry import register_model
 
     labels = ws.store().labels()
     folder = ws.root / "models" / model_id
@@ -60,4 +60,4 @@ def export_tiny(ws, model_id: str = "tiny", saved_model: bool = False, crop=True
                    crop=None, saved_model=saved_model)
     register_model(ws, model_id, folder, labels, {"frames": FRAMES, "resolution": RESOLUTION, "crop": crop},
                    {"val_top1": None})
-    return ev.resolve_model(ws.store(), model_id)
+    return registry.resolve_model(ws.store(), model_id)

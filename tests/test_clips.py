@@ -265,7 +265,7 @@ def test_export_manifest_and_csv(ws, real_videos, tmp_path, capsys):
     import json
 
     from core.dataset import splits
-    from core.__main__ import main
+    from core.cli.main import main
 
     vid = library.add_file(ws, real_videos / SMALL).video_id
     store = ws.store()

@@ -20,8 +20,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.evaluation import evaluate as ev
-from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.base.workspace import PROJECT_ROOT as ROOT
+from core.base.workspace import Workspace
+from core.evaluation import predictions as preds
+from core.modeling import registry
 from tests.test_evaluate import make_clip_workspace, register_model, store_predictions
 
 PAGE = str(ROOT / "pages" / "5_Evaluate.py")
@@ -83,7 +85,7 @@ def test_headline_numbers_equal_the_hand_computed_ones(ws):
     assert metric(at, "Mean class accuracy") == "83.3%"
     assert metric(at, "Clips") == "5"
     assert metric(at, "ECE") == "0.340"
-    rep = ev.load_predictions(ws, "model-a", "test").report()
+    rep = preds.load_predictions(ws, "model-a", "test").report()
     ci = rep["top1_ci"]
     assert any(f"{ci['low'] * 100:.1f}% – {ci['high'] * 100:.1f}%" in c.value and "1000 resamples" in c.value
                for c in at.caption)
@@ -130,7 +132,7 @@ def test_tables_show_the_study_figures(ws):
 
 
 def test_compare_two_models(ws):
-    if "model-b" not in {m["id"] for m in ev.list_models(ws.store())}:
+    if "model-b" not in {m["id"] for m in registry.list_models(ws.store())}:
         register_model(ws, "model-b", run_id="run-b")
         store_predictions(ws, "model-b", PROBS_B)
     at = run()
@@ -145,7 +147,7 @@ def test_compare_two_models(ws):
 
 
 def test_missing_predictions_offer_a_run_and_an_unloadable_model_is_a_message(ws):
-    if "model-c" not in {m["id"] for m in ev.list_models(ws.store())}:
+    if "model-c" not in {m["id"] for m in registry.list_models(ws.store())}:
         register_model(ws, "model-c", run_id="run-c")  # no stored predictions; its "weights" load nowhere
     at = run(model="model-c")
     assert any("has not been run on the 5 clips" in i.value for i in at.info)

@@ -1,4 +1,4 @@
-"""core.modeling.export: TF Lite conversions checked before they are trusted; the refusal rule; the CLI.
+"""core.evaluation.export: TF Lite conversions checked before they are trusted; the refusal rule; the CLI.
 
 One tiny MoViNet-A0 (random weights, 4 frames at 32x32) exported with core.modeling.movinet.export_model
 (with its SavedModel) into a workspace whose 5 real clips are all in the val split. Two real
@@ -15,10 +15,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from core.evaluation import evaluate as ev  # noqa: E402
-from core.modeling import export as X  # noqa: E402
+from core.evaluation import predictions as preds
 from core.inference import predictor as P  # noqa: E402
-from tests.predict_helpers import FRAMES, PORTRAIT, RESOLUTION, export_tiny, make_clip_workspace  # noqa: E402
+from core.evaluation import export as X  # noqa: E402
+from core.modeling import registry
+from tests.predict_helpers import (  # noqa: E402
+    FRAMES,
+    PORTRAIT,
+    RESOLUTION,
+    export_tiny,
+    make_clip_workspace,
+)
 
 TOL = 1e-4
 
@@ -71,7 +78,7 @@ def test_float_tflite_equals_the_reference(ws, float_export, real_videos):
     assert out["registered"] and out["model_id"] == "tx-tflite-float", out["reason"]
     assert m["n_val"] == 5 and m["max_abs_diff"] <= TOL and m["max_abs_diff_reference"] <= TOL
     assert m["top1_val"] == m["float_top1_val"] and m["top1_agreement"] == 1.0
-    row = ev.resolve_model(ws.store(), "tx-tflite-float")
+    row = registry.resolve_model(ws.store(), "tx-tflite-float")
     assert row["run_id"] is None and row["path"] == "models/tx-tflite-float"
     assert row["metrics"]["format"] == "tflite" and row["metrics"]["quantize"] is None
     assert row["metrics"]["source_model"] == "tx" and row["metrics"]["top1_val"] == m["top1_val"]
@@ -100,8 +107,8 @@ def test_float_tflite_equals_the_reference(ws, float_export, real_videos):
 def test_the_evaluate_page_scores_a_registered_tflite_model(ws, float_export):
     """core.evaluation.evaluate runs a TF Lite model through its interpreter: the same per-clip probabilities
     as the Keras model it came from."""
-    lite = ev.predict_split(ws, "tx-tflite-float", "val", force=True)
-    keras = ev.predict_split(ws, "tx", "val", force=True)
+    lite = preds.predict_split(ws, "tx-tflite-float", "val", force=True)
+    keras = preds.predict_split(ws, "tx", "val", force=True)
     assert lite.probs.shape == keras.probs.shape == (5, len(ws.store().labels()))
     assert np.abs(lite.probs - keras.probs).max() <= TOL
 
@@ -116,7 +123,7 @@ def test_dynamic_quantisation_reports_val_top1_next_to_float(ws, float_export):
     assert m["size_bytes"] < float_export["metrics"]["size_bytes"] / 2     # int8 weights
     # registered exactly when it loses at most 1 point
     assert out["registered"] == (m["top1_drop"] <= 0.01)
-    assert out["registered"] == any(r["id"] == "tx-tflite-dynamic" for r in ev.list_models(ws.store()))
+    assert out["registered"] == any(r["id"] == "tx-tflite-dynamic" for r in registry.list_models(ws.store()))
     text = X.format_report(out)
     assert f"{m['top1_val'] * 100:.1f}% TF Lite vs {m['float_top1_val'] * 100:.1f}% float model" in text
 
@@ -150,19 +157,19 @@ def test_a_quantised_model_that_loses_too_much_is_refused_unless_forced(ws, stub
     out = X.export(ws, "tx", "tflite", quantize="dynamic")
     assert not out["registered"] and out["model_id"] is None
     assert "loses 20.0 points" in out["reason"] and "60.0% -> 40.0%" in out["reason"]
-    assert "tx-tflite-dynamic" not in {m["id"] for m in ev.list_models(ws.store())}
+    assert "tx-tflite-dynamic" not in {m["id"] for m in registry.list_models(ws.store())}
     refused = ws.root / "models" / "tx-tflite-dynamic-refused"
     assert (refused / "model.tflite").is_file()
     assert json.loads((refused / "export.json").read_text())["registered"] is False
     forced = X.export(ws, "tx", "tflite", quantize="dynamic", force=True)
     assert forced["registered"] and forced["metrics"]["forced"]
-    row = ev.resolve_model(ws.store(), "tx-tflite-dynamic")
+    row = registry.resolve_model(ws.store(), "tx-tflite-dynamic")
     assert row["metrics"]["top1_val"] == 0.4 and row["metrics"]["float_top1_val"] == 0.6
     assert not list((ws.root / "models").glob(".tmp-*"))
 
 
 def test_cli_export_exit_codes_and_messages(ws, stubbed, capsys):
-    from core.__main__ import main
+    from core.cli.main import main
 
     rc = main(["export", "tx", "--format", "tflite", "--quantize", "dynamic", "--workspace", str(ws.root)])
     captured = capsys.readouterr()

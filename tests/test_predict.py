@@ -13,10 +13,17 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from core.evaluation import evaluate as ev  # noqa: E402
+from core.evaluation import predictions as preds
 from core.inference import predictor as P  # noqa: E402
 from core.media.video import VideoError, load_clip, probe, sample_indices  # noqa: E402
-from tests.predict_helpers import FRAMES, PORTRAIT, RESOLUTION, export_tiny, make_clip_workspace  # noqa: E402
+from core.modeling import registry
+from tests.predict_helpers import (  # noqa: E402
+    FRAMES,
+    PORTRAIT,
+    RESOLUTION,
+    export_tiny,
+    make_clip_workspace,
+)
 from tests.videotools import ffmpeg  # noqa: E402
 
 TOL = 1e-4
@@ -72,8 +79,8 @@ def test_prediction_sees_the_training_tensor_of_a_clip(ws, predictor, monkeypatc
         return real(self, ws_, ref, x, topk, engine)
 
     monkeypatch.setattr(P.Predictor, "predict_array", spy)
-    model = ev.resolve_model(ws.store(), "tiny")
-    frames, size, crop = ev.preprocessing(model)
+    model = registry.resolve_model(ws.store(), "tiny")
+    frames, size, crop = registry.preprocessing(model)
     videos = {v["id"]: v for v in ws.store().videos()}
     rows = clip_rows(ws.store())
     cached = {}
@@ -85,7 +92,7 @@ def test_prediction_sees_the_training_tensor_of_a_clip(ws, predictor, monkeypatc
         x = seen[-1]
         job = cache._job(ws, row, videos, frames, size, crop, 90)
         assert np.array_equal(x, load_clip(job["path"], job["start"], job["end"], frames, size, None))
-        assert np.array_equal(x, ev.clip_input(ws, row, frames, size, crop, videos))
+        assert np.array_equal(x, preds.clip_input(ws, row, frames, size, crop, videos))
         # the cache stores JPEG (quality 80, 4:2:0): at 32x32 the chroma loss is relatively larger
         # than core.dataset.training_cache's 0.02 at training sizes
         assert np.abs(cached[row["path"]] - x).mean() < 0.03
@@ -166,7 +173,7 @@ def test_models_stay_loaded_until_their_files_change(ws, predictor, real_videos,
         d = ws.root / "models" / mid
         d.mkdir(parents=True, exist_ok=True)
         (d / "model.json").write_text("{}")
-        from core.modeling.export import register_model
+        from core.modeling.registry import register_model
         register_model(ws, mid, d, ["a"], {"frames": 4, "resolution": 32})
     e1 = small.entry(ws, "m1")
     assert small.entry(ws, "m1") is e1 and loaded == ["m1"]
@@ -249,7 +256,7 @@ def test_predict_video_and_clip_of_the_workspace(ws, predictor):
     assert out["probabilities"] == direct["probabilities"]
     # the module-level API, newest model by default
     first = P.predict_clip(ws, 1)
-    assert first["clip_id"] == 1 and first["model"] in {m["id"] for m in ev.list_models(ws.store())}
+    assert first["clip_id"] == 1 and first["model"] in {m["id"] for m in registry.list_models(ws.store())}
     with pytest.raises(P.PredictError, match="No clip 999"):
         predictor.predict_clip(ws, 999, "tiny")
     with pytest.raises(P.PredictError, match="No video 999"):
@@ -261,7 +268,7 @@ def test_predict_video_and_clip_of_the_workspace(ws, predictor):
 # ------------------------------------------------------------------------------------------------
 
 def test_cli_predict_json(ws, real_videos, capsys):
-    from core.__main__ import main
+    from core.cli.main import main
 
     path = real_videos / PORTRAIT
     rc = main(["predict", "tiny", str(path), "--json", "--topk", "3", "--workspace", str(ws.root)])

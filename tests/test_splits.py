@@ -4,7 +4,7 @@ import json
 import pytest
 
 from core.dataset import splits
-from core.__main__ import main
+from core.cli.main import main
 from core.base.workspace import Workspace
 from tests.test_stats import fake_video
 

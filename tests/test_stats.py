@@ -4,7 +4,7 @@ import json
 import pytest
 
 from core.dataset import stats
-from core.__main__ import main
+from core.cli.main import main
 from core.base.store import Store
 from core.base.workspace import Workspace
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from core.__main__ import build_parser
+from core.cli.main import build_parser
 from core.base.store import Store
 from core.labeling.supervisely import export_supervisely, import_supervisely
 

@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from core.modeling import train as tr
 from core.base.workspace import PROJECT_ROOT, Workspace
+from core.modeling import train as tr
 
 VIDEOS = ("kbtrainer__front_squat_.mp4", "kbtrainer__backSquats.mp4", "kbtrainer__pushUps.mp4")
 MOVES = ("thruster", "ohs", "deadlift")
@@ -25,9 +25,9 @@ TINY = {"model": "a0", "variant": "base", "frames": 4, "resolution": 32, "batch_
 def make_tiny_ws(root, real_videos) -> Workspace:
     """Three short real videos, 6 reps each (2 per movement: thruster, ohs, deadlift), cut into clips;
     splits by video: two videos train (12 clips), one val (6 clips), none test."""
-    from core.media import library
     from core.dataset.clips import cut_clips
     from core.dataset.splits import make_splits
+    from core.media import library
 
     ws = Workspace(root)
     store = ws.store()
@@ -99,8 +99,8 @@ def test_no_clips_is_a_clear_error(tmp_path):
 # ---------------------------------------------------------------------------------------------
 
 def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
-    from core.evaluation import evaluate as ev
     from core.dataset import splits
+    from core.modeling import registry
     from core.modeling.movinet import load_model
 
     ws = tiny_ws
@@ -133,12 +133,12 @@ def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
     assert run["status"] == "succeeded" and run["exit_code"] == 0 and run["summary"]["epochs_done"] == 5
     assert run["summary"]["model"] == "tiny-1"
     # exported to <ws>/models/<run_id>, registered (relative path), loadable, and evaluate finds it
-    model_row = ev.resolve_model(ws.store(), "tiny-1")
+    model_row = registry.resolve_model(ws.store(), "tiny-1")
     assert model_row["path"] == "models/tiny-1" and model_row["run_id"] == "tiny-1"
     assert model_row["labels"] == ws.store().labels()
     assert model_row["preprocessing"] == {"frames": 4, "resolution": 32, "crop": True, "focus": None}
     assert model_row["metrics"]["best_val_top1"] == pytest.approx(summary["best_val_top1"])
-    folder_m = ev.model_dir(ws, model_row)
+    folder_m = registry.model_dir(ws, model_row)
     assert folder_m == ws.root / "models" / "tiny-1" and (folder_m / "saved_model" / "saved_model.pb").exists()
     loaded = load_model(folder_m)
     assert loaded.labels == model_row["labels"] and loaded.frames == 4
@@ -150,13 +150,13 @@ def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
     assert best.endswith(f"best-{best_epoch}")
     tf.train.Checkpoint(model=loaded.model).read(best).assert_existing_objects_matched()
     assert all(np.array_equal(a, w.numpy()) for a, w in zip(before, loaded.model.weights))
-    assert [m["id"] for m in ws.store().models()] == ["tiny-1"]
+    assert [m["id"] for m in registry.list_models(ws.store())] == ["tiny-1"]
     assert splits.current_splits(ws.store())  # untouched
 
 
 def test_focus_and_cache_quality_reach_the_cache_and_the_exported_model(tiny_ws):
     from core.dataset import training_cache as cache
-    from core.evaluation import evaluate as ev
+    from core.modeling import registry
     from core.modeling.movinet import load_model
 
     ws = tiny_ws
@@ -166,9 +166,9 @@ def test_focus_and_cache_quality_reach_the_cache_and_the_exported_model(tiny_ws)
     folder = cache.cache_dir(ws, 4, 32, True, "motion")
     assert folder.name == "n4_32x32_crop_motion"
     assert cache.read_manifest(folder)["setting"]["jpeg_quality"] == 95
-    row = ev.resolve_model(ws.store(), "tiny-focus")
-    assert row["preprocessing"]["focus"] == "motion" and ev.focus(row) == "motion"
-    assert load_model(ev.model_dir(ws, row)).focus == "motion"
+    row = registry.resolve_model(ws.store(), "tiny-focus")
+    assert row["preprocessing"]["focus"] == "motion" and registry.focus(row) == "motion"
+    assert load_model(registry.model_dir(ws, row)).focus == "motion"
     with pytest.raises(tr.TrainError, match="focus"):
         tr.resolve_config(overrides={"focus": "faces"})
 

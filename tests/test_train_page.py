@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.modeling import jobs
 from core.modeling import train as tr
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.modeling import registry
 from tests.test_train import TINY, make_tiny_ws
 
 PAGE = str(ROOT / "pages" / "4_Train.py")
@@ -112,7 +113,7 @@ def test_launch_watch_live_log_and_curves_then_stop(ws):
     assert jobs.status(store, run_id) == "stopped"
     log_text = (ws.runs_dir / run_id / "log.txt").read_text()
     assert "stopped (SIGTERM)" in log_text and "registered as model" in log_text
-    assert [m["id"] for m in store.models()] == [run_id]
+    assert [m["id"] for m in registry.list_models(store)] == [run_id]
     at = page(train_run=run_id)
     table = next(d.value for d in at.dataframe if "best_val_top1" in d.value.columns)
     row = table[table["run"] == run_id].iloc[0]

@@ -7,7 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.analysis import analyze as an
+from core.analysis import scan as an_scan
+
+from core.analysis import settings as an_settings
+
+from core.analysis import workout as an_workout
 from core.dataset import training_cache as cache
 from core.dataset import windows
 from core.media.video import VideoReader
@@ -58,7 +62,7 @@ def _scan_inputs(ws, vid, focus):
         return np.full((len(x), 3), 1 / 3, np.float32)
 
     path = ws.absolute(ws.store().video(vid)["path"])
-    sc = an.scan(path, record, T, SIZE, None, an.Settings(batch=4), focus=focus)
+    sc = an_scan.scan(path, record, T, SIZE, None, an_settings.Settings(batch=4), focus=focus)
     inputs = np.concatenate(batches)[:len(sc.window_frames)]
     for idx, x in zip(sc.window_frames, inputs):
         seen[tuple(idx)] = x
@@ -94,7 +98,7 @@ def test_cached_windows_equal_the_scan_input_and_live_beside_the_clips(wod_ws):
     classes = windows.window_labels(ws.store().labels())
     assert all(classes[e["label_id"]] == e["label"] for e in train + val)
     calls = []
-    summary = cache.build_windows(ws, train + val, T, SIZE, True, quality=QUALITY, focus="motion",
+    summary = windows.build_windows(ws, train + val, T, SIZE, True, quality=QUALITY, focus="motion",
                                   progress=lambda d, t, s: calls.append((d, t)))
     assert summary["computed"] == len(train) + len(val) and calls[-1] == (len(train) + len(val),) * 2
     # a cached window is the scan's input for it, up to JPEG
@@ -112,7 +116,7 @@ def test_cached_windows_equal_the_scan_input_and_live_beside_the_clips(wod_ws):
     # building the clips of the same setting keeps the windows, and the other way round
     clips = cache.build(ws, T, SIZE, True, quality=QUALITY, focus="motion")
     assert clips["computed"] == len(cache.examples(ws)) and clips["dropped"] == 0
-    again = cache.build_windows(ws, train + val, T, SIZE, True, quality=QUALITY, focus="motion")
+    again = windows.build_windows(ws, train + val, T, SIZE, True, quality=QUALITY, focus="motion")
     assert again["computed"] == 0 and again["reused"] == len(train) + len(val)
     assert cache.build(ws, T, SIZE, True, quality=QUALITY, focus="motion")["computed"] == 0
     assert sum(1 for _ in cache.dataset(ws, "val", T, SIZE, True, focus="motion", entries=val)) == len(val)
@@ -124,21 +128,21 @@ def test_cached_windows_equal_the_scan_input_and_live_beside_the_clips(wod_ws):
     changed = windows.examples(ws, "train", T)
     moved = {e["fingerprint"] for e in changed} - {e["fingerprint"] for e in train}
     assert moved and all(e["label"] == "thruster" for e in changed if e["fingerprint"] in moved)
-    redo = cache.build_windows(ws, changed + val, T, SIZE, True, quality=QUALITY, focus="motion")
+    redo = windows.build_windows(ws, changed + val, T, SIZE, True, quality=QUALITY, focus="motion")
     assert redo["computed"] == len(moved) == redo["dropped"]
     store.update_segment(rep["uuid"], label="ohs")
     # windows of other spans (another run's) live beside these: building either drops none of the other
     longer = windows.examples(ws, "val", T, scales=[3.0])
     assert not {e["fingerprint"] for e in longer} & {e["fingerprint"] for e in val}
-    other = cache.build_windows(ws, longer, T, SIZE, True, quality=QUALITY, focus="motion")
+    other = windows.build_windows(ws, longer, T, SIZE, True, quality=QUALITY, focus="motion")
     assert other["computed"] == len(longer) and other["dropped"] == 0
-    back = cache.build_windows(ws, val, T, SIZE, True, quality=QUALITY, focus="motion")
+    back = windows.build_windows(ws, val, T, SIZE, True, quality=QUALITY, focus="motion")
     assert back["computed"] == 0 and back["dropped"] == 0
     assert sum(1 for _ in cache.dataset(ws, "val", T, SIZE, True, focus="motion", entries=longer)) == len(longer)
 
 
 def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
-    from core.evaluation import evaluate as ev
+    from core.modeling import registry
     from core.modeling import train as tr
     from core.modeling.movinet import load_model
 
@@ -162,14 +166,14 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     assert summary["steps_per_epoch"] == (n_train_clips + 12) // 4
     epoch = [r for r in tr.read_metrics(ws, "win-1") if r["kind"] == "epoch"][-1]
     assert {"val_clip_top1", "val_window_top1", "val_top1"} <= set(epoch)
-    row = ev.resolve_model(ws.store(), "win-1")
+    row = registry.resolve_model(ws.store(), "win-1")
     assert row["labels"] == ws.store().labels() + ["none"]
-    assert load_model(ev.model_dir(ws, row)).labels[-1] == "none"
+    assert load_model(registry.model_dir(ws, row)).labels[-1] == "none"
     # the model remembers the spans of its windows, and the analyser slides those
     assert row["preprocessing"]["window_scales"] == [1.0, 2.5]
-    assert an.Settings().for_model(row).scales == (1.0, 2.5)
-    assert an.Settings(scales=(2.0,)).for_model(row).scales == (2.0,)
-    assert an.Settings().for_model(ev.resolve_model(ws.store(), "clips-1")).scales == an.DEFAULT_SCALES
+    assert an_settings.Settings().for_model(row).scales == (1.0, 2.5)
+    assert an_settings.Settings(scales=(2.0,)).for_model(row).scales == (2.0,)
+    assert an_settings.Settings().for_model(registry.resolve_model(ws.store(), "clips-1")).scales == windows.DEFAULT_SCALES
     # the backbone came from clips-1: one short epoch later it is still far closer to clips-1's than
     # a fresh random backbone is
     from core.modeling.movinet import build_model
@@ -177,11 +181,11 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     def backbone(model):
         return np.concatenate([w.numpy().ravel() for w in model.backbone.weights])
 
-    base = backbone(load_model(ev.model_dir(ws, ev.resolve_model(ws.store(), "clips-1"))).model)
-    tuned = backbone(load_model(ev.model_dir(ws, row)).model)
+    base = backbone(load_model(registry.model_dir(ws, registry.resolve_model(ws.store(), "clips-1"))).model)
+    tuned = backbone(load_model(registry.model_dir(ws, row)).model)
     fresh = backbone(build_model("a0", "base", 10, T, SIZE))
     assert np.abs(tuned - base).mean() < 0.3 * np.abs(fresh - base).mean()
-    result = an.analyze_video(ws, "win-1", vids[1])
+    result = an_workout.analyze_video(ws, "win-1", vids[1])
     assert result.settings.scales == (1.0, 2.5)
     assert all(s["movement"] != "none" for s in result.segments)
     assert result.probs.shape[1] == len(row["labels"])

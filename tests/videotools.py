@@ -89,7 +89,7 @@ def sequential_digests(path, limit: int | None = None) -> list[tuple]:
     frame-exact access."""
     from av.video.reformatter import VideoReformatter
 
-    from core.media.video import _display_rotation, _to_rgb
+    from core.media.video import _display_rotation, to_rgb
 
     out, reformatter = [], VideoReformatter()
     with av.open(str(path)) as container:
@@ -97,5 +97,5 @@ def sequential_digests(path, limit: int | None = None) -> list[tuple]:
         for frame in container.decode(stream):
             if limit is not None and len(out) == limit:
                 break
-            out.append(digest(_to_rgb(frame, _display_rotation(frame, stream), reformatter)))
+            out.append(digest(to_rgb(frame, _display_rotation(frame, stream), reformatter)))
     return out

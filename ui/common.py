@@ -70,7 +70,7 @@ def page(title: str, icon: str, intro: str) -> Workspace:
 def registered_models(store) -> dict:
     """The registered models by id, newest first; with none, a pointer to the Train page and the
     page stops there (Evaluate, Predict and Analyze all need one)."""
-    from core.evaluation.evaluate import list_models
+    from core.modeling.registry import list_models
 
     models = list_models(store)
     if not models:

@@ -14,13 +14,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+from core.base.errors import WorkbenchError
 from core.base.labels import DEFAULT_MOVEMENTS
 
 BUSY_TIMEOUT_MS = 30_000
 HISTORY_LIMIT = 5_000  # label edits kept for undo per (video, annotator)
 
 
-class StoreError(ValueError):
+class StoreError(WorkbenchError, ValueError):
     """A write the database refuses for a reason the user can fix (message says which)."""
 
 
@@ -156,6 +157,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE runs ADD COLUMN exit_code INTEGER;
     ALTER TABLE runs ADD COLUMN job TEXT;
     CREATE INDEX runs_by_created ON runs(created_at);
+    """,
+    # v5: a model's kind (core.modeling.registry.KINDS): pixels (movinet), TF Lite export, pose.
+    """
+    ALTER TABLE models ADD COLUMN kind TEXT NOT NULL DEFAULT 'movinet';
+    UPDATE models SET kind = 'tflite' WHERE path LIKE '%.tflite' OR metrics LIKE '%"format": "tflite"%';
     """,
 ]
 
@@ -314,6 +320,13 @@ class Store:
                 )
                 for s in segments
             ]
+
+    def replace_segments(self, video_id: int, annotator: str, segments: list[dict]) -> list[str]:
+        """Replace everything `annotator` has on the video by `segments`, in one transaction."""
+        with self.write() as con:
+            con.execute("DELETE FROM segments WHERE video_id = ? AND annotator = ?", (int(video_id), annotator))
+            return [self._insert_segment(con, int(video_id), s["label"], int(s["start"]), int(s["end"]), annotator,
+                                         extra=s.get("extra")) for s in segments]
 
     def _insert_segment(self, con, video_id, label, start, end, annotator, *, uuid=None, review=None,
                         extra=None, created_at=None, updated_at=None) -> str:
@@ -654,32 +667,15 @@ class Store:
         with self.write() as con:
             con.execute("DELETE FROM runs WHERE id = ?", (run_id,))
 
-    # --- models (exported by core/train.py; read by core/evaluate.py) -----------------------------
-    def register_model(self, model_id: str, *, run_id: str | None, path: str, labels: list[str],
-                       preprocessing: dict, metrics: dict | None = None) -> None:
-        """Insert or replace a model row. `path`: the export folder, relative to the workspace
-        (or absolute); preprocessing: {frames, resolution, crop}; labels in output order."""
+    # --- models (the registry, core.modeling.registry, is the one API over this table) -----------
+    def put_model(self, row: dict) -> None:
+        """Insert or replace one models row (JSON fields already encoded by the registry)."""
+        cols = ("id", "run_id", "path", "kind", "labels", "preprocessing", "metrics", "created_at")
         with self.write() as con:
             con.execute(
-                """INSERT INTO models(id, run_id, path, labels, preprocessing, metrics, created_at)
-                   VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET run_id=excluded.run_id,
-                   path=excluded.path, labels=excluded.labels, preprocessing=excluded.preprocessing,
-                   metrics=excluded.metrics, created_at=excluded.created_at""",
-                (model_id, run_id, str(path), json.dumps(list(labels)), json.dumps(preprocessing),
-                 json.dumps(metrics) if metrics is not None else None, now()),
-            )
-
-    def models(self) -> list[dict]:
-        """Registered models, newest first (labels, preprocessing and metrics decoded)."""
-        with self.read() as con:
-            rows = con.execute("SELECT * FROM models ORDER BY created_at DESC, id DESC").fetchall()
-        out = []
-        for r in rows:
-            d = dict(r)
-            for key in ("labels", "preprocessing", "metrics"):
-                d[key] = json.loads(d[key]) if d.get(key) else ([] if key == "labels" else None)
-            out.append(d)
-        return out
+                f"""INSERT INTO models({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})
+                   ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in cols[1:])}""",
+                tuple(row.get(c) for c in cols))
 
     # --- counts for the home page ---------------------------------------------------------------
     def counts(self) -> dict:

@@ -38,9 +38,9 @@ from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow is imported lazily; keep its start-up quiet
 
-from core.dataset.clips import clips as clip_rows  # noqa: E402
 from core.base.store import StoreError  # noqa: E402
 from core.base.workspace import Workspace  # noqa: E402
+from core.dataset.clips import clips as clip_rows  # noqa: E402
 
 CACHE_FORMAT = 1
 JPEG_QUALITY = 80
@@ -59,14 +59,14 @@ class CacheError(StoreError):
 # settings and the manifest
 # --------------------------------------------------------------------------------------------
 
-def _size(size) -> tuple[int, int]:
+def size_pair(size) -> tuple[int, int]:
     if isinstance(size, (tuple, list)):
         return int(size[0]), int(size[1])
     return int(size), int(size)
 
 
 def setting_key(frames: int, size, crop: bool, focus: str | None = None) -> str:
-    h, w = _size(size)
+    h, w = size_pair(size)
     return f"n{int(frames)}_{h}x{w}_{'crop' if crop else 'full'}" + (f"_{focus}" if focus else "")
 
 
@@ -75,7 +75,7 @@ def cache_dir(ws: Workspace, frames: int, size, crop: bool, focus: str | None = 
 
 
 def _setting(frames, size, crop, quality, focus=None) -> dict:
-    h, w = _size(size)
+    h, w = size_pair(size)
     setting = {"frames": int(frames), "height": h, "width": w, "crop": bool(crop), "jpeg_quality": int(quality)}
     if focus:  # absent rather than null, so caches built before focus existed stay valid
         from core.media.video import MOTION_BOX_VERSION
@@ -126,7 +126,7 @@ class _Lock:
 # computing one record (runs in worker processes)
 # --------------------------------------------------------------------------------------------
 
-def _job(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool, quality: int,
+def clip_source(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool, quality: int,
          focus: str | None = None) -> dict:
     """What a worker needs to compute one clip's record (plain data, picklable)."""
     if crop or not clip["crop"]:
@@ -135,7 +135,7 @@ def _job(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool,
         video = videos[clip["video_id"]]
         path, start, end = str(ws.absolute(video["path"])), clip["start_frame"], clip["end_frame"]
     return {"fingerprint": clip["fingerprint"], "label": clip["label"], "clip": clip["path"], "path": path,
-            "start": start, "end": end, "frames": int(frames), "size": _size(size), "quality": int(quality),
+            "start": start, "end": end, "frames": int(frames), "size": size_pair(size), "quality": int(quality),
             "focus": focus}
 
 
@@ -194,33 +194,13 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
 
     def make_jobs(missing):
         videos = {v["id"]: v for v in store.videos()}
-        return [_job(ws, c, videos, frames, size, crop, quality, focus) for c in missing]
+        return [clip_source(ws, c, videos, frames, size, crop, quality, focus) for c in missing]
 
-    return _update(ws, frames, size, crop, quality, focus, "clip", wanted, make_jobs, compute_records, 16,
+    return update_records(ws, frames, size, crop, quality, focus, "clip", wanted, make_jobs, compute_records, 16,
                    jobs, progress, cancel)
 
 
-def build_windows(ws: Workspace, wanted: list[dict], frames: int, size, crop: bool, *, quality: int = JPEG_QUALITY,
-                  jobs: int = 1, progress: Progress | None = None, cancel: threading.Event | None = None,
-                  focus: str | None = None) -> dict:
-    """Bring the training windows (`core.dataset.windows.examples`) of one setting up to date: `wanted` are
-    the windows to have (a cached window at the same place with an older labelling is dropped;
-    windows elsewhere, e.g. of other spans, and clips are left alone).
-    Each video is decoded once. Returns the summary of `build` (counting windows)."""
-    from core.dataset import windows
-
-    return _update(ws, frames, size, crop, quality, focus, "window", {e["fingerprint"]: e for e in wanted},
-                   lambda missing: windows.jobs(ws, missing, _size(size), quality, focus), compute_videos, 1,
-                   jobs, progress, cancel, replaced_only=True)
-
-
-def compute_videos(jobs: list[dict]) -> list[tuple[dict, list[bytes]]]:
-    from core.dataset.windows import compute_video
-
-    return [rec for job in jobs for rec in compute_video(job)]
-
-
-def _update(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted: dict, make_jobs, compute,
+def update_records(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted: dict, make_jobs, compute,
             per_batch: int, jobs: int, progress, cancel, replaced_only: bool = False) -> dict:
     """The build of one kind of record ("clip" or "window") into one setting's folder: drop that
     kind's stale entries, compute the missing ones (`compute(list of jobs) -> [(entry, images)]`),
@@ -434,14 +414,14 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
     cached in (the clips table's order within one build; later builds' clips after).
     with_paths: elements are (frames, label, clip path as a tf.string) — to tie predictions to
     clips in evaluation. entries: these examples instead of the split's clips (e.g. training
-    windows, `core.dataset.windows.examples`, built beforehand with `build_windows`)."""
+    windows, `core.dataset.windows.examples`, built beforehand with `core.dataset.windows.build_windows`)."""
     import tensorflow as tf
 
     wanted = examples(ws, split) if entries is None else list(entries)
     if not wanted:
         raise CacheError(f"No clips in split {split!r}: cut clips and make splits first.")
     if entries is not None:
-        build_missing = False  # windows are built with their whole set (build_windows), not piecemeal
+        build_missing = False  # windows are built with their whole set (windows.build_windows), not piecemeal
     folder = cache_dir(ws, frames, size, crop, focus)
     manifest = read_manifest(folder)
     if manifest and focus:
@@ -457,7 +437,7 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
                              "build it (python -m core cache build).")
         build(ws, frames, size, crop, jobs=jobs, focus=focus)
         manifest = read_manifest(folder)
-    h, w = _size(size)
+    h, w = size_pair(size)
     n = int(frames)
     shards = sorted({manifest["clips"][e["fingerprint"]]["shard"] for e in wanted})
     files = [str(folder / s) for s in shards]

@@ -1,14 +1,14 @@
 """Training windows: stretches of whole workout videos cut exactly as the analyser reads them.
 
 Why: a model trained on whole-rep clips only ever saw one rep from its first frame to its last.
-The analyser (`core.analysis.analyze.scan`) slides windows over a whole workout, so most of its windows
+The analyser (`core.analysis.scan.scan`) slides windows over a whole workout, so most of its windows
 hold part of one rep and part of the next, or a rest, a walk to the next station, a set-up. On
 the demo's held-out workouts a clip model right on 87-90 % of clips named only ~55 % of the
 frames inside sets correctly. Training on the windows themselves, with an extra class `none`
 for windows centred outside every rep, teaches the model the input it will be given.
 
 A window is what `scan` classifies: `T` frames (the model's `frames`), every `step`-th frame
-from `start`, with the span and stride of `core.analysis.analyze.window_plan` at the analyser's default
+from `start`, with the span and stride of `window_plan` at the analyser's default
 settings (a new window every 0.5 s) for the training setting `window_scales` (default 1 s and
 2 s windows; the model records them and the analyser then slides the same spans). Its label is
 the movement of the rep that holds its centre frame, or `none` (rest, transitions, anything unlabelled) when no rep does.
@@ -18,20 +18,41 @@ when the setting crops, and the focus), so a cached window equals the scan's inp
 Which videos: those of a split that have dataset reps (`core.labeling.annotator.dataset_segments`); a
 video is taken to be fully labelled (an unlabelled rep there teaches `none`).
 
-Windows are cached beside the clips of the same cache setting (`core.dataset.training_cache.build_windows`), keyed
+Windows are cached beside the clips of the same cache setting (`build_windows`), keyed
 by a fingerprint of (video content, window, label, box), so relabelling a video recomputes only
 its changed windows. One job per video decodes it once, in order.
 """
 from __future__ import annotations
 
 import hashlib
+import math
+import threading
 from typing import Sequence
+
+from core.base.progress import Progress
+from core.base.workspace import Workspace
+from core.dataset.training_cache import JPEG_QUALITY, encode_frames, size_pair, update_records
 
 NONE = "none"
 DEFAULT_SCALES = (1.0, 2.0)  # window spans in seconds (1 s and 2 s: short and long reps) unless a model says otherwise
+WINDOW_S, STRIDE_S = 1.0, 0.5  # the analyser's default window span and stride
 WINDOW_FORMAT = 1  # bump when the window plan or labelling rule changes: every window is recomputed
 
-__all__ = ["NONE", "DEFAULT_SCALES", "window_labels", "plan_video", "examples", "jobs", "compute_video"]
+__all__ = ["NONE", "DEFAULT_SCALES", "window_labels", "plan_video", "examples", "window_jobs", "compute_video", "build_windows"]
+
+
+def window_plan(frames: int, fps: float, clip_frames: int, window_s: float = 1.0, stride_s: float = 0.5,
+                scales: Sequence[float] | None = None) -> tuple[int, int, list[int]]:
+    """(g, stride in frames, spans per scale) for a video: a window of scale s takes every
+    round(base * s)-th frame, base being the step of a `window_s` window; windows start every
+    `stride_s`; every frame a window uses is a multiple of g (the analyser's scan keeps only those)."""
+    t = max(1, int(clip_frames))
+    fps = fps if fps and fps > 0 else 30.0
+    base = max(1, int(round(window_s * fps / max(1, t - 1))))
+    stride = base * max(1, int(round(stride_s * fps / base)))
+    steps = [max(1, int(round(base * s))) for s in (scales or DEFAULT_SCALES)]
+    g = math.gcd(stride, *steps)
+    return g, stride, [(t - 1) * step + 1 for step in steps]
 
 
 def window_labels(labels: Sequence[str]) -> list[str]:
@@ -44,11 +65,8 @@ def plan_video(frames: int, fps: float, clip_frames: int, reps: Sequence[dict],
     """The windows the analyser would classify in a video of `frames` frames, labelled from its
     reps ({"label", "start", "end"}, inclusive): [{"start", "step", "label"}]. scales: the window
     spans in seconds (None: the analyser's default)."""
-    from core.analysis.analyze import Settings, window_plan
-
-    settings = Settings(scales=tuple(float(s) for s in scales) if scales else None)
     t = int(clip_frames)
-    _g, stride, spans = window_plan(frames, fps, t, settings)
+    _g, stride, spans = window_plan(frames, fps, t, WINDOW_S, STRIDE_S, scales)
     owner = [None] * frames
     for r in reps:
         for i in range(max(0, int(r["start"])), min(frames - 1, int(r["end"])) + 1):
@@ -97,7 +115,7 @@ def examples(ws, split: str, clip_frames: int, crop: bool = True, scales: Sequen
     return out
 
 
-def jobs(ws, wanted: Sequence[dict], size, quality: int, focus: str | None) -> list[dict]:
+def window_jobs(ws, wanted: Sequence[dict], size, quality: int, focus: str | None) -> list[dict]:
     """One picklable job per video for the windows in `wanted` (see `compute_video`)."""
     store = ws.store()
     by_video: dict[int, list[dict]] = {}
@@ -115,7 +133,6 @@ def jobs(ws, wanted: Sequence[dict], size, quality: int, focus: str | None) -> l
 def compute_video(job: dict) -> list[tuple[dict, list[bytes]]]:
     """Decode one video once, in order, and return (window, [JPEG bytes] * T) for each window of
     the job, preprocessed as the analyser preprocesses it."""
-    from core.dataset.training_cache import encode_frames
     from core.media.video import VideoReader, preprocess
 
     windows = sorted(job["windows"], key=lambda w: w["start"] + (w["frames"] - 1) * w["step"])
@@ -141,3 +158,19 @@ def compute_video(job: dict) -> list[tuple[dict, list[bytes]]]:
                         del kept[j]
                 w = next(it, None)
     return out
+
+
+def build_windows(ws: Workspace, wanted: list[dict], frames: int, size, crop: bool, *, quality: int = JPEG_QUALITY,
+                  jobs: int = 1, progress: Progress | None = None, cancel: threading.Event | None = None,
+                  focus: str | None = None) -> dict:
+    """Bring the training windows (`examples`) of one setting up to date: `wanted` are
+    the windows to have (a cached window at the same place with an older labelling is dropped;
+    windows elsewhere, e.g. of other spans, and clips are left alone).
+    Each video is decoded once. Returns the summary of `build` (counting windows)."""
+    return update_records(ws, frames, size, crop, quality, focus, "window", {e["fingerprint"]: e for e in wanted},
+                   lambda missing: window_jobs(ws, missing, size_pair(size), quality, focus), compute_videos, 1,
+                   jobs, progress, cancel, replaced_only=True)
+
+
+def compute_videos(jobs: list[dict]) -> list[tuple[dict, list[bytes]]]:
+    return [rec for job in jobs for rec in compute_video(job)]

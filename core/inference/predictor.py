@@ -7,7 +7,7 @@ The model input is exactly what `core.media.video.load_clip(path, start, end, n,
 (crop, INTER_AREA resize, /255, RGB). `clip_tensor` runs the same three steps itself only to time
 decoding and preprocessing apart (and to open the video once, where `load_clip` would need the
 frame count first); tests check that its result equals `load_clip`'s bit for bit. A workspace clip
-is read as the training cache reads it (`core.dataset.training_cache._job`: the clip file as cut, or for a
+is read as the training cache reads it (`core.dataset.training_cache.clip_source`: the clip file as cut, or for a
 whole-frame model the same frames of the source video), so training, evaluation and prediction
 see the same tensor for the same clip.
 
@@ -22,9 +22,9 @@ reference path, or a TF Lite interpreter), traced once per input shape. The modu
 Models
 ------
 A model reference is a registered model id (or a run id: its newest model; see
-`core.evaluation.evaluate.resolve_model`), a model row, or an exported model folder. Folders are either a
+`core.modeling.registry.resolve_model`), a model row, or an exported model folder. Folders are either a
 Keras export (`core.modeling.movinet.export_model`: model.json, weights/, labels.json, preprocessing.json,
-saved_model/) or a TF Lite export (`core.modeling.export`: model.tflite, labels.json, preprocessing.json,
+saved_model/) or a TF Lite export (`core.evaluation.export`: model.tflite, labels.json, preprocessing.json,
 export.json).
 
 Engines: 'auto' (a Keras model: the fast exact path on a CPU, `core.modeling.fastpath.predictor`; a TF Lite
@@ -49,29 +49,25 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from core.evaluation import evaluate as ev
-from core.base.store import StoreError
-from core.media.video import VideoError, VideoReader, clip_batch, preprocess, sample_indices
+from core.inference.loader import (
+    TFLITE_FILE,
+    LoadedModel,
+    PredictError,
+    load,
+    model_kind,
+    ranks,
+)
+from core.media.video import VideoError, VideoReader, preprocess, sample_indices
+from core.modeling import registry
 
 TOPK = 5
 ENGINES = ("auto", "fast", "reference", "tflite")
-TFLITE_FILE = "model.tflite"
 CAPACITY = 3
-
-__all__ = ["PredictError", "Predictor", "ENGINES", "predict_file", "predict_bytes", "predict_clip",
-           "predict_video", "clip_tensor", "available_engines", "model_kind", "default_predictor",
-           "TFLiteModel", "tflite_interpreter_class"]
-
-
-class PredictError(StoreError):
-    """No such model, a model that cannot be loaded, an engine it does not have; says why."""
-
 
 # ----------------------------------------------------------------------------------------------
 # The model input, timed
@@ -94,7 +90,7 @@ def clip_tensor(path, start: int | None = None, end: int | None = None, n: int =
         if not 0 <= start <= end:
             raise VideoError(f"{path}: bad frame range [{start}, {end}] (the video has frames 0..{last}).")
         indices = sample_indices(start, end, n)
-        reader._check(end)  # noqa: SLF001 - the same range check load_clip makes
+        reader.check_index(end)  # the same range check load_clip makes
         decoded = {}
         for i in indices:
             if i not in decoded:
@@ -109,86 +105,8 @@ def clip_tensor(path, start: int | None = None, end: int | None = None, n: int =
 
 
 # ----------------------------------------------------------------------------------------------
-# TF Lite
-# ----------------------------------------------------------------------------------------------
-
-def tflite_interpreter_class():
-    """The TF Lite interpreter: ai_edge_litert's (LiteRT, the successor of tf.lite.Interpreter,
-    deprecated in TF 2.20) when installed, else tf.lite.Interpreter."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-        return Interpreter
-    except ImportError:  # pragma: no cover - depends on the environment
-        import tensorflow as tf
-
-        return tf.lite.Interpreter
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = np.asarray(logits, dtype=np.float64)
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
-
-
-class TFLiteModel:
-    """A converted model file as a callable: clip [T, H, W, 3] (or batch) -> probabilities.
-
-    Uses the `serving_default` signature (image -> {logits, probabilities}) when the file has it,
-    else the first input and output (taken as logits unless they already sum to 1). An
-    interpreter is not thread-safe: calls are serialised.
-    """
-
-    fast = None  # not a core.modeling.fastpath callable
-
-    def __init__(self, path, num_threads: int | None = None):
-        self.path = Path(path)
-        interp_cls = tflite_interpreter_class()
-        try:
-            self.interpreter = interp_cls(model_path=str(self.path), num_threads=num_threads or os.cpu_count() or 1)
-        except (ValueError, RuntimeError) as exc:
-            raise PredictError(f"{self.path}: not a loadable TF Lite model ({exc}).") from exc
-        self._lock = threading.Lock()
-        sigs = self.interpreter.get_signature_list()
-        self._runner = None
-        if "serving_default" in sigs:
-            self._runner = self.interpreter.get_signature_runner("serving_default")
-            self._input = sigs["serving_default"]["inputs"][0]
-        else:
-            self.interpreter.allocate_tensors()
-        self._shape = None
-
-    def __call__(self, clip) -> np.ndarray:
-        x, single = clip_batch(clip)
-        with self._lock:
-            if self._runner is not None:
-                out = self._runner(**{self._input: x})
-                probs = out["probabilities"] if "probabilities" in out else _softmax(out[next(iter(out))])
-            else:
-                interp = self.interpreter
-                inp = interp.get_input_details()[0]
-                if self._shape != x.shape:
-                    interp.resize_tensor_input(inp["index"], list(x.shape))
-                    interp.allocate_tensors()
-                    self._shape = x.shape
-                interp.set_tensor(inp["index"], x)
-                interp.invoke()
-                probs = ev._as_probs(interp.get_tensor(interp.get_output_details()[0]["index"]))
-        probs = np.asarray(probs, dtype=np.float32)
-        return probs[0] if single else probs
-
-
-# ----------------------------------------------------------------------------------------------
 # Models
 # ----------------------------------------------------------------------------------------------
-
-def model_kind(folder) -> str:
-    """'tflite' (a folder holding model.tflite, or a .tflite file) or 'keras' (an export_model folder)."""
-    folder = Path(folder)
-    if folder.suffix == ".tflite" or (folder / TFLITE_FILE).is_file():
-        return "tflite"
-    return "keras"
-
 
 def _folder_model(folder: Path) -> dict:
     """A model row for an exported folder given by path (not registered)."""
@@ -219,7 +137,7 @@ def resolve(ws, ref) -> dict:
         row = dict(ref)
         if "folder" not in row:
             p = Path(row["path"])
-            row["folder"] = p if p.is_absolute() else ev.model_dir(_workspace(ws), row)
+            row["folder"] = p if p.is_absolute() else registry.model_dir(_workspace(ws), row)
         return row
     ref_s = os.fspath(ref)
     p = Path(ref_s).expanduser()
@@ -228,10 +146,10 @@ def resolve(ws, ref) -> dict:
         return _folder_model(p)
     ws = _workspace(ws)
     try:
-        row = ev.resolve_model(ws.store(), ref_s)
-    except ev.EvaluateError as exc:
+        row = registry.resolve_model(ws.store(), ref_s)
+    except registry.ModelNotFound as exc:
         raise PredictError(str(exc)) from exc
-    row["folder"] = ev.model_dir(ws, row)
+    row["folder"] = registry.model_dir(ws, row)
     return row
 
 
@@ -251,7 +169,7 @@ def _signature(folder: Path) -> tuple:
 def tflite_exports(ws, model_id: str) -> list[dict]:
     """Registered TF Lite models converted from `model_id` (newest first)."""
     out = []
-    for m in ev.list_models(ws.store()):
+    for m in registry.list_models(ws.store()):
         metrics = m.get("metrics") or {}
         if metrics.get("format") == "tflite" and metrics.get("source_model") == model_id:
             out.append(m)
@@ -270,18 +188,6 @@ def available_engines(ws, ref) -> list[str]:
     return engines
 
 
-@dataclass
-class _Entry:
-    """One loaded model: its row, the loaded object, and its inference callables per engine."""
-
-    row: dict
-    kind: str
-    loaded: object = None
-    runners: dict = field(default_factory=dict)
-    warmed: set = field(default_factory=set)
-    lock: threading.RLock = field(default_factory=threading.RLock)
-
-
 class Predictor:
     """Keeps up to `capacity` models loaded between requests (LRU by model id + file mtimes)."""
 
@@ -293,7 +199,7 @@ class Predictor:
 
     # -- models --------------------------------------------------------------------------------
 
-    def entry(self, ws, ref) -> _Entry:
+    def entry(self, ws, ref) -> LoadedModel:
         """The loaded model for `ref` (loaded now if it is not, or if its files changed)."""
         row = resolve(ws, ref)
         folder = Path(row["folder"])
@@ -314,26 +220,11 @@ class Predictor:
                 self._entries.popitem(last=False)
             return entry
 
-    def _load(self, row: dict, folder: Path) -> _Entry:
-        kind = model_kind(folder)
+    def _load(self, row: dict, folder: Path) -> LoadedModel:
         self.loads += 1
-        if kind == "tflite":
-            path = folder if folder.suffix == ".tflite" else folder / TFLITE_FILE
-            return _Entry(row=row, kind=kind, loaded=TFLiteModel(path))
-        try:
-            from core.modeling import movinet as model_module
-        except ImportError as exc:  # pragma: no cover - TensorFlow missing
-            raise PredictError(f"Cannot load model {row['id']}: core.modeling.movinet is not available ({exc}).") from exc
-        try:
-            loaded = model_module.load_model(folder)
-        except Exception as exc:
-            raise PredictError(f"Cannot load model {row['id']} from {folder}: {type(exc).__name__}: {exc}") from exc
-        if list(loaded.labels) != list(row["labels"]):
-            raise PredictError(f"Model {row['id']}: its folder's labels {list(loaded.labels)} differ from the "
-                               f"registered ones {list(row['labels'])}.")
-        return _Entry(row=row, kind=kind, loaded=loaded)
+        return load(row, folder)
 
-    def runner(self, ws, ref, engine: str = "auto") -> tuple[Callable, str, _Entry]:
+    def runner(self, ws, ref, engine: str = "auto") -> tuple[Callable, str, LoadedModel]:
         """(callable clip -> probabilities, the engine it is, the entry) for `ref` and `engine`."""
         if engine not in ENGINES:
             raise PredictError(f"Unknown engine {engine!r}; use one of {', '.join(ENGINES)}.")
@@ -356,6 +247,8 @@ class Predictor:
                                    "the TF Lite model itself.")
             sub = self.entry(ws, floats[0])
             return sub.loaded, "tflite", sub
+        if entry.kind == "pose":
+            return entry.loaded, "pose", entry
         with entry.lock:
             fn = entry.runners.get(engine)
             if fn is None:
@@ -370,7 +263,7 @@ class Predictor:
         Returns the seconds it took."""
         t0 = time.perf_counter()
         fn, name, entry = self.runner(ws, ref, engine)
-        frames, size, _ = ev.preprocessing(entry.row)
+        frames, size, _ = registry.preprocessing(entry.row)
         with entry.lock:
             if name not in entry.warmed:
                 fn(np.zeros((frames, size[0], size[1], 3), np.float32))
@@ -393,7 +286,7 @@ class Predictor:
             raise PredictError(f"Model {entry.row['id']} returned {probs.shape[0]} probabilities for "
                                f"{len(labels)} labels.")
         k = max(1, min(int(topk), len(labels)))
-        order = ev.ranks(probs[None])[0][:k]
+        order = ranks(probs[None])[0][:k]
         return {
             "model": entry.row["id"],
             "engine": name,
@@ -410,11 +303,11 @@ class Predictor:
         frame; None = the whole frame; or a box (x0, y0, x1, y1)."""
         t0 = time.perf_counter()
         row = resolve(ws, ref)
-        frames, size, _ = ev.preprocessing(row)
+        frames, size, _ = registry.preprocessing(row)
         if isinstance(crop, str) and crop == "auto":
-            crop = _model_box(row)
+            crop = registry.model_box(row)
         timings: dict = {}
-        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, ev.focus(row))
+        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, registry.focus(row))
         return self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
 
     def _finish(self, ws, row, x, indices, rng, timings, topk, engine, t0) -> dict:
@@ -465,21 +358,21 @@ class Predictor:
         if video is None:
             raise PredictError(f"No video {video_id} in the workspace.")
         row = resolve(ws, ref if ref is not None else _newest(ws))
-        frames, size, crop_flag = ev.preprocessing(row)
+        frames, size, crop_flag = registry.preprocessing(row)
         box = normalise_box(video.get("roi"), video["width"], video["height"]) if crop_flag else None
         if box is None:
-            box = _model_box(row)
+            box = registry.model_box(row)
         timings: dict = {}
         x, indices, rng = clip_tensor(ws.absolute(video["path"]), start, end, frames, size, box, timings,
-                                      ev.focus(row))
+                                      registry.focus(row))
         out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["video_id"] = int(video_id)
         return out
 
     def predict_clip(self, ws, clip_id: int, ref=None, topk: int = TOPK, engine: str = "auto") -> dict:
-        """A workspace clip, read exactly as the training cache reads it (core.dataset.training_cache._job)."""
-        from core.dataset.training_cache import _job
+        """A workspace clip, read exactly as the training cache reads it (core.dataset.training_cache.clip_source)."""
         from core.dataset.clips import clips as clip_rows
+        from core.dataset.training_cache import clip_source
 
         t0 = time.perf_counter()
         store = ws.store()
@@ -487,12 +380,12 @@ class Predictor:
         if clip is None:
             raise PredictError(f"No clip {clip_id} in the workspace.")
         row = resolve(ws, ref if ref is not None else _newest(ws))
-        frames, size, crop_flag = ev.preprocessing(row)
+        frames, size, crop_flag = registry.preprocessing(row)
         videos = {v["id"]: v for v in store.videos()}
-        job = _job(ws, clip, videos, frames, size, crop_flag, 90)
+        job = clip_source(ws, clip, videos, frames, size, crop_flag, 90)
         timings: dict = {}
         x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings,
-                                      ev.focus(row))
+                                      registry.focus(row))
         out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["clip_id"] = int(clip_id)
         out["clip"] = clip["path"]
@@ -500,15 +393,8 @@ class Predictor:
         return out
 
 
-def _model_box(row: dict):
-    crop = (row.get("preprocessing") or {}).get("crop")
-    if isinstance(crop, (list, tuple)) and len(crop) == 4:
-        return tuple(int(v) for v in crop)
-    return None
-
-
 def _newest(ws) -> dict:
-    models = ev.list_models(ws.store())
+    models = registry.list_models(ws.store())
     if not models:
         raise PredictError("No models registered yet: train one on the Train page (python -m core train …).")
     return models[0]
@@ -559,33 +445,5 @@ def predict_video(ws, video_id: int, model=None, topk: int = TOPK, engine: str =
 # Command line: python -m core predict MODEL VIDEO [--topk 5] [--engine auto] [--json]
 # ----------------------------------------------------------------------------------------------
 
-def add_cli(sub, common) -> None:
-    """Register the `predict` subcommand on core/__main__.py's subparsers."""
-    p = sub.add_parser("predict", parents=[common], help="top-k movements of a video with a registered model")
-    p.add_argument("model", metavar="MODEL", help="a registered model id, a run id, or an exported model folder")
-    p.add_argument("video", metavar="VIDEO", help="a video file")
-    p.add_argument("--topk", type=int, default=TOPK, help="how many movements to list (default 5)")
-    p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="auto (fast exact CPU path), fast, reference, tflite")
-    p.add_argument("--start", type=int, default=None, help="first frame (default 0)")
-    p.add_argument("--end", type=int, default=None, help="last frame, inclusive (default the last)")
-    p.add_argument("--json", action="store_true", help='print {"top": [...], "timings_ms": {...}, ...} as JSON')
-    p.set_defaults(func=cli)
 
 
-def cli(args) -> int:
-    from core.base.workspace import Workspace
-
-    ws = Workspace(args.workspace)
-    out = predict_file(args.model, args.video, args.topk, args.engine, ws=ws, start=args.start, end=args.end)
-    if args.json:
-        print(json.dumps({k: v for k, v in out.items() if k != "probabilities"}, indent=2))
-    else:
-        t = out["timings_ms"]
-        print(f"model {out['model']} ({out['engine']}), frames {out['range'][0]}–{out['range'][1]}, "
-              f"sampled {out['frames_used']}")
-        for i, r in enumerate(out["top"], 1):
-            print(f"{i}. {r['movement']:<20} {r['probability'] * 100:6.2f}%")
-        print(f"decode {t['decode']:.0f} ms · preprocess {t['preprocess']:.0f} ms · model {t['model']:.0f} ms · "
-              f"total {t['total']:.0f} ms")
-    return 0

@@ -153,7 +153,7 @@ def _display_rotation(frame: av.VideoFrame, stream) -> int:
     return int(round(-float(ccw) / 90.0)) * 90 % 360
 
 
-def _to_rgb(frame: av.VideoFrame, rotation: int, reformatter=None) -> np.ndarray:
+def to_rgb(frame: av.VideoFrame, rotation: int, reformatter=None) -> np.ndarray:
     """HxWx3 uint8 RGB of a decoded frame, turned `rotation` degrees clockwise (C-contiguous).
 
     Pass a VideoReformatter to reuse its swscale context (twice as fast at 720p as a fresh one
@@ -250,16 +250,16 @@ class VideoReader:
 
     def frame(self, index: int) -> np.ndarray:
         """Frame `index` as HxWx3 uint8 RGB, rotation applied."""
-        return _to_rgb(self._get(self._check(index)), self.rotation, self._reformatter)
+        return to_rgb(self._get(self.check_index(index)), self.rotation, self._reformatter)
 
     def av_frame(self, index: int) -> av.VideoFrame:
         """Frame `index` as the decoder's own picture (PyAV VideoFrame: YUV, not rotated), the
         one `frame()` converts; shared with the cache, so read it, do not modify it."""
-        return self._get(self._check(index))
+        return self._get(self.check_index(index))
 
     def frames(self, start: int, end: int) -> Iterator[np.ndarray]:
         """Frames start..end (inclusive) in order, decoded sequentially."""
-        start, end = self._check(start), self._check(end)
+        start, end = self.check_index(start), self.check_index(end)
         for i in range(start, end + 1):
             yield self.frame(i)
 
@@ -310,7 +310,7 @@ class VideoReader:
             self._key_pts = self._key_seek_ts = []
         self._stop()  # the scan consumed the demuxer: the next decode repositions
 
-    def _check(self, index) -> int:
+    def check_index(self, index) -> int:
         i = operator.index(index)
         if not 0 <= i < len(self._pts):
             raise FrameIndexError(f"{self.path}: frame {i} is out of range "
@@ -583,7 +583,7 @@ def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None, focu
     """
     indices = sample_indices(start, end, n)
     with VideoReader(path, cache_frames=max(8, n)) as reader:
-        reader._check(end)
+        reader.check_index(end)
         decoded = {}
         for i in indices:
             if i not in decoded:

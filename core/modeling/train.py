@@ -42,7 +42,7 @@ epoch is ever listed twice.
 
 At the end the best checkpoint's model is exported with `core.modeling.movinet.export_model` to
 ``<workspace>/models/<run_id>/`` and registered in the workspace's ``models`` table (id = run id,
-path ``models/<run_id>`` relative to the workspace - `core.evaluation.evaluate.model_dir` finds it there -,
+path ``models/<run_id>`` relative to the workspace - `core.modeling.registry.model_dir` finds it there -,
 labels, preprocessing {frames, resolution, crop}, metrics). A stopped run exports its best
 checkpoint without the SavedModel (weights + descriptions, enough for `load_model`, evaluation and
 prediction) so it can be evaluated at once; resuming it later exports again.
@@ -74,9 +74,10 @@ from pathlib import Path
 from typing import Callable
 
 from core.base.store import StoreError, now
-from core.media.video import FOCUS_MODES
-from core.dataset.windows import DEFAULT_SCALES
+from core.modeling import registry
 from core.base.workspace import Workspace
+from core.dataset.windows import DEFAULT_SCALES
+from core.media.video import FOCUS_MODES
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -399,23 +400,6 @@ def _truncate_metrics(path: Path, step: int, epochs_done: int) -> int:
     return dropped
 
 
-def register_model(store, model_id: str, run_id: str | None, path: str, labels, preprocessing: dict,
-                   metrics: dict | None) -> None:
-    """Insert or replace a row of the models table (through Store.register_model when present)."""
-    if hasattr(store, "register_model"):
-        store.register_model(model_id, run_id=run_id, path=path, labels=labels, preprocessing=preprocessing,
-                             metrics=metrics)
-        return
-    with store.write() as con:  # pragma: no cover - older Store without register_model
-        con.execute(
-            """INSERT INTO models(id, run_id, path, labels, preprocessing, metrics, created_at)
-               VALUES (?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET run_id=excluded.run_id, path=excluded.path,
-               labels=excluded.labels, preprocessing=excluded.preprocessing, metrics=excluded.metrics,
-               created_at=excluded.created_at""",
-            (model_id, run_id, path, json.dumps(list(labels)), json.dumps(preprocessing),
-             json.dumps(metrics) if metrics is not None else None, now()))
-
-
 def _under_job(store, run_id: str) -> bool:
     """Is this process a job started by core.modeling.jobs (which then owns the run row's status and log)?"""
     if os.environ.get("WORKBENCH_JOB") in (run_id, "1"):
@@ -464,10 +448,8 @@ class RunLog:
 def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
     """Check clips and splits (making default splits when there are none), build the cache of the
     run's setting when anything is missing; returns {"labels", "train", "val", "class_counts"}."""
+    from core.dataset import clips, splits, windows
     from core.dataset import training_cache as cache
-    from core.dataset import clips
-    from core.dataset import splits
-    from core.dataset import windows
 
     store = ws.store()
     rows = clips.clips(store)
@@ -529,7 +511,7 @@ def prepare_data(ws: Workspace, cfg: dict, log: Callable[[str], None]) -> dict:
                 last[0] = time.time()
                 log(f"  windows {done}/{total}")
 
-        s = cache.build_windows(ws, out["train_windows"] + out["val_windows"], cfg["frames"], cfg["resolution"],
+        s = windows.build_windows(ws, out["train_windows"] + out["val_windows"], cfg["frames"], cfg["resolution"],
                                 cfg["crop"], quality=cfg["cache_quality"], jobs=cfg["cache_jobs"],
                                 progress=window_progress, focus=cfg["focus"])
         share = min(1.0, cfg["windows"] / max(1, len(out["train_windows"])))
@@ -753,7 +735,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
         _tune_from_scratch(model, cfg, log)
         optimizer, schedule = make_optimizer(cfg, steps_per_epoch, total_steps, mixed)
         tvars = model.trainable_variables
-        _build_optimizer(optimizer, tvars)
+        build_optimizer(optimizer, tvars)
         state = {
             "epochs_done": tf.Variable(0, dtype=tf.int64, trainable=False, name="epochs_done"),
             "step_in_epoch": tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch"),
@@ -804,7 +786,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
                                        class_w, mixed)
 
     def ops():
-        return _ops(fast)
+        return train_ops(fast)
 
     # --- data ---------------------------------------------------------------------------------
     augment = cfg["augment"]
@@ -1002,7 +984,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
     if window_scales:
         preprocessing["window_scales"] = list(window_scales)
     if register:
-        register_model(store, run_id, run_id, model_path(run_id), labels, preprocessing, metrics)
+        registry.register_model(ws, run_id, model_path(run_id), labels, preprocessing, metrics, run_id=run_id)
     summary.update({"model": run_id, "model_path": model_path(run_id),
                     "exported_saved_model": cfg["saved_model"] and not stopped})
     log(f"exported the best model (epoch {summary.get('best_epoch')}, val top-1 "
@@ -1022,7 +1004,7 @@ def best_clip_model(ws: Workspace, cfg: dict) -> dict | None:
     from core.dataset.windows import NONE
 
     found = []
-    for m in ws.store().models():
+    for m in registry.list_models(ws.store()):
         pre = m.get("preprocessing") or {}
         if NONE in m["labels"] or not m.get("run_id") or \
                 (pre.get("frames"), pre.get("resolution"), pre.get("focus")) != \
@@ -1052,7 +1034,7 @@ def _pretrained_source(ws: Workspace, cfg: dict, log: Callable[[str], None] = la
                              "train one first (preset demo).")
         log(f"pretrained model:best is model {row['id']} (val top-1 {_fmt((row.get('metrics') or {}).get('best_val_top1'))})")
     else:
-        row = next((m for m in ws.store().models() if m["id"] == pre[len("model:"):]), None)
+        row = next((m for m in registry.list_models(ws.store()) if m["id"] == pre[len("model:"):]), None)
         if row is None:
             raise TrainError(f"pretrained {pre}: no such registered model in this workspace.")
     return str(ws.absolute(row["path"]))
@@ -1130,7 +1112,7 @@ def augment_clip(x, base_seed: int, index, kind: str):
     return tf.clip_by_value(x, 0.0, 1.0)
 
 
-def _ops(fast: bool):
+def train_ops(fast: bool):
     """core.modeling.fastpath.fast_ops while tracing/calling the steps on a CPU (the exact 2D form of the 3D convs)."""
     if fast:
         from core.modeling.fastpath import fast_ops
@@ -1144,7 +1126,7 @@ def make_steps(model, optimizer, strategy, n_classes: int, global_batch: int, sm
     """(train_step, eval_step) tf.functions: (x [B,T,H,W,3], y [B]) -> [loss sum, top-1 hits, top-k hits,
     clips], summed over replicas. train_step applies one optimizer update (softmax cross-entropy with
     label smoothing and optional class weights, averaged over the global batch; loss scaling under
-    mixed precision). Call them inside `_ops(fast)` so a CPU trace takes the fast 2D ops."""
+    mixed precision). Call them inside `train_ops(fast)` so a CPU trace takes the fast 2D ops."""
     import tensorflow as tf
 
     tvars = model.trainable_variables
@@ -1209,7 +1191,7 @@ def _fmt(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and x < 0) else f"{x:.3f}"
 
 
-def _build_optimizer(optimizer, tvars) -> None:
+def build_optimizer(optimizer, tvars) -> None:
     """Create the optimizer's slots now, so a checkpoint restores them (not deferred)."""
     try:
         optimizer.build(tvars)
@@ -1346,66 +1328,10 @@ def run_table(ws: Workspace, runs: list[dict]) -> list[dict]:
 # Command line
 # ==============================================================================================
 
-def add_cli(sub, common) -> None:
-    """Register `train` on core/__main__.py's subparsers."""
-    p = sub.add_parser("train", parents=[common],
-                       help="train MoViNet on the clip cache (a resumable run; exports and registers the model)")
-    p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="demo (fast, CPU, from scratch), analyze (the demo model fine-tuned for whole-workout "
-                        "analysis) or study (A2, pretrained)")
-    p.add_argument("--config", metavar="FILE", help="YAML or JSON file of settings (flags override it)")
-    p.add_argument("--model", choices=MODEL_IDS)
-    p.add_argument("--variant", choices=VARIANTS)
-    p.add_argument("--frames", type=int)
-    p.add_argument("--resolution", type=int, help="square input size (default: the model's native one)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int, dest="batch_size")
-    p.add_argument("--optimizer", choices=OPTIMIZERS)
-    p.add_argument("--lr", type=float, help="peak learning rate")
-    p.add_argument("--schedule", choices=SCHEDULES)
-    p.add_argument("--warmup-epochs", type=float, dest="warmup_epochs")
-    p.add_argument("--label-smoothing", type=float, dest="label_smoothing")
-    p.add_argument("--freeze", action="store_true", default=None, help="train the classifier head only")
-    p.add_argument("--pretrained", help="none, auto (official Kinetics-600 checkpoint), model:<id> (a registered "
-                                        "model's backbone) or a checkpoint path")
-    p.add_argument("--windows", type=int,
-                   help="whole-workout windows per epoch beside the clips, with a none class (for the analyser)")
-    p.add_argument("--window-scales", dest="window_scales",
-                   help="spans of those windows in seconds, comma-separated (default 1,2)")
-    p.add_argument("--dropout", type=float)
-    p.add_argument("--augment", choices=AUGMENTS)
-    p.add_argument("--focus", choices=["none", "motion"],
-                   help="motion: crop each clip to the square around what moves (the athlete in a wide shot)")
-    p.add_argument("--steps-per-epoch", type=int, dest="steps_per_epoch", help="cap the steps per epoch")
-    p.add_argument("--checkpoint-every-steps", type=int, dest="checkpoint_every_steps")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--cache-quality", type=int, dest="cache_quality", help="JPEG quality of the training cache (80)")
-    p.add_argument("--run-id", dest="run_id", help="run folder name (default: a new id)")
-    p.add_argument("--resume", action="store_true", help="continue the run from its latest checkpoint")
-    p.set_defaults(func=cli)
 
 
-_FLAGS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
+CLI_FLAGS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
           "warmup_epochs", "label_smoothing", "freeze", "pretrained", "dropout", "augment", "focus", "steps_per_epoch",
           "checkpoint_every_steps", "seed", "cache_quality", "windows", "window_scales")
 
 
-def cli(args) -> int:
-    ws = Workspace(args.workspace)
-    run_id = args.run_id or new_run_id()
-    overrides = {k: getattr(args, k) for k in _FLAGS if getattr(args, k, None) is not None}
-    stored = None
-    cfg_path = run_dir(ws, run_id) / "config.json"
-    if args.resume and cfg_path.exists():
-        stored = json.loads(cfg_path.read_text())
-    if stored is not None and not args.preset and (not args.config or Path(args.config).resolve() == cfg_path.resolve()):
-        cfg = resolve_config(None, None, overrides, base=stored)
-    else:
-        cfg = resolve_config(args.preset, args.config, overrides)
-    summary = train(ws, cfg, run_id, resume=args.resume)
-    if summary.get("stopped"):
-        return 143
-    best = summary.get("best_val_top1")
-    print(json.dumps({"run_id": run_id, "best_val_top1": best, "best_epoch": summary.get("best_epoch"),
-                      "model": summary.get("model"), "seconds": summary.get("seconds")}))
-    return 0

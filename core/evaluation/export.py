@@ -14,8 +14,8 @@
   output, float fallback for any op without an int8 kernel).
 
 Checking a TF Lite model before trusting it: the converted file is run (LiteRT interpreter) on
-every val clip with THE preprocessing (`core.evaluation.evaluate.clip_input`, as evaluation does); the float
-Keras model's probabilities on the same clips come from `core.evaluation.evaluate.predict_split(ws, id,
+every val clip with THE preprocessing (`core.evaluation.predictions.clip_input`, as evaluation does); the float
+Keras model's probabilities on the same clips come from `core.evaluation.predictions.predict_split(ws, id,
 'val')` (stored, reused while valid). Reported: val top-1 of both, the drop, top-1 agreement, the
 max |p_tflite - p_float|; for float TF Lite also against the reference path on the first
 `REFERENCE_CLIPS` clips. `decide()` then says whether to register it:
@@ -44,8 +44,10 @@ from typing import Callable
 
 import numpy as np
 
-from core.evaluation import evaluate as ev
 from core.base.store import StoreError, now
+from core.evaluation import metrics as scores
+from core.evaluation import predictions as preds
+from core.modeling import registry
 
 FORMATS = ("saved_model", "tflite")
 QUANTIZE = ("dynamic", "int8")
@@ -58,7 +60,7 @@ SAVED_MODEL_CHECK_CLIPS = 4
 Progress = Callable[[str], None]
 
 __all__ = ["ExportError", "export", "decide", "convert_tflite", "representative_dataset", "check_tflite",
-           "register_model", "tflite_model_id", "FORMATS", "QUANTIZE", "MAX_TOP1_DROP", "FLOAT_TOL"]
+           "tflite_model_id", "FORMATS", "QUANTIZE", "MAX_TOP1_DROP", "FLOAT_TOL"]
 
 
 class ExportError(StoreError):
@@ -132,9 +134,9 @@ def representative_dataset(ws, model: dict, n: int = REPRESENTATIVE_CLIPS):
     cache of the model's setting (built first if clips are missing)."""
     from core.dataset.training_cache import CacheError, dataset
 
-    frames, size, crop = ev.preprocessing(model)
+    frames, size, crop = registry.preprocessing(model)
     try:
-        ds = dataset(ws, "train", frames, size, crop, shuffle=True, seed=0, focus=ev.focus(model)).take(int(n))
+        ds = dataset(ws, "train", frames, size, crop, shuffle=True, seed=0, focus=registry.focus(model)).take(int(n))
     except CacheError as exc:
         raise ExportError(f"int8 quantisation calibrates on train clips: {exc}") from exc
 
@@ -158,11 +160,11 @@ def _val_inputs(ws, model: dict, clips: list[dict]):
     from core.dataset.clips import clips as clip_table
 
     store = ws.store()
-    frames, size, crop = ev.preprocessing(model)
+    frames, size, crop = registry.preprocessing(model)
     videos = {v["id"]: v for v in store.videos()}
     rows = {r["path"]: r for r in clip_table(store)}
     for c in clips:
-        yield ev.clip_input(ws, rows[c["path"]], frames, size, crop, videos, ev.focus(model))
+        yield preds.clip_input(ws, rows[c["path"]], frames, size, crop, videos, registry.focus(model))
 
 
 def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_clips: int = REFERENCE_CLIPS,
@@ -171,12 +173,12 @@ def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_c
     from core.inference.predictor import TFLiteModel, default_predictor
 
     say = progress or (lambda text: None)
-    clips, _ = ev.split_clips(ws, model, "val")
+    clips, _ = preds.split_clips(ws, model, "val")
     metrics = {"quantize": quantize, "n_val": len(clips), "top1_val": None, "float_top1_val": None}
     if not clips:
         return metrics
     say(f"float model on {len(clips)} val clips…")
-    pred = ev.predict_split(ws, model["id"], "val")
+    pred = preds.predict_split(ws, model["id"], "val")
     float_probs = {p: pred.probs[i] for i, p in enumerate(pred.clip_paths)}
     lite = TFLiteModel(tflite_path)
     say(f"TF Lite model on {len(clips)} val clips…")
@@ -194,9 +196,9 @@ def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_c
     probs, base = np.asarray(probs, np.float64), np.asarray(base, np.float64)
     y = np.asarray([c["y"] for c in clips])
     metrics.update(
-        top1_val=ev.topk_accuracy(probs, y, 1),
-        float_top1_val=ev.topk_accuracy(base, y, 1),
-        top1_agreement=float(np.mean(ev.predict(probs) == ev.predict(base))),
+        top1_val=scores.topk_accuracy(probs, y, 1),
+        float_top1_val=scores.topk_accuracy(base, y, 1),
+        top1_agreement=float(np.mean(scores.predict(probs) == scores.predict(base))),
         max_abs_diff=float(np.abs(probs - base).max()),
     )
     metrics["top1_drop"] = metrics["float_top1_val"] - metrics["top1_val"]
@@ -210,24 +212,8 @@ def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_c
 # Registering
 # ----------------------------------------------------------------------------------------------
 
-def register_model(ws, model_id: str, path, labels, preprocessing: dict, metrics: dict | None = None,
-                   run_id: str | None = None, replace: bool = True) -> dict:
-    """A row in the `models` table (path stored relative to the workspace when inside it), written
-    the way training registers its models (`core.modeling.train.register_model`: insert or replace)."""
-    from core.modeling.train import register_model as train_register
-
-    store = ws.store()
-    if not replace:
-        with store.read() as con:
-            if con.execute("SELECT 1 FROM models WHERE id = ?", (model_id,)).fetchone():
-                raise ExportError(f"A model {model_id!r} is already registered.")
-    train_register(store, model_id, run_id, ws.relative(path), list(labels), preprocessing,
-                   ev.to_jsonable(metrics) if metrics is not None else None)
-    return ev.resolve_model(store, model_id)
-
-
 def _write_json(path: Path, obj) -> None:
-    path.write_text(json.dumps(ev.to_jsonable(obj), indent=2))
+    path.write_text(json.dumps(registry.to_jsonable(obj), indent=2))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -238,10 +224,10 @@ def _resolve(ws, model_id: str) -> tuple[dict, Path]:
     from core.inference.predictor import model_kind
 
     try:
-        model = ev.resolve_model(ws.store(), model_id)
-    except ev.EvaluateError as exc:
+        model = registry.resolve_model(ws.store(), model_id)
+    except preds.EvaluateError as exc:
         raise ExportError(str(exc)) from exc
-    folder = ev.model_dir(ws, model)
+    folder = registry.model_dir(ws, model)
     if not folder.exists():
         raise ExportError(f"The files of model {model['id']} are missing: {folder}.")
     if model_kind(folder) == "tflite":
@@ -286,8 +272,8 @@ def export(ws, model_id: str, fmt: str = "saved_model", quantize: str | None = N
 def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Progress) -> dict:
     import tensorflow as tf
 
-    from core.modeling import movinet as M
     from core.inference.predictor import default_predictor
+    from core.modeling import movinet as M
 
     sm = folder / "saved_model"
     rewritten = False
@@ -301,12 +287,12 @@ def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Progres
         prep_file.write_text(prep_text)  # keep the preprocessing exactly as registered
         rewritten = True
     say("checking the SavedModel against the fast exact path…")
-    clips, _ = ev.split_clips(ws, model, "val")
+    clips, _ = preds.split_clips(ws, model, "val")
     clips = clips[:SAVED_MODEL_CHECK_CLIPS]
     if clips:
         inputs = list(_val_inputs(ws, model, clips))
     else:
-        frames, size, _ = ev.preprocessing(model)
+        frames, size, _ = registry.preprocessing(model)
         inputs = [np.random.default_rng(0).random((frames, size[0], size[1], 3), dtype=np.float32)]
     fast, _, _ = default_predictor().runner(ws, model, "fast")
     serve = tf.saved_model.load(str(sm)).signatures["serving_default"]
@@ -365,7 +351,8 @@ def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: b
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     if ok:
-        register_model(ws, new_id, final, model["labels"], model.get("preprocessing") or {}, metrics)
+        registry.register_model(ws, new_id, final, model["labels"], model.get("preprocessing") or {},
+                                metrics, kind="tflite")
     return {"format": "tflite", "quantize": quantize, "source_model": model["id"],
             "model_id": new_id if ok else None, "registered": ok, "reason": reason,
             "path": ws.relative(final / TFLITE_FILE), "metrics": metrics}
@@ -375,51 +362,9 @@ def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: b
 # Command line: python -m core export MODEL --format saved_model|tflite [--quantize dynamic|int8] [--force]
 # ----------------------------------------------------------------------------------------------
 
-def add_cli(sub, common) -> None:
-    """Register the `export` subcommand on core/__main__.py's subparsers."""
-    p = sub.add_parser("export", parents=[common],
-                       help="export a registered model as a checked SavedModel or TF Lite (optionally quantised)")
-    p.add_argument("model", metavar="MODEL", help="a registered model id, or a run id (its newest model)")
-    p.add_argument("--format", dest="fmt", choices=FORMATS, default="saved_model")
-    p.add_argument("--quantize", choices=QUANTIZE, default=None,
-                   help="TF Lite quantisation: dynamic (int8 weights) or int8 (calibrated on train clips)")
-    p.add_argument("--force", action="store_true",
-                   help="register a TF Lite model even if it fails its check; rewrite an existing SavedModel")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(func=cli)
 
 
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{x * 100:.1f}%"
 
 
-def format_report(out: dict) -> str:
-    m = out.get("metrics") or {}
-    lines = [f"{out['format']}{' (' + out['quantize'] + ')' if out.get('quantize') else ''} export of "
-             f"{out['source_model']}: {out['path']}"]
-    if out["format"] == "tflite":
-        lines.append(f"val top-1: {_pct(m.get('top1_val'))} TF Lite vs {_pct(m.get('float_top1_val'))} float model "
-                     f"({m.get('n_val', 0)} clips; agreement {_pct(m.get('top1_agreement'))}); "
-                     f"max |p diff| {m.get('max_abs_diff', float('nan')):.2e}"
-                     + (f", vs reference {m['max_abs_diff_reference']:.2e}" if m.get("max_abs_diff_reference")
-                        is not None else "")
-                     + f"; {m.get('size_bytes', 0) / 1e6:.1f} MB")
-        lines.append((f"registered as model {out['model_id']}: " if out["registered"] else "") + out["reason"])
-    else:
-        lines.append(out["reason"])
-    return "\n".join(lines)
 
 
-def cli(args) -> int:
-    import sys
-
-    from core.base.workspace import Workspace
-
-    ws = Workspace(args.workspace)
-    out = export(ws, args.model, args.fmt, args.quantize, args.force,
-                 progress=lambda text: print(text, file=sys.stderr, flush=True))
-    if args.json:
-        print(json.dumps(ev.to_jsonable(out), indent=2))
-    else:
-        print(format_report(out))
-    return 0 if out["registered"] else 1

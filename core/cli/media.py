@@ -1,0 +1,87 @@
+"""`python -m core probe | demo | videos add | videos list`."""
+from __future__ import annotations
+
+import json
+import sys
+
+from core.base.workspace import Workspace
+from core.cli.output import print_result
+
+
+def cmd_probe(args) -> int:
+    from core.media.video import probe
+
+    info = probe(args.video).to_json()
+    if args.json:
+        print(json.dumps(info))
+    else:
+        for key, value in info.items():
+            print(f"{key:>11}: {value}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from core.demo.build import DEMO_REPS, DEMO_VIDEOS, build_demo
+
+    ws = Workspace(args.workspace)
+
+    def progress(i, n, name):
+        print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
+
+    ids = build_demo(ws, seed=args.seed, n_videos=args.videos or DEMO_VIDEOS, width=args.width, height=args.height,
+                     fps=args.fps, target_seconds=args.seconds, progress=progress,
+                     reps_per_movement=args.reps or DEMO_REPS)
+    counts = ws.store().counts()
+    print_result({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
+    return 0
+
+
+def cmd_videos_add(args) -> int:
+    from core.media.library import add_sources
+
+    ws = Workspace(args.workspace)
+
+    def progress(p):
+        if p.get("fraction") is not None:
+            print(f"\r{p.get('filename', '')}: {p['fraction'] * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+
+    results = add_sources(ws, args.sources, progress=progress)
+    print(file=sys.stderr)
+    for r in results:
+        print(r.message)
+    return 1 if any(r.error for r in results) else 0
+
+
+def cmd_videos_list(args) -> int:
+    videos = Workspace(args.workspace).store().videos()
+    if args.json:
+        print_result(videos, True)
+    else:
+        for v in videos:
+            print(f"{v['id']:>4}  {v['frames']:>6} fr  {v['fps']:6.2f} fps  {v['width']}x{v['height']}  {v['path']}")
+    return 0
+
+
+def add_cli(sub, common) -> None:
+    p = sub.add_parser("probe", parents=[common], help="exact frame count, fps, size of a video")
+    p.add_argument("video")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("demo", parents=[common], help="build the demo workspace of synthetic workouts")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--videos", type=int, default=None, help="number of workouts (default 36)")
+    p.add_argument("--width", type=int, default=854)
+    p.add_argument("--height", type=int, default=480)
+    p.add_argument("--fps", type=float, default=30)
+    p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
+    p.add_argument("--reps", type=int, default=None, help="reps of each movement over all the videos (default 90)")
+    p.set_defaults(func=cmd_demo)
+
+    videos = sub.add_parser("videos", help="add and list videos").add_subparsers(dest="videos_command", required=True)
+    p = videos.add_parser("add", parents=[common], help="add files, folders, URLs or playlists")
+    p.add_argument("sources", nargs="+")
+    p.set_defaults(func=cmd_videos_add)
+    p = videos.add_parser("list", parents=[common])
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_videos_list)

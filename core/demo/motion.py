@@ -1,0 +1,859 @@
+"""Synthetic pose tracks straight from the demo figure: no pixels, BlazePose's 33 landmarks.
+
+The demo generator (`core.demo.synthetic`) poses an articulated 3D figure through the nine movements
+with real rep timings. This module turns that motion into what a pose estimator would report on a video
+of it, with ground truth, for training and measuring pose models without any real labels:
+
+1. **Motion**: `simulate(workout)` gives the figure's pose parameters per 30 fps frame (the sets, rests,
+   walks and transitions of `plan_workout` / `demo_plans` / `random_workout`). The pose parameters go
+   through this module's own forward kinematics (the figure's, reimplemented: exact for an unchanged
+   body, `fk_world`) with **random body proportions** (`MotionConfig.proportions`) and **no-rep
+   variants** made by post-adjusting the parameter trajectory of a rep (`NOREP_KINDS`: shallow squats,
+   soft elbows overhead, hips not open at the top of a deadlift, handstand push-ups not locked out,
+   chest-to-bar pulls that stop short, reps abandoned half-way).
+2. **Time**: a random time warp (tempo per set ±25 %, pauses between reps and at the bottom) maps the
+   30 fps source frames onto the frames of the "video".
+3. **Landmarks**: the 24 figure joints become BlazePose's 33 (face points from the head and its facing
+   direction, pinky/index/thumb from the wrist and the forearm-hand direction, heel and foot index from
+   the foot) in `LANDMARKS` order, which is `core.pose.landmarks.NAMES` (this package sits below
+   `core.pose`; a test checks the two agree).
+4. **Camera**: random pinhole cameras (`ViewRanges`): height, distance, yaw 0-90 deg from the athlete's
+   front to their side on either side, roll, image size (portrait and landscape), the athlete anywhere
+   in the frame at any scale, a fixed or a panning camera, mirrored videos (x flipped and left/right
+   exchanged, as BlazePose would report a mirrored person).
+5. **Pose estimator**: the frames are sampled every `step` frames (15 fps from 30 by default) and
+   corrupted like a pose estimator's output (`TrackNoise`, a dataclass so it can be fitted to real
+   tracks): Gaussian jitter proportional to the body size (temporally correlated), larger on
+   low-visibility landmarks, rare outliers, short left/right swaps, the lag of a temporal smoothing
+   filter, dropouts (NaN rows, score 0); visibility is low on far-side limbs in side views, on the face
+   seen from behind and outside the image.
+
+A `MotionTrack` holds the pose-track arrays of `core.pose.landmarks` (``frames, xy, z, visibility,
+score``), per-frame labels (movement index in `MOVEMENTS`, `NONE` = -1 for rests and transitions) and
+the reps: ``{"label", "start", "end", "valid", "reason", "checks"}`` (decoder frame indices of the
+video, inclusive). A rep's validity is the ground truth of this generator: the movement standards of
+`GT_STANDARDS` measured on the 3D figure (torso-length units, reported in cm with a 50 cm torso).
+
+Public API::
+
+    motion_track(workout, seed, config=MotionConfig()) -> MotionTrack
+    random_workout(seed, movements=None) -> Workout
+    generate_tracks(seeds, config=MotionConfig(), workers=1, workouts=None, progress=None, cancel=None)
+        -> list[MotionTrack]
+    fk_world(sim, params=None, body=None) -> (joints (n, 24, 3), heading (n,))
+    landmarks_3d(joints, params, heading, body) -> (n, 33, 3)
+
+Same seed and config -> the same track.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.base.labels import DEFAULT_MOVEMENTS, REP_FRAMES_30FPS
+from core.base.progress import Progress, check_cancel, report
+from core.demo.synthetic import JOINTS, PARAMS, Workout, plan_workout, simulate
+
+__all__ = [
+    "LANDMARKS", "LANDMARK_INDEX", "FLIP_LANDMARKS", "MOVEMENTS", "NONE", "NOREP_KINDS", "GT_STANDARDS",
+    "TrackNoise", "ViewRanges", "MotionConfig", "MotionTrack", "motion_track", "random_workout",
+    "generate_tracks", "fk_world", "landmarks_3d", "TORSO_CM",
+]
+
+# Same names and order as core.pose.landmarks.NAMES (this layer may not import core.pose).
+LANDMARKS = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
+    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+LANDMARK_INDEX = {n: i for i, n in enumerate(LANDMARKS)}
+FLIP_LANDMARKS = tuple(LANDMARK_INDEX[n.replace("left", "#").replace("right", "left").replace("#", "right")]
+                       for n in LANDMARKS)
+MOVEMENTS = tuple(DEFAULT_MOVEMENTS)
+NONE = -1
+TORSO_CM = 50.0          # nominal torso length (mid-shoulder to mid-hip) used to report lengths in cm
+
+_P = {n: i for i, n in enumerate(PARAMS)}
+_J = {n: i for i, n in enumerate(JOINTS)}
+_L = LANDMARK_INDEX
+# anchor of the figure during a movement's reps (what stays put when the body changes); gaps: feet
+_MODE = {"chest-to-bar": "hang", "ghd": "pelvis", "shspu": "hands"}
+_MODES = ("feet", "hang", "pelvis", "hands")
+
+# Movement standards of the ground truth, on the 3D figure: (check, quantity, phase, op, threshold, reason).
+# Quantities in cm (torso-length units x 50) or degrees. Phases: "bottom" / "top" of the rep as
+# `_phase_frame` finds them. `core.analysis.pose_reps.STANDARDS` judges the same things on 2D tracks.
+GT_STANDARDS = {
+    "thruster": (("depth", "hip_above_knee", "bottom", "<=", 0.0, "hip crease above the knee at the bottom"),
+                 ("lockout", "elbow", "top", ">=", 160.0, "elbows not locked out overhead"),
+                 ("hips_open", "hip", "top", ">=", 160.0, "hips not open at the top")),
+    "ohs": (("depth", "hip_above_knee", "bottom", "<=", 0.0, "hip crease above the knee at the bottom"),
+            ("lockout", "elbow", "top_end", ">=", 160.0, "elbows not locked out overhead"),
+            ("hips_open", "hip", "top_end", ">=", 160.0, "hips not open at the top")),
+    "deadlift": (("hips_open", "hip", "top", ">=", 160.0, "hips not open at the top"),
+                 ("knees_open", "knee", "top", ">=", 160.0, "knees not open at the top")),
+    "shspu": (("depth", "head_above_hands", "bottom", "<=", 12.0, "head did not reach the floor"),
+              ("lockout", "elbow", "top_end", ">=", 160.0, "arms not locked out at the top")),
+    "chest-to-bar": (("height", "shoulder_below_wrist", "top", "<=", 8.0, "chest did not reach the bar"),),
+}
+
+# No-rep variants per movement (chosen at random for a no-rep), made by adjusting the rep's parameters.
+NOREP_KINDS = {
+    "thruster": ("shallow", "soft_elbows", "partial"),
+    "ohs": ("shallow", "soft_elbows", "partial"),
+    "deadlift": ("hips_not_open", "partial"),
+    "shspu": ("no_lockout", "partial"),
+    "chest-to-bar": ("short_pull", "partial"),
+}
+# phase (0..1) of each movement's bottom / top in the figure's keyframes (for the variants)
+_BOTTOM_X = {"thruster": 0.29, "ohs": 0.54, "shspu": 0.535, "deadlift": 0.0, "chest-to-bar": 0.0}
+_TOP_X = {"thruster": 0.67, "ohs": 1.0, "shspu": 1.0, "deadlift": 0.475, "chest-to-bar": 0.6}
+
+
+# ----------------------------------------------------------------------------------------------
+# settings
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrackNoise:
+    """How a pose estimator's track differs from the truth (per sampled frame). Lengths are fractions
+    of the torso length (mid-shoulder to mid-hip in the image); rates are per sampled frame."""
+
+    jitter: float = 0.015             # landmark jitter SD
+    jitter_low_vis: float = 0.06      # extra SD at visibility 0 (scaled by 1 - visibility)
+    jitter_corr: float = 0.6          # AR(1) correlation of the jitter from one sampled frame to the next
+    outlier_rate: float = 0.002       # chance that one landmark jumps in a frame
+    outlier_scale: float = 0.35       # SD of such a jump
+    swap_rate: float = 0.006          # chance that a left/right swap run starts
+    swap_len: float = 3.0             # its mean length (frames)
+    swap_legs_only: float = 0.6       # share of swaps that exchange the legs only (else the whole body)
+    lag: float = 0.25                 # exponential smoothing weight of the previous output (0 = none)
+    dropout_rate: float = 0.006       # chance that a no-pose run starts (NaN rows, score 0)
+    dropout_len: float = 4.0          # its mean length (frames)
+    far_visibility: tuple = (0.25, 0.75)   # visibility of the far side in a pure side view
+    out_of_frame_visibility: float = 0.15
+    score: tuple = (0.75, 1.0)        # pose presence where there is a pose
+
+    def scaled(self, k: float) -> "TrackNoise":
+        """The same noise with every amplitude and rate times k (k = 0: a clean track)."""
+        return dataclasses.replace(
+            self, jitter=self.jitter * k, jitter_low_vis=self.jitter_low_vis * k, outlier_rate=self.outlier_rate * k,
+            swap_rate=self.swap_rate * k, lag=min(0.9, self.lag * k), dropout_rate=self.dropout_rate * k)
+
+
+CLEAN = TrackNoise(jitter=0.0, jitter_low_vis=0.0, outlier_rate=0.0, swap_rate=0.0, lag=0.0, dropout_rate=0.0,
+                   far_visibility=(1.0, 1.0), score=(1.0, 1.0))
+
+
+@dataclass(frozen=True)
+class ViewRanges:
+    """Random camera ranges (uniform unless said)."""
+
+    yaw_deg: tuple = (0.0, 90.0)          # 0: facing the camera, 90: side view; either side at random
+    height_m: tuple = (0.4, 2.4)          # camera height above the floor
+    distance_m: tuple = (2.5, 9.0)        # from the athlete's centre
+    look_height_m: tuple = (0.6, 1.3)     # height of the point looked at
+    roll_deg: float = 10.0                # +- uniform
+    sizes: tuple = ((854, 480), (1280, 720), (404, 720), (640, 360), (720, 1280), (1920, 1080))
+    fill: tuple = (0.35, 1.0)             # share of the limiting image side the athlete's extent covers
+    overflow_p: float = 0.08              # chance that the extent is larger than the image (cut off)
+    mirror_p: float = 0.5
+    follow_p: float = 0.4                 # a panning camera that follows the athlete (else fixed)
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    fps: float = 30.0                     # video fps (the figure is simulated at this rate)
+    step: int = 2                         # the pose track samples every step-th frame (15 fps)
+    noise: TrackNoise = TrackNoise()
+    noise_scale: tuple = (0.5, 1.6)       # per track, the noise is scaled by a factor in this range
+    view: ViewRanges = ViewRanges()
+    proportions: float = 0.05             # SD of the random segment length factors
+    tempo: tuple = (0.75, 1.25)           # per-set speed factor
+    pause_p: float = 0.06                 # chance of a pause at a rep boundary
+    pause_bottom_p: float = 0.03          # chance of a pause at the bottom of a rep
+    pause_s: tuple = (0.2, 1.2)
+    norep_p: float = 0.0                  # chance that a rep of a movement with standards is a no-rep
+    norep_kinds: dict | None = None       # movement -> allowed kinds (default NOREP_KINDS)
+
+
+# ----------------------------------------------------------------------------------------------
+# the track
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class MotionTrack:
+    frames: np.ndarray            # int32 [T] decoder frame indices of the video
+    xy: np.ndarray                # float32 [T, 33, 2] pixels, NaN where there is no pose
+    z: np.ndarray                 # float32 [T, 33]
+    visibility: np.ndarray        # float32 [T, 33]
+    score: np.ndarray             # float32 [T]
+    labels: np.ndarray            # int16 [T] movement index, NONE = -1
+    reps: list                    # [{"label", "start", "end", "valid", "reason", "checks"}]
+    width: int
+    height: int
+    fps: float
+    step: int
+    n_video_frames: int
+    xy_clean: np.ndarray          # float32 [T, 33, 2] before the pose-estimator corruption
+    meta: dict = field(default_factory=dict)
+
+    def arrays(self) -> dict:
+        """The pose-track arrays of core.pose.landmarks."""
+        return {"frames": self.frames, "xy": self.xy, "z": self.z, "visibility": self.visibility,
+                "score": self.score}
+
+    def sets(self) -> list[dict]:
+        """Runs of reps of one movement: {"label", "start", "end", "reps": [rep, ...]} (frames)."""
+        out: list[dict] = []
+        for r in self.reps:
+            if out and out[-1]["label"] == r["label"] and r["start"] <= out[-1]["end"] + 1:
+                out[-1]["end"] = r["end"]
+                out[-1]["reps"].append(r)
+            else:
+                out.append({"label": r["label"], "start": r["start"], "end": r["end"], "reps": [r]})
+        return out
+
+    def frame_labels(self) -> np.ndarray:
+        """int16 [n_video_frames] label of every video frame."""
+        out = np.full(self.n_video_frames, NONE, np.int16)
+        for r in self.reps:
+            out[r["start"]:r["end"] + 1] = MOVEMENTS.index(r["label"])
+        return out
+
+
+# ----------------------------------------------------------------------------------------------
+# forward kinematics (the figure's, see core.demo.synthetic's module doc)
+# ----------------------------------------------------------------------------------------------
+def _sag(a, lat, s):
+    cl = np.cos(lat)
+    return np.stack([s * np.sin(lat) * np.ones_like(a), -np.cos(a) * cl, np.sin(a) * cl], -1)
+
+
+def _fk(params: np.ndarray, b) -> np.ndarray:
+    """Joints (n, 24, 3) in the body frame (pelvis at the origin, facing +z, y up)."""
+    r = np.radians(params)
+    n = len(params)
+    g = lambda k: r[:, _P[k]]  # noqa: E731
+    zero = np.zeros(n)
+    J = np.zeros((n, len(JOINTS), 3))
+    u = _sag(g("T"), zero, 1.0)
+    fr = _sag(g("T") - np.pi / 2, zero, 1.0)
+    J[:, 1] = b.trunk * u
+    J[:, 3] = 0.62 * b.trunk * u + 0.4 * b.torso_d * fr
+    J[:, 2] = J[:, 1] + (b.neck + b.head_r) * _sag(g("N"), zero, 1.0)
+    X = np.array([1.0, 0.0, 0.0])
+    toe_out = np.full(n, 0.15)
+    for k, (s, sd) in enumerate(((1.0, "L"), (-1.0, "R"))):
+        sh = 0.93 * b.trunk * u + s * b.sh_w * X
+        el = sh + b.upper_arm * _sag(g("UA" + sd), g("abdA"), s)
+        wr = el + b.forearm * _sag(g("FA" + sd), g("abdF"), s)
+        had = _sag(g("FA" + sd) + g("WR"), g("abdF"), s)
+        J[:, 4 + k], J[:, 6 + k], J[:, 8 + k] = sh, el, wr
+        J[:, 10 + k] = wr + 0.45 * b.hand * had
+        J[:, 12 + k] = wr + b.hand * had
+        hip = np.broadcast_to(s * b.hip_w * X, (n, 3))
+        kn = hip + b.thigh * _sag(g("TH" + sd), g("abdL"), s)
+        an = kn + b.shank * _sag(g("SH" + sd), 0.5 * g("abdL"), s)
+        ftd = _sag(g("FT" + sd), toe_out, s)
+        sole = _sag(g("FT" + sd) - np.pi / 2, zero, 1.0)
+        J[:, 14 + k], J[:, 16 + k], J[:, 18 + k] = hip, kn, an
+        J[:, 20 + k] = an + sole * b.ankle_h * 0.55 - ftd * b.foot * 0.22
+        J[:, 22 + k] = an + sole * b.ankle_h * 0.35 + ftd * b.foot * 0.75
+    return J
+
+
+def _roty(v: np.ndarray, h: np.ndarray) -> np.ndarray:
+    c, s = np.cos(h), np.sin(h)
+    while c.ndim < v.ndim - 1:
+        c, s = c[..., None], s[..., None]
+    out = np.empty_like(v)
+    out[..., 0] = v[..., 0] * c + v[..., 2] * s
+    out[..., 1] = v[..., 1]
+    out[..., 2] = -v[..., 0] * s + v[..., 2] * c
+    return out
+
+
+def _anchor(mode: str, J: np.ndarray) -> np.ndarray:
+    if mode == "feet":
+        return J[:, [20, 21, 22, 23]].mean(1)
+    if mode in ("hang", "hands"):
+        return J[:, [10, 11]].mean(1)
+    return J[:, 0]
+
+
+def _box_mean(x: np.ndarray, w: int) -> np.ndarray:
+    """Centred moving average along axis 0 (edges: shorter windows)."""
+    if w <= 1 or len(x) < 2:
+        return x
+    c = np.cumsum(np.concatenate([np.zeros((1,) + x.shape[1:]), x]), 0)
+    i = np.arange(len(x))
+    lo = np.clip(i - w // 2, 0, len(x))
+    hi = np.clip(i + w // 2 + 1, 0, len(x))
+    return (c[hi] - c[lo]) / (hi - lo).reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def fk_world(sim, params: np.ndarray | None = None, body=None, modes: list | None = None):
+    """World joints (n, 24, 3) and headings (n,) of simulation `sim` posed by `params` (default: its
+    own) with `body` (default: its own). The figure stays where the simulation put it: per frame the
+    anchor of its activity (feet, grips on the bar, pelvis on the GHD, hands on the floor) is kept, so
+    an unchanged body and params give back `sim.joints3d` exactly."""
+    Jo = sim.joints3d
+    lat = Jo[:, 14] - Jo[:, 15]
+    heading = np.arctan2(-lat[:, 2], lat[:, 0])
+    if params is None and body is None:
+        return Jo.copy(), heading
+    params = sim.params if params is None else params
+    body = sim.scene.body if body is None else body
+    root = Jo[:, 0]
+    Jr_o = Jo - root[:, None]
+    Jr_n = _roty(_fk(params, body), heading)
+    if modes is None:
+        modes = [_MODE.get(lb, "feet") for lb in sim.frame_labels]
+    onehot = np.zeros((len(Jo), len(_MODES)))
+    onehot[np.arange(len(Jo)), [_MODES.index(m) for m in modes]] = 1.0
+    w = _box_mean(onehot, 9)
+    delta = np.zeros((len(Jo), 3))
+    for k, m in enumerate(_MODES):
+        if w[:, k].any():
+            delta += w[:, k:k + 1] * (_anchor(m, Jr_o) - _anchor(m, Jr_n))
+    return Jr_n + (root + delta)[:, None], heading
+
+
+def landmarks_3d(J: np.ndarray, params: np.ndarray, heading: np.ndarray, body) -> np.ndarray:
+    """BlazePose's 33 landmarks (n, 33, 3) in world coordinates from the figure's joints."""
+    n = len(J)
+    r = np.radians(params)
+    zero = np.zeros(n)
+    hd = J[:, 2] - J[:, 1]
+    hd /= np.linalg.norm(hd, axis=-1, keepdims=True) + 1e-9
+    hf = _roty(_sag(r[:, _P["N"]] - np.pi / 2, zero, 1.0), heading)      # face front
+    lat = J[:, 4] - J[:, 5]
+    lat /= np.linalg.norm(lat, axis=-1, keepdims=True) + 1e-9            # towards the left side
+    R = body.head_r
+    H = J[:, 2]
+    L = np.zeros((n, 33, 3))
+
+    def put(name, p):
+        L[:, _L[name]] = p
+
+    put("nose", H + 0.95 * R * hf - 0.1 * R * hd)
+    for s, side in ((1.0, "left"), (-1.0, "right")):
+        eye = H + 0.78 * R * hf + 0.25 * R * hd
+        put(f"{side}_eye_inner", eye + s * 0.17 * R * lat)
+        put(f"{side}_eye", eye + s * 0.33 * R * lat)
+        put(f"{side}_eye_outer", eye + s * 0.48 * R * lat - 0.08 * R * hf)
+        put(f"{side}_ear", H + s * 0.92 * R * lat - 0.1 * R * hf + 0.05 * R * hd)
+        put(f"mouth_{side}", H + 0.82 * R * hf - 0.42 * R * hd + s * 0.22 * R * lat)
+        k = 0 if s > 0 else 1
+        put(f"{side}_shoulder", J[:, 4 + k])
+        put(f"{side}_elbow", J[:, 6 + k])
+        wr = J[:, 8 + k]
+        put(f"{side}_wrist", wr)
+        hand = J[:, 12 + k] - wr
+        hl = np.linalg.norm(hand, axis=-1, keepdims=True) + 1e-9
+        hdir = hand / hl
+        # palm width: the body's lateral axis made perpendicular to the hand (overhand grip: the
+        # thumb and index towards the middle, the pinky outside)
+        side_v = s * lat - (np.sum(s * lat * hdir, -1, keepdims=True)) * hdir
+        side_v /= np.linalg.norm(side_v, axis=-1, keepdims=True) + 1e-9
+        put(f"{side}_pinky", wr + 0.72 * hl * hdir + 0.28 * hl * side_v)
+        put(f"{side}_index", wr + 0.85 * hl * hdir - 0.18 * hl * side_v)
+        put(f"{side}_thumb", wr + 0.45 * hl * hdir - 0.38 * hl * side_v)
+        put(f"{side}_hip", J[:, 14 + k])
+        put(f"{side}_knee", J[:, 16 + k])
+        put(f"{side}_ankle", J[:, 18 + k])
+        put(f"{side}_heel", J[:, 20 + k])
+        put(f"{side}_foot_index", J[:, 22 + k])
+    return L
+
+
+# ----------------------------------------------------------------------------------------------
+# no-rep variants: adjust a rep's pose parameters
+# ----------------------------------------------------------------------------------------------
+def _bump(x: np.ndarray, centre: float, half: float) -> np.ndarray:
+    """1 at `centre`, smoothly 0 at `half` away (phases can run past 0..1 for boundary tops)."""
+    w = np.clip(1.0 - np.abs(x - centre) / half, 0.0, 1.0)
+    return w * w * (3 - 2 * w)
+
+
+def _apply_variant(P: np.ndarray, a: int, b: int, label: str, kind: str, rng) -> tuple[int, int] | None:
+    """Modify P (n, NP) in place for a no-rep of `kind` on the rep at source frames [a, b].
+    Returns a partial rep's (turn frame, frames) for the time warp, else None."""
+    n = len(P)
+    L = b - a + 1
+    if kind == "partial":
+        lo = 0.18 if label != "deadlift" else 0.15
+        hi = {"thruster": 0.26, "ohs": 0.42, "shspu": 0.38, "deadlift": 0.33, "chest-to-bar": 0.4}[label]
+        return a + int(round(rng.uniform(lo, hi) * L)), L
+    # frames affected: the rep, plus half a rep after it for tops at the rep's end
+    top = _TOP_X[label]
+    ext = int(round(0.35 * L)) if top >= 1.0 else 0
+    idx = np.arange(a, min(n, b + 1 + ext))
+    x = (idx - a) / L
+    g = lambda k: P[idx, _P[k]]  # noqa: E731
+    if kind == "shallow":
+        th_max = max(float(g("THL").max()), float(g("THR").max()), 1.0)
+        target = rng.uniform(60.0, 84.0)
+        k = min(1.0, target / th_max)
+        c = 1.0 - (1.0 - k) * _bump(x, _BOTTOM_X[label], max(_BOTTOM_X[label], 1 - _BOTTOM_X[label]))
+        for s in "LR":
+            P[idx, _P["TH" + s]] *= c
+            P[idx, _P["SH" + s]] *= c
+        for name in ("T", "N"):
+            P[idx, _P[name]] = 180.0 - (180.0 - P[idx, _P[name]]) * (0.5 + 0.5 * c)
+    elif kind == "soft_elbows":
+        e = rng.uniform(30.0, 60.0)
+        w = _bump(x, top, 0.22 if top < 1 else 0.35)
+        for s in "LR":
+            P[idx, _P["UA" + s]] -= 0.5 * e * w
+            P[idx, _P["FA" + s]] += 0.5 * e * w
+    elif kind == "hips_not_open":
+        a_deg = rng.uniform(28.0, 50.0)
+        w = _bump(x, top, 0.3)
+        P[idx, _P["T"]] -= a_deg * w
+        P[idx, _P["N"]] -= 0.8 * a_deg * w
+        for s in "LR":
+            P[idx, _P["TH" + s]] += 0.25 * a_deg * w
+    elif kind == "no_lockout":
+        e = rng.uniform(30.0, 60.0)
+        w = _bump(x, 1.0, 0.3)
+        for s in "LR":
+            P[idx, _P["UA" + s]] += e * w
+    elif kind == "short_pull":
+        d = rng.uniform(55.0, 95.0)
+        w = _bump(x, top, 0.3)
+        for s in "LR":
+            P[idx, _P["UA" + s]] += d * w
+    else:
+        raise ValueError(kind)
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# ground truth: standards measured on the 3D figure
+# ----------------------------------------------------------------------------------------------
+def _angle(a, b, c):
+    u, v = a - b, c - b
+    cos = np.sum(u * v, -1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1) + 1e-9)
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+
+def quantities_3d(L: np.ndarray) -> dict:
+    """Per-frame quantities of the standards from 3D landmarks (n, 33, 3), y up: lengths in cm."""
+    g = lambda n: L[:, _L[n]]  # noqa: E731
+    mid = lambda n: 0.5 * (g("left_" + n) + g("right_" + n))  # noqa: E731
+    torso = np.linalg.norm(mid("shoulder") - mid("hip"), axis=-1) + 1e-9
+    cm = TORSO_CM / torso
+    el = np.minimum(_angle(g("left_shoulder"), g("left_elbow"), g("left_wrist")),
+                    _angle(g("right_shoulder"), g("right_elbow"), g("right_wrist")))
+    # hips and knees on the body's midline: the shoulders' width and the legs' spread do not bend them
+    hip = _angle(mid("shoulder"), mid("hip"), mid("knee"))
+    knee = _angle(mid("hip"), mid("knee"), mid("ankle"))
+    return {
+        "hip_above_knee": (mid("hip")[:, 1] - mid("knee")[:, 1]) * cm,
+        "elbow": el, "hip": hip, "knee": knee,
+        "head_above_hands": (g("nose")[:, 1] - mid("wrist")[:, 1]) * cm,
+        "shoulder_below_wrist": (mid("wrist")[:, 1] - mid("shoulder")[:, 1]) * cm,
+        "hip_height": (mid("hip")[:, 1] - mid("ankle")[:, 1]) * cm,
+        "wrist_height": (mid("wrist")[:, 1] - mid("ankle")[:, 1]) * cm,
+        "shoulder_height": (mid("shoulder")[:, 1] - mid("ankle")[:, 1]) * cm,
+    }
+
+
+def _phase_frame(label: str, phase: str, q: dict, a: int, b: int) -> int:
+    """Frame (absolute) of the rep [a, b] where the standard of `phase` is judged."""
+    sl = slice(a, b + 1)
+    if phase == "bottom":
+        key = {"thruster": "hip_above_knee", "ohs": "hip_above_knee", "shspu": "head_above_hands"}[label]
+        return a + int(np.argmin(q[key][sl]))
+    if phase == "top":
+        key, sign = {"thruster": ("wrist_height", 1), "deadlift": ("shoulder_height", 1),
+                     "chest-to-bar": ("shoulder_below_wrist", -1)}[label]
+        return a + int(np.argmax(sign * q[key][sl]))
+    # top_end: the highest point in the rep's last 40 %
+    key = {"ohs": "hip_height", "shspu": "head_above_hands"}[label]
+    s = a + int(0.6 * (b - a + 1))
+    return s + int(np.argmax(q[key][s:b + 1]))
+
+
+def judge_3d(label: str, q: dict, a: int, b: int) -> tuple[bool, str, list]:
+    checks = []
+    reasons = []
+    for name, key, phase, op, thr, reason in GT_STANDARDS.get(label, ()):
+        f = _phase_frame(label, phase, q, a, b)
+        v = float(q[key][f])
+        ok = v <= thr if op == "<=" else v >= thr
+        checks.append({"check": name, "value": round(v, 2), "frame": f, "ok": bool(ok)})
+        if not ok:
+            reasons.append(reason)
+    return not reasons, "; ".join(reasons), checks
+
+
+# ----------------------------------------------------------------------------------------------
+# time warp, camera, pose-estimator corruption
+# ----------------------------------------------------------------------------------------------
+def _time_warp(n: int, rep_of: np.ndarray, reps: list, bottoms: dict, partial: dict, cfg: MotionConfig, rng):
+    """Source position (float, into the 30 fps simulation) of every video frame."""
+    rate = np.ones(n)
+    dwell = np.zeros(n)
+    # tempo per run of one movement (a set) and per gap
+    lab = rep_of
+    edges = np.flatnonzero(np.diff((lab >= 0).astype(int)) != 0) + 1
+    for s, e in zip(np.r_[0, edges], np.r_[edges, n]):
+        rate[s:e] = rng.uniform(*cfg.tempo) if lab[s] >= 0 else rng.uniform(0.85, 1.15)
+    rate = _box_mean(rate, 15) * np.exp(0.05 * _box_mean(rng.normal(0, 1, n), 31) * 5.5)
+    fps = cfg.fps
+    for i, (a, b, label) in enumerate(reps):
+        if rng.random() < cfg.pause_p and i > 0:
+            dwell[a] += rng.uniform(*cfg.pause_s) * fps
+        if label in bottoms and rng.random() < cfg.pause_bottom_p:
+            dwell[a + int(bottoms[label] * (b - a + 1))] += rng.uniform(0.2, 0.6) * fps
+    # the source samples in playing order: a partial rep plays forward to its turn, back to its start,
+    # then skips the rest of the rep (the boundary pose is shared, so the skip is seamless)
+    pos = []
+    i = 0
+    while i < n:
+        if i in partial:
+            turn, length = partial[i]
+            fwd = np.arange(i, turn + 1, dtype=float)
+            pos += [fwd, fwd[::-1][1:]]
+            i += length
+            continue
+        pos.append(np.array([float(i)]))
+        i += 1
+    src = np.concatenate(pos)
+    idx = np.clip(np.rint(src).astype(int), 0, n - 1)
+    first = np.r_[True, np.diff(src) > 0]
+    pause = dwell[idx] * first
+    move = 1.0 / rate[idx]
+    dur = pause + move
+    vt = np.concatenate([[0.0], np.cumsum(dur)[:-1]])
+    nv = int(math.floor(vt[-1])) + 1
+    k = np.arange(nv, dtype=float)
+    j = np.clip(np.searchsorted(vt, k, side="right") - 1, 0, len(vt) - 1)
+    j2 = np.minimum(j + 1, len(vt) - 1)
+    f = np.clip((k - vt[j] - pause[j]) / move[j], 0.0, 1.0)
+    f = np.where(np.abs(src[j2] - src[j]) > 1.5, 0.0, f)     # a skip is a cut, not a blend
+    return src[j] + f * (src[j2] - src[j])
+
+
+def _interp_frames(X: np.ndarray, s: np.ndarray) -> np.ndarray:
+    i0 = np.clip(np.floor(s).astype(int), 0, len(X) - 1)
+    i1 = np.minimum(i0 + 1, len(X) - 1)
+    f = (s - i0).reshape((-1,) + (1,) * (X.ndim - 1))
+    return X[i0] * (1 - f) + X[i1] * f
+
+
+def _look_at(C, L):
+    fwd = L - C
+    fwd = fwd / np.linalg.norm(fwd)
+    right = np.cross(fwd, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    up = np.cross(right, fwd)
+    return np.stack([right, up, fwd])
+
+
+def _camera(L3: np.ndarray, labels: np.ndarray, heading: np.ndarray, v: ViewRanges, rng):
+    """Project (n, 33, 3) world landmarks through a random camera: pixels (n, 33, 2), depth (n, 33),
+    image size, and camera facts."""
+    n = len(L3)
+    W, H = v.sizes[rng.integers(len(v.sizes))]
+    pel = 0.5 * (L3[:, _L["left_hip"]] + L3[:, _L["right_hip"]])
+    active = labels >= 0
+    ref = active if active.any() else np.ones(n, bool)
+    centre = np.median(pel[ref], 0)
+    # the athlete's main facing direction: the circular mean over the rep frames
+    h0 = float(np.arctan2(np.sin(heading[ref]).mean(), np.cos(heading[ref]).mean()))
+    yaw = math.radians(rng.uniform(*v.yaw_deg)) * (1 if rng.random() < 0.5 else -1)
+    az = h0 + yaw
+    dist = rng.uniform(*v.distance_m)
+    cam_h = rng.uniform(*v.height_m)
+    follow = rng.random() < v.follow_p
+    look_h = rng.uniform(*v.look_height_m)
+    if follow:
+        tgt = _box_mean(_box_mean(pel, 45), 45)
+    else:
+        tgt = np.repeat(centre[None], n, 0)
+    tgt = tgt * [1, 0, 1] + [0, look_h, 0]
+    C = tgt + dist * np.array([math.sin(az), 0.0, math.cos(az)])
+    C[:, 1] = cam_h
+    # rotation per frame (fixed camera: one)
+    if follow:
+        R = np.stack([_look_at(C[i], tgt[i]) for i in range(0, n)])
+    else:
+        R = np.repeat(_look_at(C[0], tgt[0])[None], n, 0)
+    c = np.einsum("nij,nkj->nki", R, L3 - C[:, None])
+    zc = np.maximum(c[..., 2], 0.05)
+    a, bb = c[..., 0] / zc, -c[..., 1] / zc
+    roll = math.radians(rng.uniform(-v.roll_deg, v.roll_deg))
+    cr, sr = math.cos(roll), math.sin(roll)
+    a, bb = cr * a - sr * bb, sr * a + cr * bb
+    lo_a, hi_a = np.percentile(a, [0.5, 99.5])
+    lo_b, hi_b = np.percentile(bb, [0.5, 99.5])
+    fill = rng.uniform(*v.fill)
+    if rng.random() < v.overflow_p:
+        fill = rng.uniform(1.0, 1.25)
+    f = fill * min(W / max(hi_a - lo_a, 1e-6), H / max(hi_b - lo_b, 1e-6))
+    ew, eh = f * (hi_a - lo_a), f * (hi_b - lo_b)
+    ox = rng.uniform(min(0.0, W - ew), max(0.0, W - ew)) - f * lo_a
+    oy = rng.uniform(min(0.0, H - eh), max(0.0, H - eh)) - f * lo_b
+    uv = np.stack([ox + f * a, oy + f * bb], -1)
+    hipz = 0.5 * (zc[:, _L["left_hip"]] + zc[:, _L["right_hip"]])
+    zpx = (zc - hipz[:, None]) * f / hipz[:, None]
+    # towards the camera (for visibility): unit vectors from the landmarks to the camera
+    tocam = C[:, None] - L3
+    tocam /= np.linalg.norm(tocam, axis=-1, keepdims=True) + 1e-9
+    facts = {"width": int(W), "height": int(H), "yaw_deg": round(math.degrees(yaw), 1),
+             "camera_height_m": round(cam_h, 2), "distance_m": round(dist, 2), "roll_deg": round(math.degrees(roll), 1),
+             "focal_px": round(float(f), 1), "fill": round(float(fill), 2), "follow": bool(follow)}
+    return uv, zpx, tocam, (W, H), facts
+
+
+def _visibility(L3, tocam, uv, W, H, noise: TrackNoise, rng) -> np.ndarray:
+    n = len(L3)
+    lat = L3[:, _L["left_shoulder"]] - L3[:, _L["right_shoulder"]]
+    lat /= np.linalg.norm(lat, axis=-1, keepdims=True) + 1e-9
+    # how much the left side faces the camera (+1), the right side (-1)
+    side = np.sum(lat * tocam[:, _L["left_hip"]], -1)
+    fv = rng.uniform(*noise.far_visibility)
+    vis = np.full((n, 33), 1.0) - rng.uniform(0.0, 0.06, (n, 1))
+    left = np.array(["left" in nm for nm in LANDMARKS])
+    right = np.array(["right" in nm for nm in LANDMARKS])
+    far_l = np.clip(-side, 0, 1)[:, None]      # left side is far
+    far_r = np.clip(side, 0, 1)[:, None]
+    vis[:, left] *= 1 - (1 - fv) * far_l
+    vis[:, right] *= 1 - (1 - fv) * far_r
+    # face from behind
+    nose, head = L3[:, _L["nose"]], 0.5 * (L3[:, _L["left_ear"]] + L3[:, _L["right_ear"]])
+    hf = nose - head
+    hf /= np.linalg.norm(hf, axis=-1, keepdims=True) + 1e-9
+    away = np.clip(-np.sum(hf * tocam[:, _L["nose"]], -1), 0, 1)[:, None]
+    vis[:, :11] *= 1 - 0.7 * away
+    out = (uv[..., 0] < 0) | (uv[..., 0] > W) | (uv[..., 1] < 0) | (uv[..., 1] > H)
+    vis[out] = np.minimum(vis[out], noise.out_of_frame_visibility)
+    vis = vis + rng.normal(0, 0.02, vis.shape)
+    return np.clip(vis, 0.0, 1.0)
+
+
+def _runs(rng, T: int, rate: float, mean_len: float) -> np.ndarray:
+    on = np.zeros(T, bool)
+    if rate <= 0:
+        return on
+    starts = np.flatnonzero(rng.random(T) < rate)
+    for s in starts:
+        on[s:s + max(1, int(rng.geometric(1.0 / max(mean_len, 1.0))))] = True
+    return on
+
+
+_LEG_NAMES = ("hip", "knee", "ankle", "heel", "foot_index")
+_LEG_SWAP = np.arange(33)
+for _nm in _LEG_NAMES:
+    _LEG_SWAP[_L["left_" + _nm]], _LEG_SWAP[_L["right_" + _nm]] = _L["right_" + _nm], _L["left_" + _nm]
+_FLIP = np.array(FLIP_LANDMARKS)
+
+
+def corrupt(xy: np.ndarray, z: np.ndarray, vis: np.ndarray, noise: TrackNoise, rng):
+    """A pose estimator's version of clean sampled landmarks: (xy, z, visibility, score)."""
+    T = len(xy)
+    xy = xy.astype(np.float64).copy()
+    z = z.astype(np.float64).copy()
+    mid = lambda a, b: 0.5 * (xy[:, a] + xy[:, b])  # noqa: E731
+    torso = np.linalg.norm(mid(11, 12) - mid(23, 24), axis=-1)
+    size = float(np.median(torso)) if T else 1.0
+    # correlated jitter
+    sd = size * (noise.jitter + noise.jitter_low_vis * (1 - vis))[..., None]
+    e = rng.normal(0, 1, (T, 33, 2))
+    rho = noise.jitter_corr
+    for t in range(1, T):
+        e[t] = rho * e[t - 1] + math.sqrt(1 - rho * rho) * e[t]
+    xy += e * sd
+    z += e[..., 0] * sd[..., 0] * 2.0
+    # outliers
+    if noise.outlier_rate > 0:
+        m = rng.random((T, 33)) < noise.outlier_rate
+        xy[m] += rng.normal(0, noise.outlier_scale * size, (int(m.sum()), 2))
+    # left/right swaps
+    sw = _runs(rng, T, noise.swap_rate, noise.swap_len)
+    if sw.any():
+        legs = rng.random() < noise.swap_legs_only
+        perm = _LEG_SWAP if legs else _FLIP
+        xy[sw] = xy[sw][:, perm]
+        z[sw] = z[sw][:, perm]
+        vis = vis.copy()
+        vis[sw] = vis[sw][:, perm]
+    # temporal smoothing lag
+    if noise.lag > 0:
+        a = noise.lag
+        for t in range(1, T):
+            xy[t] = (1 - a) * xy[t] + a * xy[t - 1]
+            z[t] = (1 - a) * z[t] + a * z[t - 1]
+    score = rng.uniform(*noise.score) * np.ones(T) + rng.normal(0, 0.02, T)
+    score = np.clip(score, 0.0, 1.0)
+    drop = _runs(rng, T, noise.dropout_rate, noise.dropout_len)
+    xy[drop] = np.nan
+    z[drop] = np.nan
+    vis = vis.copy()
+    vis[drop] = 0.0
+    score[drop] = 0.0
+    return xy.astype(np.float32), z.astype(np.float32), vis.astype(np.float32), score.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------------------------
+# plans
+# ----------------------------------------------------------------------------------------------
+def random_workout(seed: int, movements: list[str] | None = None) -> Workout:
+    """A random plan for training data: one to three movements, one to three sets each (1-15 reps,
+    double-unders up to 40), rests and transitions between them; a quarter are `plan_workout` WODs."""
+    rng = np.random.default_rng([int(seed), 0x6D6F])
+    if movements is None and rng.random() < 0.25:
+        return plan_workout(int(seed), target_seconds=float(rng.uniform(25, 80)))
+    if movements is None:
+        k = int(rng.choice([1, 1, 2, 2, 3]))
+        movements = [MOVEMENTS[i] for i in rng.permutation(len(MOVEMENTS))[:k]]
+    fps = 30.0
+    blocks: list = []
+    for m in movements:
+        blocks.append(("transition", int(rng.uniform(2.5, 5.0) * fps)))
+        n_sets = int(rng.choice([1, 1, 2, 3]))
+        hi = 40 if m == "double-unders" else 15
+        for s in range(n_sets):
+            if s:
+                blocks.append(("rest", int(rng.uniform(1.5, 6.0) * fps)))
+            blocks.append((m, int(rng.integers(1, hi + 1))))
+    blocks.append(("rest", int(rng.uniform(1.0, 3.0) * fps)))
+    return Workout(seed=int(seed), blocks=blocks, fps=fps, name="random: " + ", ".join(movements))
+
+
+# ----------------------------------------------------------------------------------------------
+# the generator
+# ----------------------------------------------------------------------------------------------
+def _perturbed_body(body, sd: float, rng):
+    if sd <= 0:
+        return body
+    f = lambda s=1.0: float(np.clip(rng.normal(1.0, sd * s), 1 - 3 * sd * s, 1 + 3 * sd * s))  # noqa: E731
+    return dataclasses.replace(
+        body, trunk=body.trunk * f(), thigh=body.thigh * f(), shank=body.shank * f(),
+        upper_arm=body.upper_arm * f(), forearm=body.forearm * f(), neck=body.neck * f(1.5),
+        head_r=body.head_r * f(), sh_w=body.sh_w * f(1.5), hip_w=body.hip_w * f(1.5), foot=body.foot * f())
+
+
+def motion_track(workout: Workout, seed: int, config: MotionConfig = MotionConfig()) -> MotionTrack:
+    """The pose track a pose estimator would give on a video of `workout` (see the module doc)."""
+    cfg = config
+    rng = np.random.default_rng([int(seed), 0x706F7365])
+    sim = simulate(workout, 854, 480, cfg.fps)
+    n = sim.n_frames
+    if n == 0:
+        raise ValueError("the workout has no frames")
+    seg = sim.segments
+    rep_of = np.full(n, -1, np.int64)
+    for i, s in enumerate(seg):
+        rep_of[s["start"]:s["end"] + 1] = i
+    # no-rep variants
+    P = sim.params.copy()
+    kinds = cfg.norep_kinds if cfg.norep_kinds is not None else NOREP_KINDS
+    partial: dict = {}
+    variant = [None] * len(seg)
+    for i, s in enumerate(seg):
+        allowed = kinds.get(s["label"], ())
+        if allowed and cfg.norep_p > 0 and rng.random() < cfg.norep_p:
+            kind = str(allowed[rng.integers(len(allowed))])
+            # a partial rep's frames continue after the turn into the next rep: only for a set's last rep
+            last = i + 1 == len(seg) or seg[i + 1]["label"] != s["label"] or seg[i + 1]["start"] != s["end"] + 1
+            if kind == "partial" and not last:
+                kind = [k for k in allowed if k != "partial"][0]
+            res = _apply_variant(P, s["start"], s["end"], s["label"], kind, rng)
+            if res is not None:
+                partial[s["start"]] = res
+            variant[i] = kind
+    body = _perturbed_body(sim.scene.body, cfg.proportions, rng)
+    J, heading = fk_world(sim, P, body)
+    L3 = landmarks_3d(J, P, heading, body)
+    # time warp -> video frames
+    reps_src = [(s["start"], s["end"], s["label"]) for s in seg]
+    src = _time_warp(n, rep_of, reps_src, _BOTTOM_X, partial, cfg, rng)
+    Lv = _interp_frames(L3, src)
+    hv = np.unwrap(heading)
+    hv = np.interp(src, np.arange(n), hv)
+    srci = np.clip(np.floor(src + 1e-6).astype(int), 0, n - 1)
+    rep_v = rep_of[srci]
+    nv = len(src)
+    lab_v = np.full(nv, NONE, np.int16)
+    reps: list = []
+    q = quantities_3d(Lv)
+    for i, s in enumerate(seg):
+        where = np.flatnonzero(rep_v == i)
+        if not len(where):
+            continue
+        a, b = int(where[0]), int(where[-1])
+        lab_v[a:b + 1] = MOVEMENTS.index(s["label"])
+        ok, reason, checks = judge_3d(s["label"], q, a, b)
+        reps.append({"label": s["label"], "start": a, "end": b, "valid": bool(ok), "reason": reason,
+                     "checks": checks, "variant": variant[i]})
+    # camera and sampling
+    uv, zpx, tocam, (W, H), facts = _camera(Lv, lab_v, hv, cfg.view, rng)
+    k = cfg.noise_scale
+    noise = cfg.noise.scaled(rng.uniform(*k)) if k != (1.0, 1.0) else cfg.noise
+    vis = _visibility(Lv, tocam, uv, W, H, noise, rng)
+    if rng.random() < cfg.view.mirror_p:
+        uv = uv[:, _FLIP]
+        uv[..., 0] = W - uv[..., 0]
+        zpx, vis = zpx[:, _FLIP], vis[:, _FLIP]
+        facts["mirrored"] = True
+    else:
+        facts["mirrored"] = False
+    off = int(rng.integers(0, cfg.step))
+    frames = np.arange(off, nv, cfg.step, dtype=np.int32)
+    xy_c = uv[frames].astype(np.float32)
+    xy, z, visn, score = corrupt(xy_c, zpx[frames], vis[frames], noise, rng)
+    facts["noise"] = dataclasses.asdict(noise)
+    facts["workout"] = workout.name
+    return MotionTrack(frames=frames, xy=xy, z=z, visibility=visn, score=score, labels=lab_v[frames],
+                       reps=reps, width=int(W), height=int(H), fps=float(cfg.fps), step=int(cfg.step),
+                       n_video_frames=int(nv), xy_clean=xy_c, meta=facts)
+
+
+def _one(args):
+    seed, cfg, workout = args
+    w = workout if workout is not None else random_workout(seed)
+    return motion_track(w, seed, cfg)
+
+
+def generate_tracks(seeds, config: MotionConfig = MotionConfig(), workers: int = 1, workouts: list | None = None,
+                    progress: Progress | None = None, cancel=None) -> list[MotionTrack]:
+    """One track per seed (of `random_workout(seed)`, or of `workouts[i]`), in order; `workers` > 1
+    runs them in spawned processes."""
+    seeds = [int(s) for s in seeds]
+    jobs = [(s, config, workouts[i] if workouts is not None else None) for i, s in enumerate(seeds)]
+    out: list = []
+    total = len(jobs)
+    if workers <= 1 or total < 4:
+        for j in jobs:
+            check_cancel(cancel, "Generating synthetic pose tracks")
+            out.append(_one(j))
+            report(progress, len(out), total, "synthetic pose tracks")
+        return out
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(int(workers)) as pool:
+        for t in pool.imap(_one, jobs, chunksize=max(1, min(16, total // (4 * workers)))):
+            out.append(t)
+            report(progress, len(out), total, "synthetic pose tracks")
+            if len(out) % 8 == 0:
+                try:
+                    check_cancel(cancel, "Generating synthetic pose tracks")
+                except BaseException:
+                    pool.terminate()
+                    raise
+    return out
+
+
+def rep_durations_30fps() -> dict:
+    """MOVEMENTS.md's rep timing (frames at 30 fps: mean, sd) per movement."""
+    return dict(REP_FRAMES_30FPS)

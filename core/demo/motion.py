@@ -98,9 +98,9 @@ GT_STANDARDS = {
             ("hips_open", "hip", "top_end", ">=", 160.0, "hips not open at the top")),
     "deadlift": (("hips_open", "hip", "top", ">=", 160.0, "hips not open at the top"),
                  ("knees_open", "knee", "top", ">=", 160.0, "knees not open at the top")),
-    "shspu": (("depth", "head_above_hands", "bottom", "<=", 12.0, "head did not reach the floor"),
+    "shspu": (("depth", "head_above_hands", "bottom", "<=", 10.0, "head did not reach the floor"),
               ("lockout", "elbow", "top_end", ">=", 160.0, "arms not locked out at the top")),
-    "chest-to-bar": (("height", "shoulder_below_wrist", "top", "<=", 8.0, "chest did not reach the bar"),),
+    "chest-to-bar": (("height", "shoulder_below_wrist", "top", "<=", 15.0, "chest did not reach the bar"),),
 }
 
 # No-rep variants per movement (chosen at random for a no-rep), made by adjusting the rep's parameters.
@@ -388,7 +388,7 @@ def _apply_variant(P: np.ndarray, a: int, b: int, label: str, kind: str, rng) ->
     L = b - a + 1
     if kind == "partial":
         lo = 0.18 if label != "deadlift" else 0.15
-        hi = {"thruster": 0.26, "ohs": 0.42, "shspu": 0.38, "deadlift": 0.33, "chest-to-bar": 0.4}[label]
+        hi = {"thruster": 0.26, "ohs": 0.42, "shspu": 0.3, "deadlift": 0.33, "chest-to-bar": 0.4}[label]
         return a + int(round(rng.uniform(lo, hi) * L)), L
     # frames affected: the rep, plus half a rep after it for tops at the rep's end
     top = _TOP_X[label]
@@ -413,7 +413,7 @@ def _apply_variant(P: np.ndarray, a: int, b: int, label: str, kind: str, rng) ->
             P[idx, _P["UA" + s]] -= 0.5 * e * w
             P[idx, _P["FA" + s]] += 0.5 * e * w
     elif kind == "hips_not_open":
-        a_deg = rng.uniform(28.0, 50.0)
+        a_deg = rng.uniform(34.0, 55.0)
         w = _bump(x, top, 0.3)
         P[idx, _P["T"]] -= a_deg * w
         P[idx, _P["N"]] -= 0.8 * a_deg * w
@@ -425,7 +425,7 @@ def _apply_variant(P: np.ndarray, a: int, b: int, label: str, kind: str, rng) ->
         for s in "LR":
             P[idx, _P["UA" + s]] += e * w
     elif kind == "short_pull":
-        d = rng.uniform(55.0, 95.0)
+        d = rng.uniform(75.0, 110.0)
         w = _bump(x, top, 0.3)
         for s in "LR":
             P[idx, _P["UA" + s]] += d * w
@@ -457,7 +457,7 @@ def quantities_3d(L: np.ndarray) -> dict:
     return {
         "hip_above_knee": (mid("hip")[:, 1] - mid("knee")[:, 1]) * cm,
         "elbow": el, "hip": hip, "knee": knee,
-        "head_above_hands": (g("nose")[:, 1] - mid("wrist")[:, 1]) * cm,
+        "head_above_hands": (mid("ear")[:, 1] - mid("wrist")[:, 1]) * cm,
         "shoulder_below_wrist": (mid("wrist")[:, 1] - mid("shoulder")[:, 1]) * cm,
         "hip_height": (mid("hip")[:, 1] - mid("ankle")[:, 1]) * cm,
         "wrist_height": (mid("wrist")[:, 1] - mid("ankle")[:, 1]) * cm,

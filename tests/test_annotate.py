@@ -1,6 +1,7 @@
 """The rep-editing model behind the Label page: keymap actions, autosave, undo/redo across reloads."""
 import pytest
 
+from core.base.errors import WorkbenchError
 from core.labeling.annotator import Annotator, LabelError, dataset_segments
 from core.base.store import Store, StoreError
 
@@ -40,7 +41,7 @@ def test_end_without_start_or_before_start_is_refused_with_a_message(store):
     ann.start(30, "ohs")
     with pytest.raises(LabelError, match="before its start"):
         ann.end(29)
-    assert isinstance(LabelError("x"), StoreError)  # one exception family for the page
+    assert isinstance(LabelError("x"), WorkbenchError) and isinstance(StoreError("x"), WorkbenchError)  # one root
     assert ann.open_rep == {"label": "ohs", "start": 30}
     ann.end(30)  # a one-frame rep is fine
     assert spans(ann) == [("ohs", 30, 30)]

@@ -1,6 +1,7 @@
 """Where a workspace lives on disk and how paths inside it are kept inside it."""
 from __future__ import annotations
 
+from core.base.errors import WorkbenchError
 import os
 from pathlib import Path
 
@@ -8,7 +9,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_WORKSPACE = PROJECT_ROOT / "data"
 
 
-class PathError(ValueError):
+class PathError(WorkbenchError, ValueError):
     """A path that would leave the workspace (e.g. one with '../')."""
 
 

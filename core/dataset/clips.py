@@ -40,6 +40,7 @@ a Streamlit thread); each chunk decodes its stretch of the source once, sequenti
 """
 from __future__ import annotations
 
+from core.base.errors import DatasetError
 import hashlib
 import json
 import os
@@ -54,7 +55,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from core.labeling.annotator import DATASET_RULE, dataset_segments  # noqa: F401  (DATASET_RULE re-exported)
-from core.base.store import Store, StoreError, now
+from core.base.store import Store, now
 from core.media.video import VideoError
 from core.base.workspace import Workspace
 
@@ -79,7 +80,7 @@ CHUNK_FRAMES = 1800  # a chunk of consecutive reps of one video spans at least u
 Progress = Callable[[int, int, str], None]
 
 
-class ClipError(StoreError):
+class ClipError(DatasetError, ValueError):
     """Cutting cannot go on (another run holds the workspace, a worker died, …); message fit to show."""
 
 

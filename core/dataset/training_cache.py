@@ -28,6 +28,7 @@ video's split), so remaking the splits or reordering nothing needs no rebuild.
 """
 from __future__ import annotations
 
+from core.base.errors import DatasetError
 import json
 import os
 import shutil
@@ -38,7 +39,6 @@ from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow is imported lazily; keep its start-up quiet
 
-from core.base.store import StoreError  # noqa: E402
 from core.base.workspace import Workspace  # noqa: E402
 from core.dataset.clips import clips as clip_rows  # noqa: E402
 
@@ -51,7 +51,7 @@ SPLITS = ("train", "val", "test")
 Progress = Callable[[int, int, str], None]
 
 
-class CacheError(StoreError):
+class CacheError(DatasetError, ValueError):
     """The cache cannot answer (clips missing from it, no clips, another build running)."""
 
 

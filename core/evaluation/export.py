@@ -33,6 +33,7 @@ Prediction runs it with engine 'tflite' (`core.inference.predictor`).
 """
 from __future__ import annotations
 
+from core.base.errors import EvaluationError
 import json
 import math
 import os
@@ -63,7 +64,7 @@ __all__ = ["ExportError", "export", "decide", "convert_tflite", "representative_
            "tflite_model_id", "FORMATS", "QUANTIZE", "MAX_TOP1_DROP", "FLOAT_TOL"]
 
 
-class ExportError(StoreError):
+class ExportError(EvaluationError, ValueError):
     """An export that cannot be done (unknown model or format, conversion failure, nothing to check on)."""
 
 

@@ -8,7 +8,7 @@ edit after an undo clears the redo tail.
 
 The open rep (S pressed, E not yet) is stored in the `open_reps` table, so it survives a reload too.
 
-Refused edits raise `StoreError` (or its subclass `LabelError`) whose message is fit to show on
+Refused edits raise `StoreError` (the store refuses) or `LabelError` (both `WorkbenchError`s) whose message is fit to show on
 the page: overlaps, ranges outside the video, no open rep, nothing selected, and so on.
 
 Selection and the current frame are page state: pass them in (`frame=`, `selected=`) or set the
@@ -16,6 +16,7 @@ attributes; the methods update them (`end` selects the rep it made, `delete_sele
 """
 from __future__ import annotations
 
+from core.base.errors import LabelingError
 import uuid as uuidlib
 
 from core.base.store import Store, StoreError, now
@@ -24,7 +25,7 @@ MODEL_PREFIX = "model:"
 REVIEW_STATES = ("accepted", "rejected", None)
 
 
-class LabelError(StoreError):
+class LabelError(LabelingError, ValueError):
     """A keymap action that cannot apply now (no open rep, nothing selected, …); message fit to show."""
 
 

@@ -19,6 +19,7 @@ and its `downloaded` attribute lists the videos that did arrive (their files are
 
 from __future__ import annotations
 
+from core.base.errors import MediaError
 import hashlib
 import logging
 import os
@@ -63,7 +64,7 @@ _PROGRESS_INTERVAL_S = 0.05
 _TMP_PREFIX = ".download-"
 
 
-class DownloadError(Exception):
+class DownloadError(MediaError):
     """A download failed; str(exc) is a message for the user."""
 
     def __init__(self, message: str, *, url: str | None = None,

@@ -37,6 +37,7 @@ declares more frames than it holds) or when the decoder hits the cut.
 """
 from __future__ import annotations
 
+from core.base.errors import MediaError
 import bisect
 import operator
 from collections import OrderedDict
@@ -62,7 +63,7 @@ _FORWARD_SLACK = 32
 _NOT_VIDEO_FORMATS = {"tty": "a text file", "image2": "a still image"}
 
 
-class VideoError(Exception):
+class VideoError(MediaError, ValueError):
     """A file that is not a readable video: missing, empty, corrupt, truncated, not a video,
     unsupported. The message names the file and what is wrong."""
 

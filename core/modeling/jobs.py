@@ -38,6 +38,7 @@ Ray back end
 """
 from __future__ import annotations
 
+from core.base.errors import ModelingError
 import codecs
 import fcntl
 import os
@@ -74,7 +75,7 @@ RAY_EXCLUDES = [
 ]
 
 
-class JobError(RuntimeError):
+class JobError(ModelingError, RuntimeError):
     """A job operation that could not be done; the message says why and what to do."""
 
 

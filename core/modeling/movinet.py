@@ -49,6 +49,7 @@ and `load_model(out_dir)` rebuilds the Keras model from ``model.json`` and resto
 """
 from __future__ import annotations
 
+from core.base.errors import ModelingError
 import contextlib
 import dataclasses
 import hashlib
@@ -94,7 +95,7 @@ __all__ = [
 ]
 
 
-class ModelError(Exception):
+class ModelError(ModelingError, ValueError):
     """A model cannot be built, restored, downloaded or loaded; the message says why."""
 
 

@@ -61,6 +61,7 @@ creates or takes over the row itself (status, pid, start and end, summary) and t
 """
 from __future__ import annotations
 
+from core.base.errors import ModelingError
 import contextlib
 import copy
 import json
@@ -73,7 +74,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from core.base.store import StoreError, now
+from core.base.store import now
 from core.modeling import registry
 from core.base.workspace import Workspace
 from core.dataset.windows import DEFAULT_SCALES
@@ -162,7 +163,7 @@ RUN_FILES = ("config.json", "log.txt", "metrics.jsonl")
 EXIT_STOPPED = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
 
-class TrainError(StoreError):
+class TrainError(ModelingError, ValueError):
     """Training cannot start or go on; the message says why and what to do."""
 
 

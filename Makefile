@@ -16,6 +16,7 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+	$(BIN)/python -m core.pose.models
 
 # The demo workspace is rendered once (a few minutes); later runs reuse it.
 demo: install

@@ -486,6 +486,9 @@ def judge_3d(label: str, q: dict, a: int, b: int) -> tuple[bool, str, list]:
     reasons = []
     for name, key, phase, op, thr, reason in GT_STANDARDS.get(label, ()):
         f = _phase_frame(label, phase, q, a, b)
+        if op == ">=":   # a lockout / an open hip: the best within +-3 frames of the top
+            w = slice(max(a, f - 3), min(b, f + 3) + 1)
+            f = w.start + int(np.argmax(q[key][w]))
         v = float(q[key][f])
         ok = v <= thr if op == "<=" else v >= thr
         checks.append({"check": name, "value": round(v, 2), "frame": f, "ok": bool(ok)})

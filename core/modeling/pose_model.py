@@ -1,0 +1,423 @@
+"""The pose model: the nine movements + "none" from the athlete's landmarks over time.
+
+Trained on synthetic motion only (`core.demo.motion`: the demo figure's movements seen by random
+cameras through a simulated pose estimator), so it needs no real labels and runs on any BlazePose
+track (`core.pose.landmarks` arrays: ``frames, xy, visibility[, score]``).
+
+Features of a clip or window (frames ``start..end`` of a track; `clip_features`):
+
+- the 33 landmarks relative to the mid-hip of each step, divided by the clip's torso length (median
+  over the clip of mid-shoulder to mid-hip): translation and scale free, gravity kept (image y down);
+- their velocities (torso lengths per second, x0.1), the mid-hip's path relative to its clip mean
+  (jumps, travel) and its velocity, the landmarks' visibility, a mask (1 where the frame had a pose),
+  and log(clip seconds) (so one model sees reps of 0.4 s and windows of 4 s);
+- NaN gaps (no pose: NaN rows or score < `min_score`) are linearly interpolated in time before
+  resampling to `steps` equally spaced times (default 32) over the clip; a clip with no pose at all
+  gives zeros and mask 0.
+
+Model: a small temporal conv net (tf.keras via tf_keras, as `core.modeling.movinet`): 4 Conv1D
+layers with batch norm, average+max pooling, dropout, 10 logits. Training (`train_pose_model`)
+generates synthetic tracks (train and val from disjoint seeds: different athletes, cameras, plans),
+cuts rep clips (edges jittered: partial reps), windows of 0.7-4 s inside sets, and rest/transition
+windows ("none"), class-balanced; augments every epoch (mirror with FLIP, rotation, anisotropic
+scale, jitter); keeps the best epoch on val.
+
+Saved model folder::
+
+    out_dir/pose_model.keras     the Keras model
+    out_dir/pose_model.json      {"kind": "pose", "labels", "features": {...}, "metrics": {...}, ...}
+
+API::
+
+    train_pose_model(out_dir, *, n_train, n_val, epochs, seed, progress=None, cancel=None) -> dict
+    load_pose_model(dir) -> PoseModel
+    predict_clip(model, track_arrays, start=None, end=None, fps=30.0) -> probs [10]
+    predict_clips(model, track_arrays, ranges, fps=30.0) -> probs [n, 10]
+    clip_features(track_arrays, start=None, end=None, fps=30.0, settings=FeatureSettings()) -> [steps, F]
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from core.base.errors import ModelingError  # noqa: E402
+from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
+from core.base.progress import Progress, check_cancel, report  # noqa: E402
+from core.pose.landmarks import FLIP, INDEX, N_LANDMARKS  # noqa: E402
+
+__all__ = ["LABELS", "FeatureSettings", "PoseModel", "clip_features", "train_pose_model", "load_pose_model",
+           "predict_clip", "predict_clips", "build_model", "make_samples", "N_FEATURES"]
+
+LABELS = tuple(DEFAULT_MOVEMENTS) + ("none",)
+MODEL_FILE = "pose_model.keras"
+META_FILE = "pose_model.json"
+_FLIP = np.array(FLIP)
+_LS, _RS, _LH, _RH = INDEX["left_shoulder"], INDEX["right_shoulder"], INDEX["left_hip"], INDEX["right_hip"]
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    steps: int = 32
+    min_score: float = 0.3       # frames whose pose score is lower count as no pose
+
+
+N_FEATURES = N_LANDMARKS * 2 * 2 + 4 + N_LANDMARKS + 2
+
+
+# ----------------------------------------------------------------------------------------------
+# features
+# ----------------------------------------------------------------------------------------------
+def _fill_gaps(frames: np.ndarray, xy: np.ndarray, vis: np.ndarray, ok: np.ndarray):
+    """Linearly interpolate xy/vis over frames without a pose (nearest at the ends)."""
+    xy = xy.astype(np.float64)
+    vis = vis.astype(np.float64)
+    if ok.all():
+        return xy, vis
+    if not ok.any():
+        return np.zeros_like(xy), np.zeros_like(vis)
+    t = frames.astype(np.float64)
+    good = np.flatnonzero(ok)
+    i = np.clip(np.searchsorted(t[good], t, side="right") - 1, 0, len(good) - 1)
+    j = np.clip(i + 1, 0, len(good) - 1)
+    a, b = good[i], good[j]
+    span = t[b] - t[a]
+    f = np.where(span > 0, np.clip((t - t[a]) / np.where(span > 0, span, 1), 0, 1), 0.0)
+    f = np.where(t < t[good[0]], 0.0, f)
+    out = xy[a] * (1 - f)[:, None, None] + xy[b] * f[:, None, None]
+    vo = vis[a] * (1 - f)[:, None] + vis[b] * f[:, None]
+    out[ok], vo[ok] = xy[ok], vis[ok]
+    return out, vo
+
+
+def _pose_ok(xy: np.ndarray, score: np.ndarray | None, min_score: float) -> np.ndarray:
+    ok = np.isfinite(xy).all(axis=(1, 2))
+    if score is not None:
+        ok &= np.nan_to_num(score, nan=0.0) >= min_score
+    return ok
+
+
+def _normalised(frames, xy, vis, score, start, end, fps, st: FeatureSettings):
+    """Resampled hip-relative torso-scaled coords [S,33,2], hip path [S,2], vis [S,33], mask [S], seconds."""
+    S = st.steps
+    frames = np.asarray(frames)
+    sel = np.ones(len(frames), bool)
+    if start is not None:
+        sel &= frames >= start
+    if end is not None:
+        sel &= frames <= end
+    idx = np.flatnonzero(sel)
+    z = (np.zeros((S, N_LANDMARKS, 2)), np.zeros((S, 2)), np.zeros((S, N_LANDMARKS)), np.zeros(S))
+    if not len(idx):
+        return (*z, 1.0 / fps)
+    fr = frames[idx].astype(np.float64)
+    t0 = float(start) if start is not None else fr[0]
+    t1 = float(end) if end is not None else fr[-1]
+    dur = max(t1 - t0 + 1.0, 1.0) / fps
+    ok = _pose_ok(xy[idx], None if score is None else score[idx], st.min_score)
+    if not ok.any():
+        return (*z, dur)
+    P, V = _fill_gaps(fr, xy[idx], vis[idx], ok)
+    hip = 0.5 * (P[:, _LH] + P[:, _RH])
+    sh = 0.5 * (P[:, _LS] + P[:, _RS])
+    torso = float(np.median(np.linalg.norm(sh - hip, axis=-1)[ok]))
+    torso = max(torso, 1e-3)
+    rel = (P - hip[:, None]) / torso
+    ts = np.linspace(t0, t1, S)
+    i = np.clip(np.searchsorted(fr, ts, side="right") - 1, 0, len(fr) - 1)
+    j = np.minimum(i + 1, len(fr) - 1)
+    span = fr[j] - fr[i]
+    f = np.where(span > 0, np.clip((ts - fr[i]) / np.where(span > 0, span, 1), 0, 1), 0.0)
+    lerp = lambda A: A[i] * (1 - f).reshape((-1,) + (1,) * (A.ndim - 1)) + A[j] * f.reshape((-1,) + (1,) * (A.ndim - 1))  # noqa: E731
+    rel_s = lerp(rel)
+    hip_s = lerp(hip)
+    hip_s = (hip_s - hip_s.mean(0)) / torso
+    vis_s = lerp(V)
+    mask = lerp(ok.astype(np.float64))
+    return rel_s, hip_s, vis_s, mask, dur
+
+
+def _assemble(rel, hip, vis, mask, dur) -> np.ndarray:
+    """Features [N, S, F] from batched normalised arrays ([N,S,33,2], [N,S,2], [N,S,33], [N,S], [N])."""
+    N, S = rel.shape[:2]
+    dt = (np.asarray(dur, np.float64) / max(S - 1, 1)).reshape(N, 1, 1, 1)
+    vel = np.gradient(rel, axis=1) / dt * 0.1
+    hvel = np.gradient(hip, axis=1) / dt[..., 0] * 0.1
+    ld = np.broadcast_to(np.log(np.asarray(dur, np.float64)).reshape(N, 1, 1), (N, S, 1))
+    out = np.concatenate([rel.reshape(N, S, -1), np.clip(vel, -3, 3).reshape(N, S, -1), hip, np.clip(hvel, -3, 3),
+                          vis, mask[..., None], ld], -1)
+    return np.nan_to_num(out).astype(np.float32)
+
+
+def clip_features(track: dict, start: int | None = None, end: int | None = None, fps: float = 30.0,
+                  settings: FeatureSettings = FeatureSettings()) -> np.ndarray:
+    """Features [steps, N_FEATURES] of frames start..end (decoder indices, inclusive) of a pose track."""
+    rel, hip, vis, mask, dur = _normalised(track["frames"], np.asarray(track["xy"]), np.asarray(track["visibility"]),
+                                           track.get("score"), start, end, fps, settings)
+    return _assemble(rel[None], hip[None], vis[None], mask[None], np.array([dur]))[0]
+
+
+def _augment(rel, hip, vis, mask, rng):
+    """Mirror (FLIP), rotation, anisotropic scale and jitter of batched normalised arrays."""
+    N = len(rel)
+    rel, hip, vis = rel.copy(), hip.copy(), vis.copy()
+    m = rng.random(N) < 0.5
+    rel[m] = rel[m][:, :, _FLIP]
+    rel[m, ..., 0] *= -1
+    hip[m, :, 0] *= -1
+    vis[m] = vis[m][:, :, _FLIP]
+    a = np.radians(rng.uniform(-12, 12, N))
+    sx, sy = rng.uniform(0.85, 1.15, N), rng.uniform(0.92, 1.08, N)
+    c, s = np.cos(a), np.sin(a)
+    R = np.stack([np.stack([c * sx, -s * sx], -1), np.stack([s * sy, c * sy], -1)], -2)   # [N,2,2]
+    rel = np.einsum("nij,nslj->nsli", R, rel)
+    hip = np.einsum("nij,nsj->nsi", R, hip)
+    rel += rng.normal(0, 0.01, rel.shape)
+    return rel, hip, vis, mask
+
+
+# ----------------------------------------------------------------------------------------------
+# samples from synthetic tracks
+# ----------------------------------------------------------------------------------------------
+def _candidates(tr, rng, windows_per_track: int):
+    """(start, end, label index) clips of one MotionTrack."""
+    out = []
+    fl = tr.frame_labels()
+    nv = tr.n_video_frames
+    none = len(LABELS) - 1
+    fps = tr.fps
+    for r in tr.reps:
+        L = r["end"] - r["start"] + 1
+        a = r["start"] + int(round(rng.uniform(-0.15, 0.15) * L))
+        b = r["end"] + int(round(rng.uniform(-0.15, 0.15) * L))
+        if b - a >= 4:
+            out.append((max(0, a), min(nv - 1, b), LABELS.index(r["label"])))
+    for _ in range(windows_per_track):
+        d = int(rng.uniform(0.7, 4.0) * fps)
+        if d >= nv:
+            continue
+        a = int(rng.integers(0, nv - d))
+        seg = fl[a:a + d]
+        counts = np.bincount(seg[seg >= 0], minlength=len(DEFAULT_MOVEMENTS))
+        mov = counts.sum() / len(seg)
+        if mov <= 0.2:
+            out.append((a, a + d - 1, none))
+        elif counts.max() / len(seg) >= 0.6:
+            out.append((a, a + d - 1, int(counts.argmax())))
+    return out
+
+
+def make_samples(tracks, n: int, seed: int, settings: FeatureSettings = FeatureSettings()):
+    """n class-balanced clips from MotionTracks: normalised arrays (rel, hip, vis, mask, dur) and labels."""
+    rng = np.random.default_rng([int(seed), 77])
+    cands = []
+    for ti, tr in enumerate(tracks):
+        for a, b, y in _candidates(tr, rng, windows_per_track=max(8, tr.n_video_frames // 60)):
+            cands.append((ti, a, b, y))
+    if not cands:
+        raise ModelingError("No training clips could be cut from the synthetic tracks.")
+    by = {}
+    for c in cands:
+        by.setdefault(c[3], []).append(c)
+    classes = sorted(by)
+    per = int(math.ceil(n / len(classes)))
+    chosen = []
+    for y in classes:
+        pool = by[y]
+        pick = rng.choice(len(pool), size=per, replace=len(pool) < per)
+        chosen += [pool[i] for i in pick]
+    chosen = [chosen[i] for i in rng.permutation(len(chosen))[:n]]
+    S = settings.steps
+    rel = np.zeros((len(chosen), S, N_LANDMARKS, 2), np.float32)
+    hip = np.zeros((len(chosen), S, 2), np.float32)
+    vis = np.zeros((len(chosen), S, N_LANDMARKS), np.float32)
+    mask = np.zeros((len(chosen), S), np.float32)
+    dur = np.zeros(len(chosen), np.float32)
+    ys = np.zeros(len(chosen), np.int32)
+    for k, (ti, a, b, y) in enumerate(chosen):
+        tr = tracks[ti]
+        rel[k], hip[k], vis[k], mask[k], dur[k] = _normalised(tr.frames, tr.xy, tr.visibility, tr.score, a, b,
+                                                              tr.fps, settings)
+        ys[k] = y
+    return (rel, hip, vis, mask, dur), ys
+
+
+# ----------------------------------------------------------------------------------------------
+# model
+# ----------------------------------------------------------------------------------------------
+def _keras():
+    import tf_keras
+
+    return tf_keras
+
+
+def build_model(steps: int = 32, n_features: int = N_FEATURES, n_classes: int = len(LABELS), width: int = 96,
+                seed: int = 0):
+    keras = _keras()
+    L = keras.layers
+    init = keras.initializers.GlorotUniform(seed=seed)
+    inp = keras.Input((steps, n_features), name="pose")
+    x = inp
+    for k, (ch, ker) in enumerate(((width, 5), (width, 5), (int(width * 4 / 3), 3), (int(width * 4 / 3), 3))):
+        x = L.Conv1D(ch, ker, padding="same", use_bias=False, kernel_initializer=init, name=f"conv{k}")(x)
+        x = L.BatchNormalization(momentum=0.9, name=f"bn{k}")(x)
+        x = L.ReLU(name=f"relu{k}")(x)
+        if k == 1:
+            x = L.MaxPooling1D(2, name="pool")(x)
+    x = L.Concatenate(name="pools")([L.GlobalAveragePooling1D()(x), L.GlobalMaxPooling1D()(x)])
+    x = L.Dropout(0.3, seed=seed)(x)
+    out = L.Dense(n_classes, kernel_initializer=init, name="logits")(x)
+    return keras.Model(inp, out, name="pose_tcn")
+
+
+@dataclass
+class PoseModel:
+    keras_model: object
+    labels: tuple
+    settings: FeatureSettings
+    meta: dict
+
+    def logits(self, feats: np.ndarray) -> np.ndarray:
+        return np.asarray(self.keras_model(feats, training=False))
+
+
+def _softmax(z):
+    z = z - z.max(-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(-1, keepdims=True)
+
+
+def predict_clips(model: PoseModel, track: dict, ranges, fps: float = 30.0, batch: int = 256) -> np.ndarray:
+    """Probabilities [n, len(labels)] of clips ``[(start, end), ...]`` of a pose track."""
+    xy, vis = np.asarray(track["xy"]), np.asarray(track["visibility"])
+    score = track.get("score")
+    parts = [_normalised(track["frames"], xy, vis, score, a, b, fps, model.settings) for a, b in ranges]
+    if not parts:
+        return np.zeros((0, len(model.labels)), np.float32)
+    feats = _assemble(*[np.stack([p[k] for p in parts]) for k in range(4)], np.array([p[4] for p in parts]))
+    out = [_softmax(model.logits(feats[i:i + batch])) for i in range(0, len(feats), batch)]
+    return np.concatenate(out).astype(np.float32)
+
+
+def predict_clip(model: PoseModel, track: dict, start: int | None = None, end: int | None = None,
+                 fps: float = 30.0) -> np.ndarray:
+    """Probabilities [10] (model.labels order) of frames start..end (default: the whole track)."""
+    feats = clip_features(track, start, end, fps, model.settings)[None]
+    return _softmax(model.logits(feats))[0].astype(np.float32)
+
+
+def load_pose_model(path) -> PoseModel:
+    path = Path(path)
+    meta_p, model_p = path / META_FILE, path / MODEL_FILE
+    if not meta_p.is_file() or not model_p.is_file():
+        raise ModelingError(f"{path} is not a pose model folder ({META_FILE} and {MODEL_FILE} expected).")
+    meta = json.loads(meta_p.read_text())
+    keras = _keras()
+    try:
+        km = keras.models.load_model(str(model_p), compile=False)
+    except Exception as e:  # noqa: BLE001 - a broken file is the user's problem to see
+        raise ModelingError(f"The pose model in {path} could not be loaded: {e}") from e
+    st = FeatureSettings(**meta.get("features", {}))
+    return PoseModel(km, tuple(meta["labels"]), st, meta)
+
+
+# ----------------------------------------------------------------------------------------------
+# training
+# ----------------------------------------------------------------------------------------------
+def _tracks(seeds, workers, progress, cancel, lo, hi, text):
+    from core.demo.motion import MotionConfig, generate_tracks
+
+    def prog(done, total, _t):
+        report(progress, lo + (hi - lo) * done / max(total, 1), 100, f"{text} {done}/{total}")
+
+    return generate_tracks(seeds, MotionConfig(norep_p=0.15), workers=workers, progress=prog, cancel=cancel)
+
+
+def evaluate_samples(model: PoseModel, X, y) -> dict:
+    feats = _assemble(*X)
+    probs = np.concatenate([_softmax(model.logits(feats[i:i + 512])) for i in range(0, len(feats), 512)])
+    pred = probs.argmax(-1)
+    C = len(model.labels)
+    conf = np.zeros((C, C), np.int64)
+    np.add.at(conf, (y, pred), 1)
+    per = {model.labels[c]: (float(conf[c, c] / conf[c].sum()) if conf[c].sum() else None) for c in range(C)}
+    return {"top1": float((pred == y).mean()), "per_class": per, "confusion": conf.tolist(), "n": int(len(y))}
+
+
+def train_pose_model(out_dir, *, n_train: int = 24000, n_val: int = 4000, epochs: int = 14, seed: int = 0,
+                     progress: Progress | None = None, cancel=None, workers: int | None = None,
+                     tracks_per_sample: float = 1 / 40, batch: int = 128, lr: float = 2e-3) -> dict:
+    """Generate synthetic tracks, train the pose model, keep the best epoch on val, save it in out_dir.
+    Returns the metrics (also in pose_model.json)."""
+    if n_train < 10 or n_val < 10 or epochs < 1:
+        raise ModelingError("train_pose_model needs n_train >= 10, n_val >= 10 and epochs >= 1.")
+    t0 = time.time()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    st = FeatureSettings()
+    n_tr_tracks = max(12, int(round(n_train * tracks_per_sample)))
+    n_va_tracks = max(6, int(round(n_val * tracks_per_sample)))
+    # disjoint seeds: train 0..49999, val 50000.. in the seed's block of 100000
+    base = int(seed) * 100_000
+    report(progress, 0, 100, "generating synthetic pose tracks")
+    tr_tracks = _tracks(range(base, base + n_tr_tracks), workers, progress, cancel, 0, 30, "train tracks")
+    va_tracks = _tracks(range(base + 50_000, base + 50_000 + n_va_tracks), workers, progress, cancel, 30, 38,
+                        "val tracks")
+    check_cancel(cancel, "Training the pose model")
+    Xtr, ytr = make_samples(tr_tracks, n_train, seed, st)
+    Xva, yva = make_samples(va_tracks, n_val, seed + 1, st)
+    gen_s = time.time() - t0
+    report(progress, 40, 100, "training")
+
+    import tensorflow as tf
+
+    keras = _keras()
+    tf.random.set_seed(int(seed))
+    km = build_model(st.steps, seed=int(seed))
+    steps_per_epoch = int(math.ceil(len(ytr) / batch))
+    sched = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * steps_per_epoch), alpha=0.05)
+    km.compile(optimizer=keras.optimizers.Adam(sched),
+               loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.05))
+    model = PoseModel(km, LABELS, st, {})
+    rng = np.random.default_rng([int(seed), 99])
+    Fva = _assemble(*Xva)
+    yva_1h = np.eye(len(LABELS), dtype=np.float32)[yva]
+    best = (-1.0, -1, None)
+    history = []
+    for ep in range(epochs):
+        check_cancel(cancel, "Training the pose model")
+        rel, hip, vis, mask = _augment(*Xtr[:4], rng)
+        Ftr = _assemble(rel, hip, vis, mask, Xtr[4])
+        ytr_1h = np.eye(len(LABELS), dtype=np.float32)[ytr]
+        h = km.fit(Ftr, ytr_1h, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        logits = np.concatenate([np.asarray(km(Fva[i:i + 1024], training=False)) for i in range(0, len(Fva), 1024)])
+        va_loss = float(np.mean(-np.log(_softmax(logits)[np.arange(len(yva)), yva] + 1e-9)))
+        acc = float((logits.argmax(-1) == yva).mean())
+        history.append({"epoch": ep + 1, "loss": float(h.history["loss"][-1]), "val_loss": va_loss, "val_top1": acc})
+        if acc > best[0]:
+            best = (acc, ep + 1, [w.copy() for w in km.get_weights()])
+        report(progress, 40 + 58 * (ep + 1) / epochs, 100, f"epoch {ep + 1}/{epochs}: val top-1 {acc:.3f}")
+    km.set_weights(best[2])
+    val = evaluate_samples(model, Xva, yva)
+    train_s = time.time() - t0
+    metrics = {"val_top1": val["top1"], "val_per_class": val["per_class"], "val_confusion": val["confusion"],
+               "best_epoch": best[1], "epochs": epochs, "history": history, "n_train": int(len(ytr)),
+               "n_val": int(len(yva)), "train_tracks": n_tr_tracks, "val_tracks": n_va_tracks,
+               "generate_s": round(gen_s, 1), "total_s": round(train_s, 1), "seed": int(seed),
+               "data": "synthetic (core.demo.motion); val: disjoint seeds (other athletes, cameras, plans)"}
+    km.save(str(out_dir / MODEL_FILE))
+    meta = {"kind": "pose", "labels": list(LABELS), "features": asdict(st), "n_features": N_FEATURES,
+            "architecture": "pose_tcn", "fps_assumed": 30.0, "metrics": metrics,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    (out_dir / META_FILE).write_text(json.dumps(meta, indent=1))
+    model.meta = meta
+    report(progress, 100, 100, f"saved: val top-1 {val['top1']:.3f}")
+    return metrics

@@ -440,23 +440,30 @@ def nearest_detection(detections: Sequence[Detection], box, *, max_shift: float 
 
 def _refine_from_heatmap(uv: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     """MediaPipe's heatmap refinement: each landmark's x, y become the sigmoid-weighted mean cell
-    position of a 7x7 window of its heatmap channel around it, where the window's peak is >= 0.5."""
+    position of a 7x7 window of its heatmap channel around it (cells outside the heatmap count
+    as zero), where the window's peak is >= 0.5."""
     hh, hw, nc = heatmap.shape
-    out = uv.copy()
+    n = min(nc, len(uv))
     off = (_HEATMAP_KERNEL - 1) // 2
-    for k in range(min(nc, len(uv))):
-        col, row = int(uv[k, 0] * hw), int(uv[k, 1] * hh)
-        if not (0 <= col < hw and 0 <= row < hh):
-            continue
-        r0, r1 = max(0, row - off), min(hh, row + off + 1)
-        c0, c1 = max(0, col - off), min(hw, col + off + 1)
-        conf = _sigmoid(heatmap[r0:r1, c0:c1, k].astype(np.float64))
-        total = conf.sum()
-        if total <= 0 or conf.max() < _HEATMAP_MIN_CONFIDENCE:
-            continue
-        rows, cols = np.mgrid[r0:r1, c0:c1]
-        out[k, 0] = (cols * conf).sum() / total / hw
-        out[k, 1] = (rows * conf).sum() / total / hh
+    col = np.trunc(uv[:n, 0] * hw).astype(np.int64)  # C++ int cast, as MediaPipe
+    row = np.trunc(uv[:n, 1] * hh).astype(np.int64)
+    inside = (col >= 0) & (col < hw) & (row >= 0) & (row < hh)
+    steps = np.arange(-off, off + 1)
+    rows = np.clip(row, 0, hh - 1)[:, None] + steps  # [n, 7]
+    cols = np.clip(col, 0, hw - 1)[:, None] + steps
+    valid = ((rows >= 0) & (rows < hh))[:, :, None] & ((cols >= 0) & (cols < hw))[:, None, :]
+    vals = heatmap[rows.clip(0, hh - 1)[:, :, None], cols.clip(0, hw - 1)[:, None, :],
+                   np.arange(n)[:, None, None]]
+    conf = np.where(valid, _sigmoid(vals.astype(np.float64)), 0.0)  # [n, 7, 7]
+    total = conf.sum(axis=(1, 2))
+    peak = conf.max(axis=(1, 2))
+    ok = inside & (total > 0) & (peak >= _HEATMAP_MIN_CONFIDENCE)
+    safe = np.where(total > 0, total, 1.0)
+    x = (conf * cols[:, None, :]).sum(axis=(1, 2)) / safe / hw
+    y = (conf * rows[:, :, None]).sum(axis=(1, 2)) / safe / hh
+    out = uv.copy()
+    out[:n, 0] = np.where(ok, x, uv[:n, 0])
+    out[:n, 1] = np.where(ok, y, uv[:n, 1])
     return out
 
 

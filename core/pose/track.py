@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import json
 import math
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -293,19 +295,27 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
 
 def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                   progress: Progress | None = None, cancel=None,
-                  estimator: PoseEstimator | None = None) -> PoseTrack:
+                  start: int = 0, end: int | None = None,
+                  estimator: PoseEstimator | None = None, prefetch: bool = True) -> PoseTrack:
     """The athlete's pose track of `video_path` (see the module docstring for who "the athlete"
     is). `step`: sample every step-th frame (default: every frame up to 15 fps). `athlete_box`:
     (x0, y0, x1, y1) pixels around the athlete on the first frames. `progress(done, total, text)`
     is called as frames are done; `cancel` (a threading.Event) stops it with Cancelled.
     Raises MediaError for unreadable videos; a video without anyone gives a track with score 0
-    everywhere (summary status "no pose")."""
+    everywhere (summary status "no pose"). `start`, `end`: the frame range to track (inclusive;
+    default the whole video), sampled from `start`. `prefetch`: decode the next frames in a thread while
+    the models run (the decoder releases the GIL)."""
     est = estimator if estimator is not None else PoseEstimator()
     with VideoReader(video_path, cache_frames=32) as reader:
         info = reader.info
         fps = info.fps
         step = default_step(fps) if step is None else max(1, int(step))
-        sampled = list(range(0, len(reader), step))
+        last = len(reader) - 1 if end is None else min(int(end), len(reader) - 1)
+        first = max(0, int(start))
+        if last < first:
+            raise PoseError(f"{video_path}: empty frame range [{start}, {end}] "
+                            f"(the video has {len(reader)} frames).")
+        sampled = list(range(first, last + 1, step))
         track = PoseTrack.empty(sampled, fps=fps, width=info.width, height=info.height,
                                 step=step, video_frames=len(reader))
         total = len(sampled)
@@ -317,7 +327,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
             if len(box) != 4 or not (box[2] > box[0] and box[3] > box[1]):
                 raise PoseError(f"athlete_box must be (x0, y0, x1, y1) with x1 > x0 and y1 > y0; "
                                 f"got {athlete_box!r}.")
-            target = (0, box)
+            target = (first, box)
         else:
             chosen = choose_athlete(_scan(reader, est, sampled, fps, cancel), info.width,
                                     info.height)
@@ -330,39 +340,97 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
         last_seen = target[0] if target else 0
         given = athlete_box is not None
         per_second = max(1, int(round((fps if fps > 0 else TARGET_FPS) / step)))
-        for ti, fi in enumerate(sampled):
-            check_cancel(cancel, "The pose track")
-            if target is None and ti % per_second:
-                continue  # nobody seen yet: look once a second, not on every frame
-            frame = reader.frame(fi)
-            res = None
-            if roi is not None:
-                res = est.landmarks(frame, roi)
-                if res.presence < est.presence_threshold:
-                    res = None
-            if res is None:
-                dets = est.detect(frame)
-                det = _reacquire(dets, last_box, fi - last_seen, fps, info, given)
-                if det is not None:
-                    res = est.landmarks(frame, det.roi())
+        frames = _Prefetch(reader, sampled) if prefetch else ((i, reader.frame(i)) for i in sampled)
+        try:
+            for ti, (fi, frame) in enumerate(frames):
+                check_cancel(cancel, "The pose track")
+                if target is None and ti % per_second:  # nobody seen yet: look once a second
+                    if ti % 5 == 0:
+                        report(progress, ti + 1, total, f"frame {fi}")
+                    continue
+                res = None
+                if roi is not None:
+                    res = est.landmarks(frame, roi)
                     if res.presence < est.presence_threshold:
                         res = None
-            if res is None:
-                roi = None
-            else:
-                roi = res.next_roi
-                track.xy[ti], track.z[ti] = res.xy, res.z
-                track.visibility[ti], track.score[ti] = res.visibility, max(res.presence, 1e-6)
-                last_box, last_seen = roi.body_box(), fi
-                if target is None:
-                    target = (fi, last_box)
-            if ti % 5 == 0 or ti == total - 1:
-                report(progress, ti + 1, total, f"frame {fi}")
+                if res is None:
+                    dets = est.detect(frame)
+                    det = _reacquire(dets, last_box, fi - last_seen, fps, given)
+                    if det is not None:
+                        res = est.landmarks(frame, det.roi())
+                        if res.presence < est.presence_threshold:
+                            res = None
+                if res is None:
+                    roi = None
+                else:
+                    roi = res.next_roi
+                    track.xy[ti], track.z[ti] = res.xy, res.z
+                    track.visibility[ti] = res.visibility
+                    track.score[ti] = max(res.presence, 1e-6)
+                    last_box, last_seen = roi.body_box(), fi
+                    if target is None:
+                        target = (fi, last_box)
+                if ti % 5 == 0 or ti == total - 1:
+                    report(progress, ti + 1, total, f"frame {fi}")
+        finally:
+            if prefetch:
+                frames.close()
         report(progress, total, total, "done")
     return track
 
 
-def _reacquire(dets: Sequence[Detection], last_box, frames_lost: int, fps: float, info,
+class _Prefetch:
+    """Frames (index, RGB) decoded ahead in a thread; `close()` stops it. The reader is used
+    by this thread only until close() returns."""
+
+    _END = object()
+
+    def __init__(self, reader: VideoReader, indices: Sequence[int], depth: int = 4):
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(reader, list(indices)),
+                                        name="pose-decode", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, reader, indices) -> None:
+        try:
+            for i in indices:
+                if self._stop.is_set() or not self._put((i, reader.frame(i))):
+                    return
+        except BaseException as err:  # handed to the consumer, raised there
+            self._put((self._END, err))
+            return
+        self._put((self._END, None))
+
+    def __iter__(self):
+        while True:
+            i, item = self._q.get()
+            if i is self._END:
+                if item is not None:
+                    raise item
+                return
+            yield i, item
+
+    def close(self) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+
+def _reacquire(dets: Sequence[Detection], last_box, frames_lost: int, fps: float,
                given: bool) -> Detection | None:
     """The detection to resume the athlete from: near the last box (the gate widens by half a
     body size per second lost, up to 2.5 sizes); the best-scoring one when there is no box yet."""
@@ -370,7 +438,7 @@ def _reacquire(dets: Sequence[Detection], last_box, frames_lost: int, fps: float
         return None
     if last_box is None:
         return dets[0]
-    seconds = frames_lost / fps if fps > 0 else 0.0
+    seconds = abs(frames_lost) / fps if fps > 0 else 0.0  # before the box's frame too
     shift = min(2.5, 1.0 + 0.5 * seconds)
     return nearest_detection(dets, last_box, max_shift=shift,
                              max_scale_change=3.0 if given else 2.5)

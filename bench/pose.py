@@ -1,0 +1,153 @@
+"""Pose-track benchmark: BlazePose (core.pose.track) on real 480p and 720p videos.
+
+    python bench/pose.py [--all] [VIDEO ...]
+
+Without arguments it takes a fixed set of real videos from ../shared/real_videos/index.csv (or
+$REAL_VIDEOS): the 270x480 ones, and portrait and landscape 720p ones. For each it prints the
+track's speed (video frames per second of wall time, and the ratio to real time, at the default
+sampling: every frame up to 15 fps), the same decode alone (the reference measured in the same
+run), ms per call of the landmark model and of the detector, how often the detector ran, and the
+share of sampled frames with a pose. Contact sheets (frames with the skeleton drawn, PNG) go to
+bench/out/pose/<video>.png.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.media.video import VideoReader  # noqa: E402
+from core.pose.blazepose import PoseEstimator  # noqa: E402
+from core.pose.landmarks import EDGE_INDEX, INDEX  # noqa: E402
+from core.pose.models import ensure_models  # noqa: E402
+from core.pose.track import PoseTrack, compute_track  # noqa: E402
+
+REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
+OUT = ROOT / "bench" / "out" / "pose"
+DEFAULT = ["kbtrainer__backSquats.mp4", "kbtrainer__front_squat_.mp4", "kbtrainer__deadlift.mp4",
+           "kbtrainer__burpee.mp4", "kbtrainer__cardioSegunda2.mp4", "formfit__squat.mp4",
+           "myoxyn__push_ups.mp4", "myoxyn__wall_handstand_push_ups_facing.mp4",
+           "gulab__pushups3.mp4", "stevewoz__skipping.mp4", "divyansh__pull_up.mp4",
+           "joelo__situp.mp4"]
+TILES = 8
+LEFT = {i for n, i in INDEX.items() if n.startswith("left")}
+
+
+def draw(frame: np.ndarray, xy: np.ndarray | None, vis: np.ndarray | None, text: str,
+         box=None) -> np.ndarray:
+    img = np.ascontiguousarray(frame.copy())
+    scale = max(1, round(max(img.shape[:2]) / 480))
+    if box is not None:
+        x0, y0, x1, y1 = (int(round(v)) for v in box)
+        cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 0), scale)
+    if xy is not None and np.isfinite(xy).all():
+        for a, b in EDGE_INDEX:
+            alpha = min(vis[a], vis[b])
+            colour = (255, 80, 0) if a in LEFT or b in LEFT else (0, 160, 255)
+            if alpha < 0.5:
+                colour = (128, 128, 128)
+            cv2.line(img, tuple(int(v) for v in xy[a]), tuple(int(v) for v in xy[b]), colour,
+                     2 * scale, cv2.LINE_AA)
+        for k, p in enumerate(xy):
+            cv2.circle(img, (int(p[0]), int(p[1])), 2 * scale,
+                       (0, 255, 0) if vis[k] >= 0.5 else (160, 160, 160), -1, cv2.LINE_AA)
+    cv2.putText(img, text, (8, 24 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0),
+                4 * scale, cv2.LINE_AA)
+    cv2.putText(img, text, (8, 24 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,
+                (255, 255, 255), scale, cv2.LINE_AA)
+    return img
+
+
+def contact_sheet(path: Path, track: PoseTrack, out: Path, tiles: int = TILES) -> Path:
+    idx = np.unique(np.linspace(0, len(track) - 1, min(tiles, len(track))).round().astype(int))
+    pics = []
+    with VideoReader(path) as reader:
+        for k, ti in enumerate(idx):
+            fi = int(track.frames[ti])
+            ok = bool(track.has_pose[ti])
+            text = f"#{fi} p={track.score[ti]:.2f}" if ok else f"#{fi} no pose"
+            pics.append(draw(reader.frame(fi), track.xy[ti] if ok else None,
+                             track.visibility[ti], text, track.athlete_box if k == 0 else None))
+    h = 360
+    pics = [cv2.resize(p, (max(1, round(p.shape[1] * h / p.shape[0])), h),
+                       interpolation=cv2.INTER_AREA) for p in pics]
+    per_row = 4 if pics[0].shape[1] > pics[0].shape[0] else 8
+    rows = []
+    for r in range(0, len(pics), per_row):
+        row = pics[r:r + per_row]
+        width = sum(p.shape[1] for p in pics[:per_row])
+        strip = np.zeros((h, width, 3), np.uint8)
+        x = 0
+        for p in row:
+            strip[:, x:x + p.shape[1]] = p
+            x += p.shape[1]
+        rows.append(strip)
+    sheet = np.concatenate(rows, axis=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return out
+
+
+def decode_only(path: Path, step: int) -> float:
+    t0 = time.perf_counter()
+    with VideoReader(path, cache_frames=32) as reader:
+        for i in range(0, len(reader), step):
+            reader.frame(i)
+    return time.perf_counter() - t0
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("videos", nargs="*", help="video files (default: a fixed set of real videos)")
+    ap.add_argument("--all", action="store_true", help="every video of index.csv")
+    args = ap.parse_args(argv)
+    if args.videos:
+        paths = [Path(v) for v in args.videos]
+    else:
+        with open(REAL_VIDEOS / "index.csv", newline="") as f:
+            names = [r["file"] for r in csv.DictReader(f)]
+        paths = [REAL_VIDEOS / n for n in (names if args.all else DEFAULT) if n in names]
+    models = ensure_models()
+    print(f"pose track benchmark, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.2f}; LiteRT, 2 threads; default sampling (<= 15 fps)")
+    head = (f"{'video':44s} {'size':>9s} {'fps':>5s} {'frames':>6s} {'step':>4s} {'track s':>7s} "
+            f"{'frames/s':>8s} {'x real':>6s} {'decode x':>8s} {'lm ms':>6s} {'det ms':>6s} "
+            f"{'det n':>5s} {'pose %':>6s} {'lost':>4s}")
+    print(head)
+    totals = []
+    for path in paths:
+        est = PoseEstimator(models)
+        t0 = time.perf_counter()
+        track = compute_track(path, estimator=est)
+        wall = time.perf_counter() - t0
+        dec = decode_only(path, track.step)
+        ms = est.ms_per_frame()
+        duration = track.video_frames / track.fps if track.fps else float("nan")
+        s = track.summary()
+        print(f"{path.name[:44]:44s} {track.width:>4d}x{track.height:<4d} {track.fps:5.1f} "
+              f"{track.video_frames:6d} {track.step:4d} {wall:7.2f} {track.video_frames / wall:8.1f} "
+              f"{duration / wall:6.2f} {duration / dec:8.1f} {ms['landmark']:6.1f} "
+              f"{ms['detector']:6.1f} {len(est.timings.detector):5d} "
+              f"{100 * s['share_with_pose']:6.1f} {len(s['lost_ranges']):4d}", flush=True)
+        totals.append((track.height if track.width >= track.height else track.width,
+                       duration / wall))
+        contact_sheet(path, track, OUT / f"{path.stem}.png")
+    for res in sorted({r for r, _ in totals}):
+        xs = [x for r, x in totals if r == res]
+        print(f"short side {res}: {len(xs)} videos, x real time min {min(xs):.2f}, "
+              f"median {float(np.median(xs)):.2f}")
+    print(f"contact sheets: {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,238 @@
+"""BlazePose pose tracks on real footage (core.pose.models, core.pose.blazepose, core.pose.track).
+
+The model files come from PyPI once (`ensure_models`, what `make install` runs); each test decodes
+a few dozen frames of a real 270x480 video from ../shared/real_videos/."""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import zipfile
+
+import numpy as np
+import pytest
+
+from core.base.errors import Cancelled, PoseError
+from core.media.video import VideoReader
+from core.pose import models as pose_models
+from core.pose.blazepose import PoseEstimator, Roi, iou, roi_from_points, ssd_anchors
+from core.pose.landmarks import INDEX, N_LANDMARKS
+from core.pose.track import PoseTrack, compute_track, default_step
+from tests.videotools import ffmpeg
+
+SQUAT = "kbtrainer__backSquats.mp4"        # 270x480 portrait, one athlete, PVC back squats
+FRONT_SQUAT = "kbtrainer__front_squat_.mp4"  # 270x480, another athlete (the "judge" below)
+
+
+@pytest.fixture(scope="module")
+def models():
+    return pose_models.ensure_models()
+
+
+@pytest.fixture(scope="module")
+def estimator(models):
+    return PoseEstimator(models)
+
+
+def encode(path, frames, fps=30, codec=("-c:v", "libx264", "-pix_fmt", "yuv420p")):
+    frames = np.ascontiguousarray(np.stack(frames))
+    n, h, w, _ = frames.shape
+    ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", fps, "-i", "-",
+           *codec, path, stdin=frames.tobytes())
+    return path
+
+
+def real_frames(real_videos, name, start, end):
+    with VideoReader(real_videos / name) as r:
+        return list(r.frames(start, end))
+
+
+# -- models ---------------------------------------------------------------------------------------
+
+def test_models_in_place_with_their_hashes(models):
+    assert set(models) == {"pose_detection", "pose_landmark_full"}
+    for name, path in models.items():
+        assert pose_models.verify(path, name)
+    assert pose_models.model_paths() == models
+    assert "Apache" in pose_models.__doc__
+
+
+def test_hash_check_rejects_a_corrupted_file(models, tmp_path, monkeypatch):
+    dest = tmp_path / "pose"
+    dest.mkdir()
+    for p in models.values():
+        shutil.copy(p, dest / p.name)
+    assert pose_models.model_paths(dest)  # good copies pass
+    bad = dest / models["pose_landmark_full"].name
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    with pytest.raises(PoseError, match="corrupt"):
+        pose_models.model_paths(dest)
+
+    # No registry: one clear line, and the corrupt file is not taken for the model.
+    def offline(tmp):
+        raise PoseError("Could not fetch the pose models: PyPI is unreachable (offline).")
+    monkeypatch.setattr(pose_models, "_download_wheel", offline)
+    with pytest.raises(PoseError, match="PyPI") as err:
+        pose_models.ensure_models(dest)
+    assert "\n" not in str(err.value)
+
+    # A wheel whose file is not the expected one is refused, nothing is written.
+    fake = tmp_path / "mediapipe-0.10.21-fake.whl"
+    with zipfile.ZipFile(fake, "w") as z:
+        z.writestr(pose_models.MODELS["pose_landmark_full"][0], b"not a model")
+    with pytest.raises(PoseError, match="sha256"):
+        pose_models.ensure_models(dest, wheel=fake)
+    assert bad.read_bytes() == bytes(data)
+
+    # A wheel with the right files repairs it (built from the good copies).
+    good = tmp_path / "mediapipe-0.10.21-good.whl"
+    with zipfile.ZipFile(good, "w") as z:
+        for name, (inner, _) in pose_models.MODELS.items():
+            z.write(models[name], inner)
+    fixed = pose_models.ensure_models(dest, wheel=good)
+    assert pose_models.verify(fixed["pose_landmark_full"], "pose_landmark_full")
+    assert not list(dest.glob(".*"))  # no temporary files left
+
+
+# -- the pipeline ---------------------------------------------------------------------------------
+
+def test_anchors_match_the_detector(estimator):
+    a = ssd_anchors()
+    assert a.shape == (2254, 2) and (a > 0).all() and (a < 1).all()
+    assert np.allclose(a[0], [0.5 / 28, 0.5 / 28]) and np.allclose(a[-1], [6.5 / 7, 6.5 / 7])
+
+
+def test_roi_geometry():
+    upright = roi_from_points((100, 200), (100, 100))  # size point straight above the hips
+    assert upright.rotation == pytest.approx(0.0)
+    assert upright.size == pytest.approx(250.0)
+    assert upright.body_box() == pytest.approx((0, 100, 200, 300))
+    lying = roi_from_points((100, 200), (200, 200))  # head to the right: turned 90° clockwise
+    assert lying.rotation == pytest.approx(np.pi / 2)
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
+
+
+def test_landmarks_land_on_the_upright_athlete(real_videos, estimator):
+    frames = real_frames(real_videos, SQUAT, 0, 29)
+    h, w = frames[0].shape[:2]
+    dets = estimator.detect(frames[0])
+    assert len(dets) == 1 and dets[0].score > 0.8
+    xy, z, vis, presence, next_roi = estimator.landmarks(frames[0], dets[0].roi())
+    assert xy.shape == (N_LANDMARKS, 2) and z.shape == vis.shape == (N_LANDMARKS,)
+    assert presence > 0.9 and isinstance(next_roi, Roi)
+    shoulders = xy[[INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(0)
+    hips = xy[[INDEX["left_hip"], INDEX["right_hip"]]].mean(0)
+    ankles = xy[[INDEX["left_ankle"], INDEX["right_ankle"]]].mean(0)
+    nose = xy[INDEX["nose"]]
+    assert nose[1] < shoulders[1] < hips[1] < ankles[1]  # head to feet, top to bottom
+    assert (xy[:, 0] > -0.05 * w).all() and (xy[:, 0] < 1.05 * w).all()
+    assert (xy[:, 1] > -0.05 * h).all() and (xy[:, 1] < 1.05 * h).all()
+    # The person faces the camera: their left shoulder is on the right of the picture.
+    assert xy[INDEX["left_shoulder"], 0] > xy[INDEX["right_shoulder"], 0]
+    assert vis[[INDEX["left_hip"], INDEX["right_hip"]]].min() > 0.5
+
+
+def test_tracking_reuses_the_roi(real_videos, models):
+    est = PoseEstimator(models)
+    frames = real_frames(real_videos, SQUAT, 0, 19)
+    results = list(est.track(frames))
+    assert all(r is not None and r.presence > 0.9 for r in results)
+    assert len(est.timings.detector) == 1  # the first frame only: then ROI from the landmarks
+    assert len(est.timings.landmark) == 20
+    for a, b in zip(results, results[1:]):  # consecutive ROIs stay close
+        assert abs(a.next_roi.cx - b.next_roi.cx) < 0.1 * a.next_roi.size
+    ms = est.ms_per_frame()
+    assert ms["landmark"] > 0 and ms["detector"] > 0
+
+
+def test_track_of_a_real_clip(real_videos, tmp_path, estimator):
+    seen = []
+    track = compute_track(real_videos / SQUAT, end=59, estimator=estimator,
+                          progress=lambda d, t, s: seen.append((d, t)))
+    assert track.step == default_step(30.0) == 2
+    assert track.frames.tolist() == list(range(0, 60, 2))
+    assert (track.width, track.height) == (270, 480)
+    s = track.summary()
+    assert s["status"] == "ok" and s["share_with_pose"] >= 0.95 and s["lost_ranges"] == []
+    assert s["mean_presence"] > 0.9
+    hips = track.xy[:, [INDEX["left_hip"], INDEX["right_hip"]], 1].mean(1)
+    shoulders = track.xy[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]], 1].mean(1)
+    assert (hips > shoulders).mean() >= 0.95
+    assert hips.max() - hips.min() > 40  # the squat moves the hips (pixels)
+    assert seen[-1] == (30, 30) and all(t == 30 for _, t in seen)
+
+    # save / load round trip
+    path = track.save(tmp_path / "squat.npz")
+    back = PoseTrack.load(path)
+    for name in ("frames", "xy", "z", "visibility", "score"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(track, name))
+    assert (back.fps, back.width, back.height, back.step, back.model) == \
+        (track.fps, track.width, track.height, track.step, track.model)
+    assert back.summary() == s
+    j = json.loads(json.dumps(track.to_json()))
+    assert j["summary"] == s and len(j["xy"]) == 30 and j["names"][0] == "nose"
+
+
+def test_cancel_raises_cancelled(real_videos, estimator):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Cancelled):
+        compute_track(real_videos / SQUAT, end=20, estimator=estimator, cancel=stop)
+    stop = threading.Event()
+
+    def progress(done, total, text):
+        if done >= 6:
+            stop.set()
+    with pytest.raises(Cancelled):
+        compute_track(real_videos / SQUAT, end=200, estimator=estimator, cancel=stop,
+                      progress=progress)
+
+
+def test_black_video_gives_no_pose(tmp_path, estimator):
+    path = encode(tmp_path / "black.mp4", [np.zeros((240, 320, 3), np.uint8)] * 20)
+    track = compute_track(path, estimator=estimator)
+    s = track.summary()
+    assert s["status"] == "no pose" and s["share_with_pose"] == 0 and s["mean_presence"] == 0
+    assert (track.score == 0).all() and np.isnan(track.xy).all()
+    assert s["lost_ranges"] == [[0, 18]]
+    assert track.athlete_box is None
+
+
+def test_one_frame_video_and_gif(real_videos, tmp_path, estimator):
+    frames = real_frames(real_videos, SQUAT, 0, 9)
+    one = compute_track(encode(tmp_path / "one.mp4", frames[:1]), estimator=estimator)
+    assert one.frames.tolist() == [0] and one.summary()["share_with_pose"] == 1.0
+    gif = encode(tmp_path / "clip.gif", frames, fps=10, codec=("-c:v", "gif"))
+    track = compute_track(gif, estimator=estimator)
+    assert len(track) >= 1 and track.summary()["share_with_pose"] >= 0.8
+
+
+def test_the_athlete_not_the_judge(real_videos, tmp_path, estimator):
+    """A still 'judge' on the left, a squatting athlete on the right: the athlete is chosen;
+    with athlete_box on the judge, the judge is followed instead."""
+    judge = real_frames(real_videos, FRONT_SQUAT, 60, 60)[0]
+    athlete = real_frames(real_videos, SQUAT, 0, 59)
+    frames = [np.concatenate([judge, a], axis=1) for a in athlete]  # 540x480
+    path = encode(tmp_path / "two.mp4", frames)
+    assert len(estimator.detect(frames[0])) == 2  # both people are seen
+    track = compute_track(path, estimator=estimator)
+    assert track.summary()["share_with_pose"] >= 0.9
+    x = track.xy[track.has_pose][:, :, 0]
+    assert (np.nanmedian(x, axis=1) > 270).all()  # every frame on the athlete's half
+    hips = track.xy[:, [INDEX["left_hip"], INDEX["right_hip"]], 1].mean(1)
+    assert np.nanmax(hips) - np.nanmin(hips) > 40
+
+    judge_box = estimator.detect(judge)[0].box
+    followed = compute_track(path, estimator=estimator, athlete_box=judge_box, end=29)
+    xj = followed.xy[followed.has_pose][:, :, 0]
+    assert followed.summary()["share_with_pose"] >= 0.9
+    assert (np.nanmedian(xj, axis=1) < 270).all()
+
+
+def test_bad_arguments(real_videos, estimator):
+    with pytest.raises(PoseError):
+        compute_track(real_videos / SQUAT, athlete_box=(10, 10, 5, 5), estimator=estimator)
+    with pytest.raises(PoseError):
+        estimator.detect(np.zeros((10,), np.uint8))

@@ -11,7 +11,7 @@ for the reference path (the Model Garden layers as built) and the fast path
 (core.modeling.fastpath.fast_model) in the same run, their ratio, and the maximum absolute difference
 between the two paths' probabilities (over the measured clips). With --tflite, also the float
 TF Lite conversion of the fast path's SavedModel (core.modeling.movinet.export_model + core.evaluation.export, run by
-core.inference.predictor.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
+core.inference.loader.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
 
     .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--tflite] [--json]
 
@@ -62,7 +62,7 @@ def bench_tflite(model, model_id: str, frames: int, size: int, clip, decode, rep
     import tempfile
 
     from core.evaluation import export as X
-    from core.inference.predictor import TFLiteModel
+    from core.inference.loader import TFLiteModel
 
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()

@@ -17,6 +17,7 @@ import pytest  # noqa: E402
 
 from core.evaluation import predictions as preds
 from core.inference import predictor as P  # noqa: E402
+from core.cli import export as export_cli  # noqa: E402
 from core.evaluation import export as X  # noqa: E402
 from core.modeling import registry
 from tests.predict_helpers import (  # noqa: E402
@@ -124,7 +125,7 @@ def test_dynamic_quantisation_reports_val_top1_next_to_float(ws, float_export):
     # registered exactly when it loses at most 1 point
     assert out["registered"] == (m["top1_drop"] <= 0.01)
     assert out["registered"] == any(r["id"] == "tx-tflite-dynamic" for r in registry.list_models(ws.store()))
-    text = X.format_report(out)
+    text = export_cli.format_report(out)
     assert f"{m['top1_val'] * 100:.1f}% TF Lite vs {m['float_top1_val'] * 100:.1f}% float model" in text
 
 

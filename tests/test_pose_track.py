@@ -236,3 +236,16 @@ def test_bad_arguments(real_videos, estimator):
         compute_track(real_videos / SQUAT, athlete_box=(10, 10, 5, 5), estimator=estimator)
     with pytest.raises(PoseError):
         estimator.detect(np.zeros((10,), np.uint8))
+
+
+def test_one_euro_filter_smooths_jitter_and_restarts_after_gaps():
+    from core.pose.blazepose import one_euro_filter
+    rng = np.random.default_rng(0)
+    base = rng.uniform(100, 300, (N_LANDMARKS, 2))
+    xy = base + rng.normal(0, 2.0, (60, N_LANDMARKS, 2))
+    xy[30] = np.nan
+    out = one_euro_filter(xy, np.arange(60) / 15.0)
+    assert np.isnan(out[30]).all() and np.isfinite(out[31:]).all()
+    # MediaPipe's parameters (min_cutoff 0.1, beta 40) smooth lightly: responsive first
+    assert np.abs(out[5:30] - base).mean() < 0.9 * np.abs(xy[5:30] - base).mean()
+    np.testing.assert_allclose(out[31], xy[31], rtol=1e-5)  # restarts on the first frame back

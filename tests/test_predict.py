@@ -15,6 +15,7 @@ import pytest  # noqa: E402
 
 from core.evaluation import predictions as preds
 from core.inference import predictor as P  # noqa: E402
+from core.inference.loader import LoadedModel  # noqa: E402
 from core.media.video import VideoError, load_clip, probe, sample_indices  # noqa: E402
 from core.modeling import registry
 from tests.predict_helpers import (  # noqa: E402
@@ -90,7 +91,7 @@ def test_prediction_sees_the_training_tensor_of_a_clip(ws, predictor, monkeypatc
     for row in rows:
         out = predictor.predict_clip(ws, row["id"], "tiny")
         x = seen[-1]
-        job = cache._job(ws, row, videos, frames, size, crop, 90)
+        job = cache.clip_source(ws, row, videos, frames, size, crop, 90)
         assert np.array_equal(x, load_clip(job["path"], job["start"], job["end"], frames, size, None))
         assert np.array_equal(x, preds.clip_input(ws, row, frames, size, crop, videos))
         # the cache stores JPEG (quality 80, 4:2:0): at 32x32 the chroma loss is relatively larger
@@ -166,7 +167,7 @@ def test_models_stay_loaded_until_their_files_change(ws, predictor, real_videos,
 
     def fake_load(row, folder):
         loaded.append(row["id"])
-        return P._Entry(row=row, kind="keras", loaded=object())
+        return LoadedModel(row=row, kind="movinet", loaded=object())
 
     monkeypatch.setattr(small, "_load", fake_load)
     for mid in ("m1", "m2"):

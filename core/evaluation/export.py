@@ -171,7 +171,8 @@ def _val_inputs(ws, model: dict, clips: list[dict]):
 def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_clips: int = REFERENCE_CLIPS,
                  progress: Progress | None = None) -> dict:
     """Run the converted file on the val split next to the float model (see module doc)."""
-    from core.inference.predictor import TFLiteModel, default_predictor
+    from core.inference.loader import TFLiteModel
+    from core.inference.predictor import default_predictor
 
     say = progress or (lambda text: None)
     clips, _ = preds.split_clips(ws, model, "val")
@@ -222,7 +223,7 @@ def _write_json(path: Path, obj) -> None:
 # ----------------------------------------------------------------------------------------------
 
 def _resolve(ws, model_id: str) -> tuple[dict, Path]:
-    from core.inference.predictor import model_kind
+    from core.inference.loader import model_kind
 
     try:
         model = registry.resolve_model(ws.store(), model_id)
@@ -312,7 +313,7 @@ def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Progres
 
 
 def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: bool, say: Progress) -> dict:
-    from core.inference.predictor import TFLITE_FILE
+    from core.inference.loader import TFLITE_FILE
 
     sm = folder / "saved_model"
     if not (sm / "saved_model.pb").is_file():

@@ -1,7 +1,7 @@
 """The pose model and the pose rep counter / judge on synthetic motion (no real footage involved).
 
-    .venv/bin/python bench/pose_model.py [--out models/pose-synth] [--n-train 16000] [--n-val 3000]
-        [--epochs 12] [--seed 0] [--test-workouts 60] [--skip-train] [--json]
+    .venv/bin/python bench/pose_model.py [--out models/pose-synth] [--n-train 12000] [--n-val 3000]
+        [--epochs 10] [--seed 0] [--test-workouts 60] [--skip-train] [--json]
 
 1. generation speed: synthetic pose tracks (`core.demo.motion`) per second, in reps/s, 1 and 2 workers;
 2. trains the full pose model (`train_pose_model`, target <= 5 min on 2 cores) into --out;
@@ -101,9 +101,9 @@ def inference_ms(model, track, n: int = 50) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=str(ROOT / "models" / "pose-synth"))
-    ap.add_argument("--n-train", type=int, default=16000)
+    ap.add_argument("--n-train", type=int, default=12000)
     ap.add_argument("--n-val", type=int, default=3000)
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--test-workouts", type=int, default=60)
     ap.add_argument("--skip-train", action="store_true", help="measure the model already in --out")

@@ -351,7 +351,7 @@ def evaluate_samples(model: PoseModel, X, y) -> dict:
     return {"top1": float((pred == y).mean()), "per_class": per, "confusion": conf.tolist(), "n": int(len(y))}
 
 
-def train_pose_model(out_dir, *, n_train: int = 24000, n_val: int = 4000, epochs: int = 14, seed: int = 0,
+def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs: int = 10, seed: int = 0,
                      progress: Progress | None = None, cancel=None, workers: int | None = None,
                      tracks_per_sample: float = 1 / 40, batch: int = 128, lr: float = 2e-3) -> dict:
     """Generate synthetic tracks, train the pose model, keep the best epoch on val, save it in out_dir.

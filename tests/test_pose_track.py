@@ -15,7 +15,8 @@ import pytest
 from core.base.errors import Cancelled, PoseError
 from core.media.video import VideoReader
 from core.pose import models as pose_models
-from core.pose.blazepose import PoseEstimator, Roi, iou, roi_from_points, ssd_anchors
+from core.pose.blazepose import (PoseEstimator, Roi, iou, landmark_box, roi_from_points,
+                                 ssd_anchors)
 from core.pose.landmarks import INDEX, N_LANDMARKS
 from core.pose.track import PoseTrack, compute_track, default_step
 from tests.videotools import ffmpeg
@@ -224,7 +225,10 @@ def test_the_athlete_not_the_judge(real_videos, tmp_path, estimator):
     hips = track.xy[:, [INDEX["left_hip"], INDEX["right_hip"]], 1].mean(1)
     assert np.nanmax(hips) - np.nanmin(hips) > 40
 
-    judge_box = estimator.detect(judge)[0].box
+    # A box as a user draws it: tight around the judge's body.
+    judge_lm = estimator.landmarks(judge, estimator.detect(judge)[0].roi())
+    judge_box = landmark_box(judge_lm.xy)
+    assert judge_box[2] < 270
     followed = compute_track(path, estimator=estimator, athlete_box=judge_box, end=29)
     xj = followed.xy[followed.has_pose][:, :, 0]
     assert followed.summary()["share_with_pose"] >= 0.9

@@ -45,7 +45,8 @@ from core.base.errors import PoseError
 from core.pose.landmarks import N_LANDMARKS
 
 __all__ = ["Roi", "Detection", "LandmarkResult", "PoseEstimator", "ssd_anchors", "decode_detections",
-           "weighted_nms", "roi_from_points", "one_euro_filter", "iou", "MODEL_NAME"]
+           "weighted_nms", "roi_from_points", "one_euro_filter", "iou", "nearest_detection",
+           "landmark_box", "MODEL_NAME"]
 
 MODEL_NAME = "blazepose-full (mediapipe 0.10.21)"
 

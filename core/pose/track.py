@@ -74,7 +74,7 @@ class PoseTrack:
     step: int
     model: str = MODEL_NAME
     video_frames: int = 0
-    athlete_box: tuple | None = None  # the box the track started from (given or chosen)
+    athlete_box: tuple | None = None  # where the track started (given or chosen), in the frame
     names: tuple = field(default=NAMES, repr=False)
     edges: tuple = field(default=EDGE_INDEX, repr=False)
 
@@ -123,7 +123,8 @@ class PoseTrack:
                 "frames_with_pose": int(has.sum()), "share_with_pose": round(share, 4),
                 "lost_ranges": self.lost_ranges(),
                 "mean_presence": round(float(self.score[has].mean()), 4) if has.any() else 0.0,
-                "status": status, "model": self.model}
+                "status": status, "model": self.model,
+                "athlete_box": list(self.athlete_box) if self.athlete_box is not None else None}
 
     def to_json(self) -> dict:
         """Everything, JSON-ready (NaN becomes null; coordinates rounded to 0.1 px)."""
@@ -333,7 +334,11 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                                     info.height)
             if chosen is not None:
                 target = chosen
-        track.athlete_box = tuple(round(v, 1) for v in target[1]) if target else None
+        if target is not None:  # as a user would draw it: inside the frame
+            x0, y0, x1, y1 = target[1]
+            track.athlete_box = (round(max(0.0, x0), 1), round(max(0.0, y0), 1),
+                                 round(min(float(info.width), x1), 1),
+                                 round(min(float(info.height), y1), 1))
 
         roi: Roi | None = None
         last_box = target[1] if target else None

@@ -769,7 +769,7 @@ def motion_track(workout: Workout, seed: int, config: MotionConfig = MotionConfi
             # a partial rep's frames continue after the turn into the next rep: only for a set's last rep
             last = i + 1 == len(seg) or seg[i + 1]["label"] != s["label"] or seg[i + 1]["start"] != s["end"] + 1
             if kind == "partial" and not last:
-                kind = [k for k in allowed if k != "partial"][0]
+                kind = next(k for k in allowed if k != "partial")
             res = _apply_variant(P, s["start"], s["end"], s["label"], kind, rng)
             if res is not None:
                 partial[s["start"]] = res

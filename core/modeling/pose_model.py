@@ -389,7 +389,6 @@ def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs
     model = PoseModel(km, LABELS, st, {})
     rng = np.random.default_rng([int(seed), 99])
     Fva = _assemble(*Xva)
-    yva_1h = np.eye(len(LABELS), dtype=np.float32)[yva]
     best = (-1.0, -1, None)
     history = []
     for ep in range(epochs):

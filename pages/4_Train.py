@@ -7,6 +7,7 @@ from streamlit.errors import StreamlitAPIException
 from core.dataset import training_cache as cache
 from core.dataset import clips
 from core.modeling import jobs
+from core.modeling import config as cfg_mod
 from core.modeling import train as tr
 from core.modeling import registry
 from ui.common import page
@@ -34,14 +35,13 @@ elif not split_sizes.get("train"):
     st.info("No splits yet: training makes the default ones (seed 0, 70/15/15 by video), or make them on **Clips**.")
 
 # --- the form ------------------------------------------------------------------------------------
-FIELDS = ("model", "variant", "frames", "resolution", "epochs", "batch_size", "optimizer", "lr", "schedule",
-          "label_smoothing", "freeze", "warmup_epochs", "dropout", "augment", "focus", "seed", "windows")
+FIELDS = cfg_mod.FORM_FIELDS
 PRETRAINED = {"none": "none (scratch)", "auto": "Kinetics-600", "model": "registered model", "path": "path"}
 
 
 def fill(preset: str) -> None:
     """Put a preset's values into the form's widgets."""
-    cfg = tr.resolve_config(None if preset == "custom" else preset)
+    cfg = cfg_mod.resolve_config(None if preset == "custom" else preset)
     for key in FIELDS:
         st.session_state[f"f_{key}"] = cfg[key]
     st.session_state["f_focus"] = cfg["focus"] or "none"
@@ -70,19 +70,19 @@ st.selectbox("Preset", ["demo", "analyze", "study", "custom"], key="f_preset", o
                   "A2-Base fine-tuned from Kinetics-600, 10 frames at 224², batch 8, 10 epochs, RMSprop with cosine "
                   "decay from 0.01, label smoothing 0.1. Choosing one fills the fields below.")
 a, b, c3, d = st.columns(4)
-a.selectbox("Model", list(tr.MODEL_IDS), key="f_model", help="MoViNet a0 (smallest) … a5 (largest).")
-b.selectbox("Variant", list(tr.VARIANTS), key="f_variant",
+a.selectbox("Model", list(cfg_mod.MODEL_IDS), key="f_model", help="MoViNet a0 (smallest) … a5 (largest).")
+b.selectbox("Variant", list(cfg_mod.VARIANTS), key="f_variant",
             help="base: 3D convolutions over the whole clip. stream: causal, can run frame by frame.")
 c3.number_input("Frames per clip", 1, 64, key="f_frames")
 d.number_input("Resolution (square)", 32, 512, step=8, key="f_resolution",
-               help=f"Native: {', '.join(f'{k} {v}' for k, v in tr.NATIVE_RESOLUTION.items())}.")
+               help=f"Native: {', '.join(f'{k} {v}' for k, v in cfg_mod.NATIVE_RESOLUTION.items())}.")
 a, b, c3, d = st.columns(4)
 a.number_input("Epochs", 1, 1000, key="f_epochs")
 b.number_input("Batch size", 1, 512, key="f_batch_size")
-c3.selectbox("Optimizer", list(tr.OPTIMIZERS), key="f_optimizer")
+c3.selectbox("Optimizer", list(cfg_mod.OPTIMIZERS), key="f_optimizer")
 d.number_input("Learning rate", 1e-6, 10.0, key="f_lr", format="%.5f", step=0.001)
 a, b, c3, d = st.columns(4)
-a.selectbox("Schedule", list(tr.SCHEDULES), key="f_schedule")
+a.selectbox("Schedule", list(cfg_mod.SCHEDULES), key="f_schedule")
 b.number_input("Label smoothing", 0.0, 0.9, key="f_label_smoothing", step=0.05)
 c3.radio("Pretrained weights", list(PRETRAINED), key="f_pretrained", horizontal=True, format_func=PRETRAINED.get,
          help="auto downloads the official checkpoint once into models/pretrained/; a registered model of this "
@@ -99,7 +99,7 @@ with st.expander("More options"):
     a, b, c3, d = st.columns(4)
     a.number_input("Warm-up epochs", 0.0, 100.0, key="f_warmup_epochs", step=0.5)
     b.number_input("Dropout", 0.0, 0.95, key="f_dropout", step=0.05)
-    c3.selectbox("Augmentation", list(tr.AUGMENTS), key="f_augment")
+    c3.selectbox("Augmentation", list(cfg_mod.AUGMENTS), key="f_augment")
     d.number_input("Seed", 0, 2**31 - 1, key="f_seed")
     a.selectbox("Focus", ["none", "motion"], key="f_focus",
                 help="motion: each clip is cropped to the square around what moves (the athlete in a wide gym "
@@ -125,7 +125,7 @@ def form_config() -> dict:
     s = st.session_state
     cfg = {k: s[f"f_{k}"] for k in FIELDS}
     preset = s["f_preset"]
-    base = tr.resolve_config(None if preset == "custom" else preset)
+    base = cfg_mod.resolve_config(None if preset == "custom" else preset)
     cfg = {**base, **cfg, "preset": None if preset == "custom" else preset,
            "window_scales": s.get("f_window_scales") or base["window_scales"]}
     choice = s["f_pretrained"]
@@ -136,11 +136,11 @@ def form_config() -> dict:
 
 if st.button("Launch training", key="launch", type="primary", disabled=not n_clips):
     try:
-        cfg = tr.validate_config(form_config())
+        cfg = cfg_mod.validate_config(form_config())
         if backend == "ray" and not address.strip():
-            raise tr.TrainError("Give the Ray cluster's dashboard address.")
+            raise cfg_mod.TrainError("Give the Ray cluster's dashboard address.")
         run_id = tr.launch(ws, cfg, backend=backend, address=address.strip() or None)
-    except (tr.TrainError, jobs.JobError) as exc:
+    except (cfg_mod.TrainError, jobs.JobError) as exc:
         st.error(str(exc))
     else:
         st.session_state["train_run"] = run_id
@@ -232,7 +232,7 @@ def show_run(rid: str, live: bool) -> None:
                 tr.launch(ws, run.get("config") or {}, backend=run["backend"], address=run["job"].get("address"),
                           run_id=rid, resume=True)
                 st.session_state.pop("log_state", None)
-            except (tr.TrainError, jobs.JobError) as exc:
+            except (cfg_mod.TrainError, jobs.JobError) as exc:
                 st.error(str(exc))
             st.rerun(scope="app")
     note = run["job"].get("error") or run["job"].get("note")

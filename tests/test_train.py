@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from core.base.workspace import PROJECT_ROOT, Workspace
+from core.modeling import config
 from core.modeling import train as tr
 
 VIDEOS = ("kbtrainer__front_squat_.mp4", "kbtrainer__backSquats.mp4", "kbtrainer__pushUps.mp4")
@@ -63,19 +64,19 @@ def epochs_of(rows):
 # ---------------------------------------------------------------------------------------------
 
 def test_presets_config_files_and_flags_in_order(tmp_path):
-    study = tr.resolve_config("study")
+    study = config.resolve_config("study")
     assert (study["model"], study["variant"], study["frames"], study["resolution"], study["batch_size"],
             study["epochs"], study["optimizer"], study["lr"], study["schedule"], study["label_smoothing"],
             study["pretrained"]) == ("a2", "base", 10, 224, 8, 10, "rmsprop", 0.01, "cosine", 0.1, "auto")
-    demo = tr.resolve_config("demo")
+    demo = config.resolve_config("demo")
     assert demo["model"] == "a0" and demo["pretrained"] is None and demo["resolution"] <= 96
     # file over preset, flags over file; YAML and JSON
     (tmp_path / "c.yaml").write_text("preset: demo\nepochs: 3\nbatch-size: 2\nlr: 0.5\n")
-    cfg = tr.resolve_config(None, tmp_path / "c.yaml", {"lr": 0.1, "frames": None})
+    cfg = config.resolve_config(None, tmp_path / "c.yaml", {"lr": 0.1, "frames": None})
     assert (cfg["preset"], cfg["epochs"], cfg["batch_size"], cfg["lr"], cfg["frames"]) == ("demo", 3, 2, 0.1, 8)
     (tmp_path / "c.json").write_text(json.dumps({"model": "a1", "resolution": None}))
-    assert tr.resolve_config(None, tmp_path / "c.json")["resolution"] == 172  # native
-    assert tr.resolve_config(overrides={"pretrained": "none"})["pretrained"] is None
+    assert config.resolve_config(None, tmp_path / "c.json")["resolution"] == 172  # native
+    assert config.resolve_config(overrides={"pretrained": "none"})["pretrained"] is None
 
 
 @pytest.mark.parametrize("bad, words", [
@@ -84,14 +85,14 @@ def test_presets_config_files_and_flags_in_order(tmp_path):
     ({"freeze": True}, "freeze needs pretrained"), ({"epochs": "x"}, "whole number"), ({"colour": 1}, "Unknown setting"),
 ])
 def test_bad_settings_are_clear_errors(bad, words):
-    with pytest.raises(tr.TrainError, match=words):
-        tr.resolve_config(overrides=bad)
+    with pytest.raises(config.TrainError, match=words):
+        config.resolve_config(overrides=bad)
 
 
 def test_no_clips_is_a_clear_error(tmp_path):
     ws = Workspace(tmp_path / "empty")
-    with pytest.raises(tr.TrainError, match="No clips to train on"):
-        tr.prepare_data(ws, tr.resolve_config(overrides=TINY), print)
+    with pytest.raises(config.TrainError, match="No clips to train on"):
+        tr.prepare_data(ws, config.resolve_config(overrides=TINY), print)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def test_loss_goes_down_metrics_checkpoints_export_and_registration(tiny_ws):
 
     ws = tiny_ws
     lines = []
-    cfg = tr.resolve_config(overrides={**TINY, "epochs": 5})
+    cfg = config.resolve_config(overrides={**TINY, "epochs": 5})
     summary = tr.train(ws, cfg, "tiny-1", echo=lines.append)
     folder = ws.runs_dir / "tiny-1"
     rows = tr.read_metrics(ws, "tiny-1")
@@ -160,7 +161,7 @@ def test_focus_and_cache_quality_reach_the_cache_and_the_exported_model(tiny_ws)
     from core.modeling.movinet import load_model
 
     ws = tiny_ws
-    cfg = tr.resolve_config(overrides={**TINY, "epochs": 1, "focus": "motion", "cache_quality": 95,
+    cfg = config.resolve_config(overrides={**TINY, "epochs": 1, "focus": "motion", "cache_quality": 95,
                                        "saved_model": False})
     tr.train(ws, cfg, "tiny-focus", echo=lambda line: None)
     folder = cache.cache_dir(ws, 4, 32, True, "motion")
@@ -169,8 +170,8 @@ def test_focus_and_cache_quality_reach_the_cache_and_the_exported_model(tiny_ws)
     row = registry.resolve_model(ws.store(), "tiny-focus")
     assert row["preprocessing"]["focus"] == "motion" and registry.focus(row) == "motion"
     assert load_model(registry.model_dir(ws, row)).focus == "motion"
-    with pytest.raises(tr.TrainError, match="focus"):
-        tr.resolve_config(overrides={"focus": "faces"})
+    with pytest.raises(config.TrainError, match="focus"):
+        config.resolve_config(overrides={"focus": "faces"})
 
 
 def test_resume_after_sigkill_continues_without_duplicated_steps(tiny_ws):
@@ -207,7 +208,7 @@ def test_resume_after_sigkill_continues_without_duplicated_steps(tiny_ws):
 
     stored = json.loads((folder / "config.json").read_text())
     assert stored["epochs"] == 1
-    cfg = tr.resolve_config(None, None, {"epochs": 2}, base=stored)
+    cfg = config.resolve_config(None, None, {"epochs": 2}, base=stored)
     lines = []
     summary = tr.train(ws, cfg, run_id, resume=True, echo=lines.append)
     rows = tr.read_metrics(ws, run_id)
@@ -229,5 +230,5 @@ def test_existing_checkpoints_need_resume(tiny_ws):
     folder = ws.runs_dir / "tiny-exists" / "ckpt" / "latest"
     folder.mkdir(parents=True)
     (folder / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
-    with pytest.raises(tr.TrainError, match="--resume"):
-        tr.train(ws, tr.resolve_config(overrides=TINY), "tiny-exists", echo=lambda s: None)
+    with pytest.raises(config.TrainError, match="--resume"):
+        tr.train(ws, config.resolve_config(overrides=TINY), "tiny-exists", echo=lambda s: None)

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.modeling import jobs
+from core.modeling import config
 from core.modeling import train as tr
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from core.modeling import registry
@@ -76,7 +77,7 @@ def wait_for(pred, timeout=300, poll=0.5):
 def test_launch_watch_live_log_and_curves_then_stop(ws):
     store = ws.store()
     # the form, set to a tiny model for many epochs (so it is still running when we look and stop it)
-    tiny = tr.resolve_config(overrides=TINY)  # normalised types (floats where the form has floats)
+    tiny = config.resolve_config(overrides=TINY)  # normalised types (floats where the form has floats)
     form = {f"f_{k}": v for k, v in tiny.items() if k in ("model", "variant", "frames", "resolution", "batch_size",
                                                            "optimizer", "lr", "schedule", "label_smoothing",
                                                            "warmup_epochs", "dropout", "augment", "seed")}

@@ -143,6 +143,7 @@ def test_cached_windows_equal_the_scan_input_and_live_beside_the_clips(wod_ws):
 
 def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     from core.modeling import registry
+    from core.modeling import config
     from core.modeling import train as tr
     from core.modeling.movinet import load_model
 
@@ -150,15 +151,15 @@ def test_training_on_windows_adds_none_and_the_analysis_uses_it(wod_ws):
     tiny = {"model": "a0", "variant": "base", "frames": T, "resolution": SIZE, "batch_size": 4, "optimizer": "adam",
             "lr": 0.003, "schedule": "constant", "label_smoothing": 0.0, "augment": "none", "cache_jobs": 1,
             "focus": "motion", "cache_quality": QUALITY, "saved_model": False, "epochs": 1}
-    with pytest.raises(tr.TrainError, match="no registered clip model"):
-        tr.train(ws, tr.resolve_config(overrides={**tiny, "pretrained": "model:best"}), "bad-0", echo=lambda _: None)
-    tr.train(ws, tr.resolve_config(overrides=tiny), "clips-1", echo=lambda line: None)
-    with pytest.raises(tr.TrainError, match="no such registered model"):
-        tr.train(ws, tr.resolve_config(overrides={**tiny, "pretrained": "model:nope"}), "bad-1", echo=lambda _: None)
+    with pytest.raises(config.TrainError, match="no registered clip model"):
+        tr.train(ws, config.resolve_config(overrides={**tiny, "pretrained": "model:best"}), "bad-0", echo=lambda _: None)
+    tr.train(ws, config.resolve_config(overrides=tiny), "clips-1", echo=lambda line: None)
+    with pytest.raises(config.TrainError, match="no such registered model"):
+        tr.train(ws, config.resolve_config(overrides={**tiny, "pretrained": "model:nope"}), "bad-1", echo=lambda _: None)
     lines = []
-    with pytest.raises(tr.TrainError, match="window_scales"):
-        tr.validate_config(tr.resolve_config(overrides={**tiny, "window_scales": "2,x"}))
-    cfg = tr.resolve_config(overrides={**tiny, "pretrained": "model:best", "windows": 12, "window_scales": "1, 2.5"})
+    with pytest.raises(config.TrainError, match="window_scales"):
+        config.validate_config(config.resolve_config(overrides={**tiny, "window_scales": "2,x"}))
+    cfg = config.resolve_config(overrides={**tiny, "pretrained": "model:best", "windows": 12, "window_scales": "1, 2.5"})
     summary = tr.train(ws, cfg, "win-1", echo=lines.append)
     log = "\n".join(lines)
     assert "windows:" in log and "pretrained model:best is model clips-1" in log

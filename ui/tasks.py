@@ -1,4 +1,6 @@
-"""Long work (downloads, demo builds) in a background thread that survives reruns and can be cancelled."""
+"""Long work (downloads, demo builds, pose tracks) in a background thread that survives reruns and can
+be cancelled: the one place where core's progress contract (`progress(done, total, text)`, `cancel`
+event; core.base.progress) becomes a progress bar with a Cancel button."""
 from __future__ import annotations
 
 import threading
@@ -7,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import streamlit as st
+
+from core.base.errors import WorkbenchError
 
 
 @dataclass
@@ -18,6 +22,11 @@ class Task:
     result: Any = None
     error: str | None = None
     thread: threading.Thread | None = None
+
+    def report(self, done: int, total: int, text: str = "") -> None:
+        """The core progress callback (core.base.progress): pass `task.report` and `task.cancel`."""
+        self.progress = min(1.0, done / total) if total else 0.0
+        self.status = text or f"{done}/{total}"
 
     @property
     def running(self) -> bool:
@@ -31,6 +40,8 @@ def start(key: str, label: str, work: Callable[[Task], Any]) -> Task:
     def run():
         try:
             task.result = work(task)
+        except WorkbenchError as exc:  # a message written for the user
+            task.error = str(exc)
         except Exception as exc:  # shown on the page as a message, never as a stack trace
             task.error = f"{type(exc).__name__}: {exc}"
             traceback.print_exc()

@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from core.base.errors import WorkbenchError
-from core.cli import analyze, dataset, evaluate, export, labels, media, predict, train
+from core.cli import analyze, dataset, evaluate, export, labels, media, models, predict, train
 
-GROUPS = (media, labels, dataset, evaluate, train, predict, export, analyze)
+GROUPS = (media, labels, dataset, evaluate, train, predict, export, analyze, models)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,11 @@
-"""`python -m core train [--preset demo|study|analyze] [--config FILE] [--resume] …`."""
+"""`python -m core train [--preset demo|study|analyze|pose] [--config FILE] [--resume] …`."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from core.base.workspace import Workspace
-from core.modeling.config import FLAG_NAMES, PRESETS, add_arguments, resolve_config
+from core.modeling.config import FLAG_NAMES, PRESET_NAMES, add_arguments, resolve_config
 from core.modeling.train import new_run_id, run_dir, train
 
 
@@ -13,9 +13,12 @@ def add_cli(sub, common) -> None:
     """Register `train` on core/__main__.py's subparsers."""
     p = sub.add_parser("train", parents=[common],
                        help="train MoViNet on the clip cache (a resumable run; exports and registers the model)")
-    p.add_argument("--preset", choices=sorted(PRESETS),
+    p.add_argument("--preset", choices=PRESET_NAMES,
                    help="demo (fast, CPU, from scratch), analyze (the demo model fine-tuned for whole-workout "
-                        "analysis) or study (A2, pretrained)")
+                        "analysis), study (A2, pretrained) or pose (the pose model on synthetic motion: no clips "
+                        "needed; takes --epochs, --seed, --batch-size, --lr, --pose-samples)")
+    p.add_argument("--pose-samples", dest="pose_samples", type=int, default=None,
+                   help="--preset pose: synthetic training samples (val gets a quarter as many)")
     p.add_argument("--config", metavar="FILE", help="YAML or JSON file of settings (flags override it)")
     add_arguments(p)
     p.add_argument("--run-id", dest="run_id", help="run folder name (default: a new id)")
@@ -26,6 +29,8 @@ def add_cli(sub, common) -> None:
 def cli(args) -> int:
     ws = Workspace(args.workspace)
     run_id = args.run_id or new_run_id()
+    if args.preset == "pose":
+        return _pose(ws, args, run_id)
     overrides = {k: getattr(args, k) for k in FLAG_NAMES if getattr(args, k, None) is not None}
     stored = None
     cfg_path = run_dir(ws, run_id) / "config.json"
@@ -41,4 +46,19 @@ def cli(args) -> int:
     best = summary.get("best_val_top1")
     print(json.dumps({"run_id": run_id, "best_val_top1": best, "best_epoch": summary.get("best_epoch"),
                       "model": summary.get("model"), "seconds": summary.get("seconds")}))
+    return 0
+
+
+def _pose(ws, args, run_id: str) -> int:
+    """`train --preset pose`: the pose model on synthetic motion (core.modeling.pose_run)."""
+    from core.base.progress import print_progress
+    from core.modeling.pose_run import train_pose_run
+
+    over = {k: getattr(args, k, None) for k in ("epochs", "seed", "batch_size", "lr")}
+    if args.pose_samples is not None:
+        over.update(n_train=args.pose_samples, n_val=max(10, args.pose_samples // 4))
+    summary = train_pose_run(ws, over, run_id, echo=lambda line: print(line, flush=True), progress=print_progress)
+    print(json.dumps({"run_id": run_id, "kind": "pose", "best_val_top1": summary.get("best_val_top1"),
+                      "best_epoch": summary.get("best_epoch"), "model": summary.get("model"),
+                      "seconds": summary.get("seconds")}))
     return 0

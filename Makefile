@@ -22,10 +22,14 @@ install: $(STAMP)
 demo: install
 	test -f $(WORKSPACE)/.demo-built || ($(BIN)/python -m core demo --workspace $(WORKSPACE) && touch $(WORKSPACE)/.demo-built)
 
+# DEV=1 shows tracebacks in the browser (a developer's run); by default they stay in the terminal.
 run: demo
-	WORKSPACE=$(WORKSPACE) $(BIN)/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT)
+	WORKSPACE=$(WORKSPACE) $(BIN)/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT) \
+		$(if $(DEV),--client.showErrorDetails full --client.toolbarMode developer)
 
+# The browser tests need Chromium: tools/browser-deps.sh installs it (root + apt) or says what to install.
 test: install
+	bash tools/browser-deps.sh
 	$(BIN)/python -m pytest -q
 
 bench: install

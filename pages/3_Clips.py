@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.dataset import training_cache as cache
 from core.dataset import clips
-from core.dataset import manifest
+from core.dataset import manifest, prepare
 from core.dataset import splits
 from core.dataset import stats
 from core.labeling.annotator import DATASET_RULE
@@ -48,36 +48,9 @@ with st.expander("Settings", expanded=False):
 
 def work(steps):
     def run(task):
-        results = []
-        share = {"cut": 0.6, "splits": 0.05, "cache": 0.35}
-        total = sum(share[s] for s in steps)
-        base = 0.0
-        for step in steps:
-            if task.cancel.is_set():
-                break
-            weight = share[step] / total
-
-            def progress(done, n, text, base=base, weight=weight, step=step):
-                task.progress = min(1.0, base + weight * (done / n if n else 1.0))
-                task.status = f"{step}: {done}/{n} {text}"
-
-            if step == "cut":
-                report = clips.cut_clips(ws, jobs=int(jobs), crop=crop, progress=progress, cancel=task.cancel)
-                results.append(report.summary())
-                results.extend(f"⚠️ {problem}" for problem in report.problems)
-                if report.cancelled:
-                    break
-            elif step == "splits":
-                splits.make_splits(store, seed=int(seed), ratios=ratios)
-                results.append(f"Splits made with seed {int(seed)}.")
-            elif step == "cache":
-                built = cache.build(ws, int(frames), int(size), crop, jobs=int(jobs), progress=progress,
-                                    cancel=task.cancel)
-                results.append(f"Cache {built['key']}: {built['computed']} clips computed, {built['reused']} reused"
-                               + (" (cancelled)" if built["cancelled"] else "") + ".")
-            base += weight
-        task.progress = 1.0
-        return results
+        done = prepare.prepare_dataset(ws, steps, jobs=int(jobs), crop=crop, frames=int(frames), size=int(size),
+                                       seed=int(seed), ratios=ratios, progress=task.report, cancel=task.cancel)
+        return done.lines + [f"⚠️ {problem}" for problem in done.problems]
 
     return run
 

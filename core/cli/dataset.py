@@ -10,23 +10,19 @@ from core.cli.output import print_result
 
 
 def cmd_split(args) -> int:
-    from core.dataset.clips import cut_clips
+    from core.dataset.prepare import prepare_dataset
 
     ws = Workspace(args.workspace)
 
     def progress(done, total, text):
         print(f"[{done}/{total}] {text}", file=sys.stderr, flush=True)
 
-    report = cut_clips(ws, jobs=args.jobs, crop=not args.no_crop, progress=progress)
-    print(report.summary())
-    for problem in report.problems:
+    done = prepare_dataset(ws, ("cut",) if args.no_cache else ("cut", "cache"), jobs=args.jobs,
+                           crop=not args.no_crop, frames=args.frames, size=args.size, progress=progress)
+    print("\n".join(done.lines))
+    for problem in done.problems:
         print(f"  problem: {problem}")
-    if not args.no_cache and not report.cancelled:
-        from core.dataset.training_cache import build
-
-        built = build(ws, args.frames, args.size, not args.no_crop, jobs=args.jobs, progress=progress)
-        print(f"cache {built['key']}: {built['computed']} clips computed, {built['reused']} reused")
-    return 1 if report.problems else 0
+    return 1 if done.problems else 0
 
 
 def cmd_stats(args) -> int:

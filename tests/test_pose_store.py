@@ -198,3 +198,47 @@ def test_drop_stale(real_videos, ws, tmp_path, estimator):
     # A touched file with the same content keeps its track.
     path_c.touch()
     assert store.drop_stale(ws) == [] and store.load_track(ws, c) is not None
+
+
+# -- python -m core pose --------------------------------------------------------------------------
+
+def run_cli(*args, workspace):
+    import os
+    import subprocess
+    import sys
+
+    from core.base.workspace import PROJECT_ROOT
+
+    env = dict(os.environ, WORKSPACE=str(workspace))
+    return subprocess.run([sys.executable, "-m", "core", "pose", *map(str, args), "--quiet"],
+                          cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_pose(real_videos, ws, tmp_path):
+    vid = add(ws, cut(real_videos, SQUAT, tmp_path / "squat.mp4", n=30))
+    proc = run_cli(vid, workspace=ws.root)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip()
+    assert line.startswith(f"video {vid} (") and "ok; 15 frames sampled (every 2)" in line
+    assert "100.0% with pose" in line and "lost: none" in line and "x real time" in line
+    assert "athlete box (" in line
+    assert store.load_track(ws, vid) is not None
+    again = run_cli(vid, workspace=ws.root)
+    assert "stored" in again.stdout
+
+    js = json.loads(run_cli(vid, "--json", workspace=ws.root).stdout)
+    assert js["video_id"] == vid and js["frames"] == list(range(0, 30, 2))
+    assert len(js["xy"]) == 15 and len(js["xy"][0]) == 33 and js["summary"]["status"] == "ok"
+
+    # A file outside the workspace, a file inside it (by content), and --all.
+    black = encode(tmp_path / "black.mp4", [np.zeros((120, 160, 3), np.uint8)] * 6)
+    out = run_cli(black, workspace=ws.root)
+    assert out.returncode == 0 and "no pose" in out.stdout and "lost: 0–4" in out.stdout
+    assert list((ws.root / "pose" / "uploads").glob("*.npz"))
+    same = run_cli(tmp_path / "squat.mp4", workspace=ws.root)
+    assert same.stdout.startswith(f"video {vid} (") and "stored" in same.stdout
+    every = run_cli("--all", "--step", 5, workspace=ws.root)
+    assert every.returncode == 0 and "6 frames sampled (every 5)" in every.stdout
+
+    bad = run_cli(999, workspace=ws.root)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: 999: neither a video id")

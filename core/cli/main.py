@@ -3,12 +3,13 @@ command group; each registers its commands with `add_cli(sub, common)`."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from core.base.errors import WorkbenchError
-from core.cli import analyze, dataset, evaluate, export, labels, media, models, predict, train
+from core.cli import analyze, dataset, evaluate, export, labels, media, models, pose, predict, train
 
-GROUPS = (media, labels, dataset, evaluate, train, predict, export, analyze, models)
+GROUPS = (media, labels, dataset, evaluate, train, predict, export, analyze, models, pose)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,3 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     except (WorkbenchError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `python -m core labels list | head`: the reader left, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

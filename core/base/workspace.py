@@ -17,7 +17,12 @@ def resolve_workspace(arg: str | os.PathLike | None = None) -> Path:
     """The workspace folder: the argument, else $WORKSPACE, else `data/` in the project."""
     chosen = arg or os.environ.get("WORKSPACE") or DEFAULT_WORKSPACE
     root = Path(chosen).expanduser().resolve()
-    root.mkdir(parents=True, exist_ok=True)
+    if root.exists() and not root.is_dir():
+        raise PathError(f"The workspace {root} is a file, not a folder: give a folder (it is created if missing).")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PathError(f"Cannot create the workspace folder {root}: {exc.strerror or exc}.") from None
     return root
 
 
@@ -36,7 +41,11 @@ class Workspace:
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = resolve_workspace(root)
         for sub in (self.videos_dir, self.clips_dir, self.cache_dir, self.runs_dir, self.uploads_dir):
-            sub.mkdir(parents=True, exist_ok=True)
+            try:
+                sub.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise PathError(f"Cannot use the workspace {self.root}: {sub.name}/ cannot be created "
+                                f"({exc.strerror or exc}).") from None
 
     db_path = property(lambda self: self.root / "workspace.db")
     videos_dir = property(lambda self: self.root / "videos")

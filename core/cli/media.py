@@ -28,9 +28,9 @@ def cmd_demo(args) -> int:
     def progress(i, n, name):
         print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
 
-    ids = build_demo(ws, seed=args.seed, n_videos=args.videos or DEMO_VIDEOS, width=args.width, height=args.height,
+    ids = build_demo(ws, seed=args.seed, n_videos=DEMO_VIDEOS if args.videos is None else args.videos, width=args.width, height=args.height,
                      fps=args.fps, target_seconds=args.seconds, progress=progress,
-                     reps_per_movement=args.reps or DEMO_REPS)
+                     reps_per_movement=DEMO_REPS if args.reps is None else args.reps)
     counts = ws.store().counts()
     print_result({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
     return 0

@@ -17,6 +17,7 @@ Stored in the `splits` table (video_id -> split, seed); making splits replaces t
 """
 from __future__ import annotations
 
+import math
 import random
 from typing import Sequence
 
@@ -31,9 +32,12 @@ _SWAP_LIMIT = 80  # pairwise swaps are tried only up to this many videos (the co
 def check_ratios(ratios: Sequence[float]) -> tuple[float, float, float]:
     if len(ratios) != 3:
         raise StoreError("Give three ratios: train, val, test (e.g. 0.7 0.15 0.15).")
-    r = [float(x) for x in ratios]
-    if any(x < 0 for x in r) or sum(r) <= 0:
-        raise StoreError("Split ratios must be non-negative and not all zero.")
+    try:
+        r = [float(x) for x in ratios]
+    except (TypeError, ValueError):
+        raise StoreError(f"Split ratios must be numbers, not {list(ratios)}.") from None
+    if any(not math.isfinite(x) or x < 0 for x in r) or sum(r) <= 0:
+        raise StoreError(f"Split ratios must be finite, non-negative and not all zero, not {r}.")
     total = sum(r)
     return tuple(x / total for x in r)  # type: ignore[return-value]
 

@@ -44,6 +44,7 @@ from core.base.errors import DatasetError
 import hashlib
 import json
 import os
+import signal
 import re
 import sys
 import threading
@@ -497,7 +498,7 @@ def cut_clips(ws: Workspace, *, jobs: int = 1, crop: bool = True, progress: Prog
     t0 = time.perf_counter()
     store = ws.store()
     report = CutReport()
-    with _RunLock(ws.clips_dir / LOCK_NAME):
+    with _RunLock(ws.clips_dir / LOCK_NAME) as lock:
         clean_temporary(ws)
         todo = plan(ws, store, crop=crop)
         report.reps = len(todo.keep) + len(todo.cut)
@@ -532,7 +533,7 @@ def cut_clips(ws: Workspace, *, jobs: int = 1, crop: bool = True, progress: Prog
                     except (VideoError, ClipError, OSError) as exc:  # one bad source stops only its reps
                         report.problems.append(str(exc))
             else:
-                _run_pool(ws, chunks, jobs, finished, cancel, report.problems)
+                _run_pool(ws, chunks, jobs, finished, cancel, report.problems, lock.fd)
         except InterruptedError:
             pass
         report.cancelled = cancel is not None and cancel.is_set()
@@ -547,8 +548,29 @@ def cut_clips(ws: Workspace, *, jobs: int = 1, crop: bool = True, progress: Prog
 _WORKER: dict = {}
 
 
-def _init_worker(queue, stop) -> None:
+def _init_worker(queue, stop, lock_fd: int | None = None) -> None:
     _WORKER["queue"], _WORKER["stop"] = queue, stop
+    if lock_fd is not None:  # a forked worker's copy of the run lock: the lock must die with the parent
+        try:
+            os.close(lock_fd)
+        except OSError:
+            pass
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the process that started it dies (even by kill -9)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _pool_chunk(index: int, chunk: list[dict], root: str, threads: int) -> None:
@@ -567,7 +589,8 @@ def _pool_chunk(index: int, chunk: list[dict], root: str, threads: int) -> None:
     queue.put(("end", index, problem))
 
 
-def _run_pool(ws: Workspace, chunks: list[list[dict]], jobs: int, finished, cancel, problems: list[str]) -> None:
+def _run_pool(ws: Workspace, chunks: list[list[dict]], jobs: int, finished, cancel, problems: list[str],
+              lock_fd: int | None = None) -> None:
     import multiprocessing as mp
     import queue as queue_module
     from concurrent.futures.process import BrokenProcessPool
@@ -581,7 +604,7 @@ def _run_pool(ws: Workspace, chunks: list[list[dict]], jobs: int, finished, canc
     # Largest chunks first, so the pool does not end waiting on one long chunk.
     order = sorted(range(len(chunks)), key=lambda i: -(chunks[i][-1]["end"] - chunks[i][0]["start"]))
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker,
-                               initargs=(messages, stop))
+                               initargs=(messages, stop, lock_fd if forkable else None))
     try:
         futures = {i: pool.submit(_pool_chunk, i, chunks[i], str(ws.root), threads) for i in order}
         open_chunks = set(futures)

@@ -13,6 +13,8 @@ from core.analysis.scan import scan
 from core.analysis.settings import AnalyzeError, Settings
 from core.analysis.workout import (
     Analysis,
+    analyze_file,
+    is_pose,
     model_input,
     vote_segments,
     analyze_scan,
@@ -138,28 +140,34 @@ def evaluate_split(ws, model_ref, split: str = "test", settings: Settings | None
     if not videos:
         raise AnalyzeError(f"No videos with reps in the {split} split.")
     fn, row = load_runner(ws, model_ref, engine)
-    settings = (settings or Settings()).for_model(row)
-    frames0, size0, _, _ = model_input(row, None)
-    warm_up(fn, frames0, size0, settings)
+    pose = is_pose(row)
+    if not pose:
+        settings = (settings or Settings()).for_model(row)
+        frames0, size0, _, _ = model_input(row, None)
+        warm_up(fn, frames0, size0, settings)
     per_video = []
     for k, video in enumerate(videos):
         def prog(done, total, stage, k=k):
             if progress:
                 progress(k * 1000 + int(1000 * done / max(1, total)), len(videos) * 1000,
                          f"video {video['id']} ({k + 1}/{len(videos)}): {stage}")
-        frames, size, box, focus = model_input(row, video)
         t0 = time.perf_counter()
-        sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel, focus=focus)
-        result = analyze_scan(sc, row["labels"], settings, model=row["id"])
-        vote_segments(result, ws.absolute(video["path"]), fn, frames, size, box, focus, settings, cancel)
+        if pose:  # the pose track and the pose model (core.analysis.pose_workout)
+            result = analyze_file(ws, row, ws.absolute(video["path"]), settings, prog, cancel, engine, video=video)
+            sc = None
+        else:
+            frames, size, box, focus = model_input(row, video)
+            sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel, focus=focus)
+            result = analyze_scan(sc, row["labels"], settings, model=row["id"])
+            vote_segments(result, ws.absolute(video["path"]), fn, frames, size, box, focus, settings, cancel)
         result.video_id = video["id"]
         result.run_id = row.get("run_id")
         result.timings["total"] = time.perf_counter() - t0
         truth = [{"label": s["label"], "start": s["start"], "end": s["end"]}
                  for s in dataset_segments(ws.store(), [video["id"]])]
-        scores = evaluate_analysis(result, truth, sc.gray)
+        scores = evaluate_analysis(result, truth, sc.gray if sc is not None else None)
         scores["analysis"] = result.to_json()
         per_video.append(scores)
-    out = {"model": row["id"], "split": split, "settings": settings.to_json(), **summarize(per_video),
+    out = {"model": row["id"], "split": split, "settings": (settings or Settings()).to_json(), **summarize(per_video),
            "per_video": per_video}
     return out

@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from core.analysis.pose_workout import analyze_pose
 from core.analysis.reps import count_reps
 from core.analysis.scan import Scan, frame_probabilities, scan
 from core.analysis.segments import segment_probs
@@ -39,6 +40,7 @@ class Analysis:
     settings: Settings
     video_id: int | None = None
     run_id: str | None = None
+    pose: dict | None = None            # a pose model's analysis: the pose track's summary (+ "message")
 
     @property
     def duration_s(self) -> float:
@@ -56,9 +58,17 @@ class Analysis:
         return out
 
     def reps(self) -> list[dict]:
-        """Every predicted rep as {label, start, end} (the draft's rows), by start."""
-        return sorted(({"label": s["movement"], "start": int(a), "end": int(b)}
-                       for s in self.segments for a, b in s["reps"]), key=lambda r: r["start"])
+        """Every predicted rep as {label, start, end} (the draft's rows), by start; a judged rep (pose
+        model) also has extra {"valid", "reason"}."""
+        out = []
+        for s in self.segments:
+            judged = s.get("judged") or [None] * len(s["reps"])
+            for (a, b), j in zip(s["reps"], judged):
+                r = {"label": s["movement"], "start": int(a), "end": int(b)}
+                if j is not None:
+                    r["extra"] = {"valid": bool(j["valid"]), "reason": j.get("reason", "")}
+                out.append(r)
+        return sorted(out, key=lambda r: r["start"])
 
     def frame_labels(self) -> list[str]:
         """The predicted movement of every frame (none outside segments)."""
@@ -76,6 +86,8 @@ class Analysis:
             "timings_s": {k: round(float(v), 3) for k, v in self.timings.items()},
             "realtime_factor": round(self.realtime_factor, 2), "settings": self.settings.to_json(),
         }
+        if self.pose is not None:
+            d["pose"] = self.pose
         if probabilities:
             d["windows"] = {"centers": [float(c) for c in self.centers],
                             "probabilities": np.round(self.probs, 4).tolist()}
@@ -228,6 +240,13 @@ def warm_up(predict, frames: int, size, settings: Settings) -> None:
     _WARM.add(key)
 
 
+def is_pose(row: dict) -> bool:
+    """A pose model (kind "pose" in the registry, or a pose model folder)."""
+    from core.inference.loader import model_kind
+
+    return row.get("kind") == "pose" or (bool(row.get("folder")) and model_kind(row["folder"]) == "pose")
+
+
 def load_runner(ws, model_ref, engine: str = "auto"):
     """(predict callable, model row) of a registered model id / run id / exported folder."""
     from core.inference.predictor import PredictError, default_predictor
@@ -261,6 +280,12 @@ def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress
     """Analyse a video file with a registered model (id, run id, row or exported folder)."""
     t0 = time.perf_counter()
     fn, row = load_runner(ws, model_ref, engine)
+    if is_pose(row):  # the pose track, not pixels (core.analysis.pose_workout)
+        t1 = time.perf_counter()
+        result = Analysis(**analyze_pose(ws, row, fn, path, settings, progress, cancel, video=video))
+        result.run_id = row.get("run_id")
+        result.timings["load_model"] = t1 - t0
+        return result
     settings = (settings or Settings()).for_model(row)
     frames, size, box, focus = model_input(row, video)
     t1 = time.perf_counter()

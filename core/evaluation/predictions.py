@@ -221,7 +221,8 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
             stored.skipped = skipped
             return stored
     try:
-        predict_fn = load(model, model_dir(ws, model)).predict_fn()
+        loaded = load(model, model_dir(ws, model))
+        predict_fn = None if loaded.kind == "pose" else loaded.predict_fn()
     except PredictError as exc:
         raise EvaluateError(str(exc)) from exc
     frames, size, crop = preprocessing(model)
@@ -232,7 +233,9 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
     rows = {r["path"]: r for r in clip_table(store)}
     probs = np.zeros((len(clips), len(model["labels"])), dtype=np.float32)
     total = len(clips)
-    for start in range(0, total, batch_size):
+    if loaded.kind == "pose":  # each clip's own pose track, then the pose model (core.inference.pose_predict)
+        _pose_probs(ws, loaded, clips, rows, videos, crop, probs, progress, cancel)
+    for start in range(0, total if loaded.kind != "pose" else 0, batch_size):
         if cancel is not None and cancel.is_set():
             raise EvaluateError("Evaluation cancelled; nothing was stored.")
         part = clips[start:start + batch_size]
@@ -256,6 +259,24 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
     result.reused = False
     result.skipped = skipped
     return result
+
+
+def _pose_probs(ws, loaded, clips, rows, videos, crop, probs, progress, cancel) -> None:
+    """Pose model: each clip read as the training cache reads it (the clip file as cut, or the same frames
+    of the source video), its pose track over that range, its probabilities (no rep counting)."""
+    from core.dataset.training_cache import clip_source
+    from core.inference.pose_predict import predict_track, track_arrays, track_of
+
+    for i, c in enumerate(clips):
+        if cancel is not None and cancel.is_set():
+            raise EvaluateError("Evaluation cancelled; nothing was stored.")
+        job = clip_source(ws, rows[c["path"]], videos, 10, 224, crop, 90)
+        track = track_of(job["path"], start=job["start"], end=job["end"])
+        out = predict_track(loaded.loaded, loaded.row["labels"], track_arrays(track), job["start"], job["end"],
+                            track.fps, topk=1, reps=False)
+        probs[i] = [out["probabilities"][lab] for lab in loaded.row["labels"]]
+        if progress:
+            progress(i + 1, len(clips), c["path"])
 
 
 def evaluate_model(ws, run_or_model: str, split: str = "test", *, progress=None, cancel=None,

@@ -263,6 +263,8 @@ class Predictor:
         Returns the seconds it took."""
         t0 = time.perf_counter()
         fn, name, entry = self.runner(ws, ref, engine)
+        if name == "pose":  # nothing to trace: a pose model runs the same on any clip
+            return time.perf_counter() - t0
         frames, size, _ = registry.preprocessing(entry.row)
         with entry.lock:
             if name not in entry.warmed:
@@ -276,6 +278,9 @@ class Predictor:
         """Top-k of one preprocessed clip [T, H, W, 3] (already the model's input)."""
         t0 = time.perf_counter()
         fn, name, entry = self.runner(ws, ref, engine)
+        if name == "pose":
+            raise PredictError(f"Model {entry.row['id']} is a pose model: it reads a pose track, not pixels "
+                               "(use predict_file, predict_video or predict_clip).")
         t1 = time.perf_counter()
         with entry.lock:
             probs = np.asarray(fn(x), dtype=np.float64).reshape(-1)
@@ -303,12 +308,21 @@ class Predictor:
         frame; None = the whole frame; or a box (x0, y0, x1, y1)."""
         t0 = time.perf_counter()
         row = resolve(ws, ref)
+        if model_kind(row["folder"]) == "pose":
+            return self._pose(ws, row, path, start, end, topk)
         frames, size, _ = registry.preprocessing(row)
         if isinstance(crop, str) and crop == "auto":
             crop = registry.model_box(row)
         timings: dict = {}
         x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, registry.focus(row))
         return self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
+
+    def _pose(self, ws, row, path, start, end, topk, video_id=None) -> dict:
+        """A pose model: the range's pose track, the movement and its judged reps (core.inference.pose_predict)."""
+        from core.inference.pose_predict import predict_pose_file
+
+        return predict_pose_file(self.entry(ws, row), path, start=start, end=end, topk=topk, ws=ws,
+                                 video_id=video_id)
 
     def _finish(self, ws, row, x, indices, rng, timings, topk, engine, t0) -> dict:
         out = self.predict_array(ws, row, x, topk, engine)
@@ -358,6 +372,10 @@ class Predictor:
         if video is None:
             raise PredictError(f"No video {video_id} in the workspace.")
         row = resolve(ws, ref if ref is not None else _newest(ws))
+        if model_kind(row["folder"]) == "pose":
+            out = self._pose(ws, row, ws.absolute(video["path"]), start, end, topk, video_id=int(video_id))
+            out["video_id"] = int(video_id)
+            return out
         frames, size, crop_flag = registry.preprocessing(row)
         box = normalise_box(video.get("roi"), video["width"], video["height"]) if crop_flag else None
         if box is None:
@@ -383,10 +401,13 @@ class Predictor:
         frames, size, crop_flag = registry.preprocessing(row)
         videos = {v["id"]: v for v in store.videos()}
         job = clip_source(ws, clip, videos, frames, size, crop_flag, 90)
-        timings: dict = {}
-        x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings,
-                                      registry.focus(row))
-        out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
+        if model_kind(row["folder"]) == "pose":  # the clip file as cut: its own pose track
+            out = self._pose(ws, row, job["path"], job["start"], job["end"], topk)
+        else:
+            timings: dict = {}
+            x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings,
+                                          registry.focus(row))
+            out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["clip_id"] = int(clip_id)
         out["clip"] = clip["path"]
         out["label"] = clip["label"]

@@ -109,3 +109,12 @@ def test_add_url_registers_what_arrived_and_reports_what_failed(ws, real_videos,
     assert video["source_url"].endswith("squat.mp4") and video["frames"] == probe(real_videos / SMALL).frames
     assert again[0].duplicate_of == added[0].video_id
     assert len(list(ws.videos_dir.glob("*.mp4"))) == 1
+
+
+def test_a_video_keeps_the_name_it_arrived_under_whatever_its_safe_file_name(ws, real_videos):
+    name = "Men's Event 1, Bayden Brown, 3_58.mp4"
+    up = library.add_bytes(ws, name, (real_videos / SMALL).read_bytes())
+    video = ws.store().video(up.video_id)
+    assert up.name == name and video["path"] == "videos/Men_s_Event_1_Bayden_Brown_3_58.mp4"
+    assert (video["original_name"], video["title"]) == (name, "Men's Event 1, Bayden Brown, 3_58")
+    assert library.video_names(video) == [name, "Men's Event 1, Bayden Brown, 3_58", "Men_s_Event_1_Bayden_Brown_3_58.mp4"]

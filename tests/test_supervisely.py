@@ -1,5 +1,7 @@
 """Supervisely video project import/export: lossless round trip, every problem reported, CLI."""
 import json
+import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -196,3 +198,170 @@ def test_wrong_shapes_are_problems_not_crashes(tmp_path, payload):
     store = make_store(tmp_path / "ws.db")
     result = import_supervisely(store, write_project(tmp_path / "in", {"clip0.mp4.json": payload}))
     assert result.problems and result.imported == 0
+
+
+# --- exports in the original pipeline's form, on real (small) videos --------------------------------------
+A_NAME = "Men's Event 1, Bayden Brown, 3_58.mp4"                      # apostrophe, commas
+B_NAME = "Björgvin Karl Guðmundsson – “Event 2” [Heat 3] (720p).mp4"  # non-ASCII, curly quotes, brackets
+C_NAME = "Tia-Clair Toomey’s warm-up.mp4"
+
+
+def small_videos(tmp_path):
+    """Three short real H.264 videos: two 480p, one 720p, under awkward names."""
+    import numpy as np
+
+    from tests.videotools import pattern, write_video
+
+    src = tmp_path / "downloads"
+    src.mkdir()
+    fast = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+    for name, (w, h), n in ((A_NAME, (854, 480), 40), (B_NAME, (1280, 720), 30), (C_NAME, (854, 480), 20)):
+        write_video(src / name, np.stack([pattern(h, w, i) for i in range(n)]), 30, *fast)
+    return src
+
+
+def sly_tag(name, start, end, login="alice", **fields):
+    return {"name": name, "value": None, "frameRange": [start, end], "labelerLogin": login,
+            "createdAt": "2021-03-01T10:00:00.000Z", "updatedAt": "2021-03-01T10:00:00.000Z", **fields}
+
+
+def real_form_exports(root):
+    """Flat files with videoName/videoId and id/tagId tags, a project tree, and the awkward cases."""
+    import unicodedata
+
+    root.mkdir()
+    flat_a = {"videoId": 101, "videoName": A_NAME, "datasetName": "2020", "size": {"height": 720, "width": 1280},
+              "framesCount": 40, "description": "", "objects": [], "frames": [], "tags": [
+                  sly_tag("thruster", 0, 5, id=9001, tagId=55),
+                  sly_tag("thruster", 0, 5, id=9002, tagId=55),          # identical duplicate → one rep
+                  sly_tag("thruster", 10, 10, id=9003, tagId=55),        # one-frame slip beside…
+                  sly_tag("thruster", 10, 25, id=9004, tagId=55),        # …the real rep: kept
+                  sly_tag("thruster", 27, 30, id=9005, tagId=55),
+                  sly_tag("thruster", 29, 33, id=9006, tagId=55),        # a real overlap: reported, not kept
+                  sly_tag("thruster", 29, 33, login="bob", id=9007, tagId=55),  # another labeler may overlap
+              ]}
+    (root / f"CrossFit Open_2020_{A_NAME}.json").write_text(json.dumps(flat_a, ensure_ascii=False), encoding="utf-8")
+    # a flat file with no videoName: the video's name ends the file name
+    flat_a2 = {"framesCount": 40, "tags": [sly_tag("ohs", 35, 39, login="carol", id=9101, tagId=56)]}
+    (root / f"CrossFit Open_judges_{Path(A_NAME).stem}.json").write_text(json.dumps(flat_a2), encoding="utf-8")
+    # the project tree, the file named in NFD (as macOS writes it)
+    tree = root / "project"
+    (tree / "Open 2020" / "ann").mkdir(parents=True)
+    (tree / "meta.json").write_text(json.dumps({"projectType": "videos", "classes": [], "tags": [
+        {"name": "thruster", "value_type": "none", "id": 55, "color": "#E6194B", "applicable_type": "all",
+         "classes": []}]}))
+    ann_b = {"size": {"height": 720, "width": 1280}, "description": "", "key": "b" * 32, "framesCount": 30,
+             "objects": [], "frames": [], "tags": [
+                 {"name": "athlete", "value": "BKG", "key": "wv", "labelerLogin": "alice"},  # whole-video tag
+                 {**sly_tag("ghd", 2, 8), "key": "b1"},
+                 {**sly_tag("ghd", 12, 12), "key": "b2"},                # slip before the long one
+                 {**sly_tag("ghd", 12, 20), "key": "b3"},
+                 {**sly_tag("muscle-up", 21, 25), "key": "b4"},          # not a workspace movement
+                 {**sly_tag("ghd", 25, 31), "key": "b5"},                # beyond the 30 frames
+             ]}
+    nfd = unicodedata.normalize("NFD", B_NAME)
+    (tree / "Open 2020" / "ann" / f"{nfd}.json").write_text(json.dumps(ann_b, ensure_ascii=False), encoding="utf-8")
+    # renamed in Supervisely: matched by nothing until mapped
+    flat_c = {"videoId": 303, "videoName": "toomey warmup.mp4", "framesCount": 20,
+              "tags": [sly_tag("deadlift", 3, 9, id=9301, tagId=57)]}
+    (root / "CrossFit Open_2020_toomey warmup.mp4.json").write_text(json.dumps(flat_c), encoding="utf-8")
+    return root
+
+
+def state(store):
+    return (sorted((s["uuid"], s["video_id"], s["label"], s["start"], s["end"], s["annotator"],
+                    json.dumps(s["extra"], sort_keys=True), s["created_at"], s["updated_at"]) for s in store.segments()),
+            [store.supervisely_file(v["id"]) for v in store.videos()], store.setting("supervisely.meta"))
+
+
+def test_real_export_forms_import_every_valid_rep_report_every_problem_and_are_idempotent(tmp_path):
+    from core.labeling.supervisely import map_file
+    from core.media import library
+    from core.base.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    src = small_videos(tmp_path)
+    ids = {name: library.add_file(ws, src / name).video_id for name in (A_NAME, B_NAME, C_NAME)}
+    store = ws.store()
+    a, b, c = (store.video(ids[n]) for n in (A_NAME, B_NAME, C_NAME))
+    # names survive: a safe file name on disk, the original name as identity
+    assert Path(a["path"]).name == "Men_s_Event_1_Bayden_Brown_3_58.mp4"
+    assert (a["original_name"], a["title"]) == (A_NAME, Path(A_NAME).stem)
+    assert (b["width"], b["height"]) == (1280, 720) and b["original_name"] == B_NAME
+
+    exports = real_form_exports(tmp_path / "exports")
+    report = import_supervisely(store, exports)
+    by_kind = defaultdict_list((p.kind, p) for p in report.problems)
+    assert all(p.file and (p.tag or p.kind == "unmatched") and p.message for p in report.problems)
+    # A: 9001 (9002 is its duplicate), 9004 (9003 its slip), 9005 (9006 overlaps it), bob's 9007, carol's 9101
+    # B: b1, b3 (b2 its slip); the whole-video tag is kept with the file
+    assert report.imported == 7
+    reps = {(s["video_id"], s["annotator"], s["start"], s["end"]) for s in store.segments()}
+    assert reps == {(a["id"], "alice", 0, 5), (a["id"], "alice", 10, 25), (a["id"], "alice", 27, 30),
+                    (a["id"], "bob", 29, 33), (a["id"], "carol", 35, 39), (b["id"], "alice", 2, 8),
+                    (b["id"], "alice", 12, 20)}
+    assert [p.tag for p in by_kind["duplicate"]] == ["tag #2 'thruster' [0, 5] id=9002"]
+    slips = {p.tag: p.message for p in by_kind["slip"]}
+    assert slips.keys() == {"tag #3 'thruster' [10, 10] id=9003", "tag #3 'ghd' [12, 12] key=b2"}
+    assert "1-frame tag [10, 10] overlaps [10, 25]" in slips["tag #3 'thruster' [10, 10] id=9003"]
+    assert "kept the longer tag" in slips["tag #3 'ghd' [12, 12] key=b2"]
+    (overlap,) = by_kind["overlap"]
+    assert overlap.tag == "tag #6 'thruster' [29, 33] id=9006" and "[29, 33] and [27, 30]" in overlap.message
+    errors = "\n".join(map(str, by_kind["error"]))
+    assert "unknown tag name 'muscle-up'" in errors and "[25, 31] goes beyond the video's 30 frames" in errors
+    assert len(by_kind["error"]) == 2
+    (um,) = report.unmatched
+    assert um.name == "toomey warmup.mp4" and um.video_id == 303 and by_kind["unmatched"][0].file == um.file
+    assert "720x1280" not in " ".join(report.notes) and any("annotated at 1280x720" in n for n in report.notes)
+    # the Supervisely ids travel with the rep, and videoId with the video
+    rep = next(s for s in store.segments(a["id"]) if s["start"] == 0)
+    assert rep["extra"]["supervisely"] == {"value": None, "id": 9001, "tagId": 55}
+    assert store.video(a["id"])["supervisely_id"] == 101
+
+    # one step maps the renamed file; the folder imported again then changes nothing
+    one = map_file(store, um.path, c["id"], root=exports)
+    assert one.imported == 1 and one.ok and store.video(c["id"])["supervisely_id"] == 303
+    before = state(store)
+    again = import_supervisely(store, exports)
+    assert (again.imported, again.unchanged, again.unmatched) == (0, 8, [])
+    assert state(store) == before
+
+    # a failed import changes nothing; a poorer one replaces nothing
+    flat = exports / f"CrossFit Open_2020_{A_NAME}.json"
+    good = flat.read_text(encoding="utf-8")
+    flat.write_text(good[:50], encoding="utf-8")
+    import_supervisely(store, exports)
+    assert state(store) == before
+    poorer = json.loads(good)
+    poorer["tags"] = poorer["tags"][:1]
+    flat.write_text(json.dumps(poorer), encoding="utf-8")
+    import_supervisely(store, exports)
+    assert state(store) == before
+
+    # export gives every tag back: reps with their ids, the dropped ones with their reasons
+    export_supervisely(store, tmp_path / "out")
+    out = json.loads((tmp_path / "out" / "2020" / "ann" / f"{A_NAME}.json").read_text(encoding="utf-8"))
+    assert sorted(t["id"] for t in out["tags"]) == [9001, 9004, 9005, 9007, 9101]
+    assert all(t["tagId"] in (55, 56) for t in out["tags"]) and out["videoId"] == 101
+    assert sorted(d["tag"]["id"] for d in out["workbenchDropped"]) == [9002, 9003, 9006]
+    (b_file,) = (tmp_path / "out" / "project" / "Open 2020" / "ann").iterdir()  # named as imported (NFD here)
+    assert unicodedata.normalize("NFC", b_file.name) == f"{B_NAME}.json"
+    out_b = json.loads(b_file.read_text(encoding="utf-8"))
+    assert {"name": "athlete", "value": "BKG", "key": "wv", "labelerLogin": "alice"} in out_b["tags"]
+    assert (tmp_path / "out" / "workspace" / "ann" / "toomey warmup.mp4.json").is_file()  # the Supervisely name
+    # …and that export imports into a fresh workspace with the same reps (the mapping is this workspace's)
+    ws2 = Workspace(tmp_path / "ws2")
+    ids2 = {name: library.add_file(ws2, src / name).video_id for name in (A_NAME, B_NAME, C_NAME)}
+    fresh = import_supervisely(ws2.store(), tmp_path / "out")
+    assert fresh.imported == 7 and [u.name for u in fresh.unmatched] == ["toomey warmup.mp4"]
+    assert map_file(ws2.store(), fresh.unmatched[0].path, ids2[C_NAME]).imported == 1
+    assert sorted(state(ws2.store())[0]) == sorted(state(store)[0])
+
+
+def defaultdict_list(pairs):
+    from collections import defaultdict
+
+    out = defaultdict(list)
+    for k, v in pairs:
+        out[k].append(v)
+    return out

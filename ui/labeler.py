@@ -463,36 +463,6 @@ def progress(store) -> None:
 
 # --- Supervisely -----------------------------------------------------------------------------------
 def supervisely_panel(ws, store, annotator_name: str) -> None:
-    from core.labeling.supervisely import DEFAULT_ANNOTATOR, export_supervisely, import_supervisely
+    from ui.supervisely_panel import panel  # the panel lives in ui/supervisely_panel.py
 
-    with st.expander("Supervisely import / export"):
-        st.caption("A Supervisely video project folder: meta.json + <dataset>/ann/<video>.json, reps as tags with "
-                   "a 0-based inclusive frameRange. The same as `python -m core labels import-supervisely DIR` and "
-                   "`… export-supervisely DIR`.")
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**Export**")
-            out = st.text_input("Folder to write", value=str(ws.root / "exports" / "supervisely"), key="sv_out")
-            only_mine = st.checkbox(f"Only {annotator_name}'s reps", key="sv_only_mine")
-            with_videos = st.checkbox("Copy the videos too", key="sv_videos")
-            if st.button("Export", key="sv_export", disabled=not out.strip()):
-                try:
-                    report = export_supervisely(store, out.strip(), annotators=[annotator_name] if only_mine else None,
-                                                video_root=ws.root if with_videos else None)
-                    st.success(report.summary())
-                except OSError as exc:
-                    st.error(f"Export failed: {exc}")
-        with right:
-            st.markdown("**Import**")
-            src = st.text_input("Project folder or annotation file", key="sv_in", placeholder="/path/to/project")
-            who = st.text_input("Annotator for tags without labelerLogin", value=DEFAULT_ANNOTATOR, key="sv_who")
-            if st.button("Import", key="sv_import", disabled=not src.strip()):
-                report = import_supervisely(store, src.strip(), annotator=who.strip() or DEFAULT_ANNOTATOR)
-                (st.success if report.ok else st.warning)(report.summary())
-                if report.problems:
-                    import pandas as pd
-
-                    st.dataframe(pd.DataFrame([{"file": p.file, "tag": p.tag or "", "problem": p.message}
-                                               for p in report.problems]), hide_index=True, key="sv_problems")
-                for note in report.notes:
-                    st.caption(note)
+    panel(ws, store, annotator_name)

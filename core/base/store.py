@@ -163,6 +163,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE models ADD COLUMN kind TEXT NOT NULL DEFAULT 'movinet';
     UPDATE models SET kind = 'tflite' WHERE path LIKE '%.tflite' OR metrics LIKE '%"format": "tflite"%';
     """,
+    # v6: a video's identity beyond its safe file name: the name it arrived under (matched by imports),
+    # its Supervisely video id, and the group its reps are split by (a source video for imported clips).
+    """
+    ALTER TABLE videos ADD COLUMN original_name TEXT;
+    ALTER TABLE videos ADD COLUMN supervisely_id INTEGER;
+    ALTER TABLE videos ADD COLUMN split_group TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -288,6 +295,18 @@ class Store:
     def videos(self) -> list[dict]:
         with self.read() as con:
             return [_video(r) for r in con.execute("SELECT * FROM videos ORDER BY id")]
+
+    VIDEO_IDENTITY = ("original_name", "supervisely_id", "split_group", "title")
+
+    def set_video_identity(self, video_id: int, **fields) -> None:
+        """Set a video's original_name, supervisely_id, split_group or title (None clears one)."""
+        unknown = set(fields) - set(self.VIDEO_IDENTITY)
+        if unknown:
+            raise StoreError(f"Unknown video fields: {', '.join(sorted(unknown))}.")
+        if fields:
+            with self.write() as con:
+                con.execute(f"UPDATE videos SET {', '.join(f'{k} = ?' for k in fields)} WHERE id = ?",
+                            (*fields.values(), video_id))
 
     def delete_video(self, video_id: int) -> None:
         with self.write() as con:

@@ -6,14 +6,29 @@ from core.cli.output import print_result
 
 
 def cmd_labels_import(args) -> int:
-    from core.labeling.supervisely import import_supervisely
+    from pathlib import Path
 
-    report = import_supervisely(Workspace(args.workspace).store(), args.dir, annotator=args.annotator)
+    from core.labeling.supervisely import import_supervisely, map_file
+
+    store = Workspace(args.workspace).store()
+    mapped = []
+    for item in args.map or []:
+        file, _, vid = item.rpartition("=")
+        if not file or not vid.strip().isdigit():
+            print(f"error: --map takes FILE=VIDEO_ID, not {item!r}")
+            return 2
+        path = Path(file) if Path(file).is_file() else Path(args.dir) / file
+        mapped.append(map_file(store, path, int(vid), annotator=args.annotator, root=args.dir))
+    report = import_supervisely(store, args.dir, annotator=args.annotator)
+    for one in mapped:
+        print(f"mapped: {one.summary()}")
     print(report.summary())
     for problem in report.problems:
-        print(f"  problem: {problem}")
+        print(f"  {problem.kind if problem.kind != 'error' else 'problem'}: {problem}")
     for note in report.notes:
         print(f"  note: {note}")
+    if report.unmatched:
+        print("  map a file to a workspace video with --map FILE=VIDEO_ID (videos: `python -m core videos list`)")
     return 1 if report.problems else 0
 
 
@@ -51,9 +66,11 @@ def add_cli(sub, common) -> None:
     labels = sub.add_parser("labels", help="list, import and export rep labels").add_subparsers(
         dest="labels_command", required=True)
     p = labels.add_parser("import-supervisely", parents=[common],
-                          help="import a Supervisely video project (meta.json + <dataset>/ann/<video>.json)")
+                          help="import a Supervisely video project (meta.json + <dataset>/ann/<video>.json) or flat export files")
     p.add_argument("dir")
     p.add_argument("--annotator", default="supervisely", help="annotator for tags without labelerLogin")
+    p.add_argument("--map", action="append", metavar="FILE=VIDEO_ID",
+                   help="import this export file for this workspace video (remembered; repeatable)")
     p.set_defaults(func=cmd_labels_import)
     p = labels.add_parser("export-supervisely", parents=[common], help="write reps as a Supervisely video project")
     p.add_argument("dir")

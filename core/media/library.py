@@ -1,4 +1,10 @@
-"""Adding videos to a workspace (file, upload bytes, folder, URL) and removing them."""
+"""Adding videos to a workspace (file, upload bytes, folder, URL) and removing them.
+
+A video's file gets a safe name on disk (`safe_name`: `Men's Event 1, Bayden Brown, 3_58.mp4` is
+stored as `Men_s_Event_1_Bayden_Brown_3_58.mp4`), but it keeps the name it arrived under
+(`original_name`: the file's or upload's name, or `<title><ext>` for a download) and its title
+as its identity: imports (Supervisely exports, clip manifests) match videos by those names.
+"""
 from __future__ import annotations
 
 import re
@@ -50,10 +56,12 @@ def _unique_path(folder: Path, name: str) -> Path:
     return target
 
 
-def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | None = None) -> Added:
-    """Probe and record a file already inside the workspace; a bad or duplicate file is removed."""
+def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | None = None,
+             original_name: str | None = None) -> Added:
+    """Probe and record a file already inside the workspace; a bad or duplicate file is removed.
+    `original_name`: the name the file arrived under (default: its name on disk)."""
     store = ws.store()
-    name = path.name
+    name = original_name or path.name
     try:
         info = probe(path)
     except VideoError as exc:
@@ -68,23 +76,43 @@ def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | No
     except DuplicateVideo as dup:
         path.unlink(missing_ok=True)
         return Added(name, duplicate_of=dup.video_id)
+    store.set_video_identity(vid, original_name=name)
     return Added(name, video_id=vid)
 
 
-def add_file(ws: Workspace, source: str | Path, *, source_url: str | None = None, copy: bool = True) -> Added:
-    """Add a video file from anywhere on disk: it is copied into the workspace first."""
+def add_file(ws: Workspace, source: str | Path, *, source_url: str | None = None, copy: bool = True,
+             original_name: str | None = None) -> Added:
+    """Add a video file from anywhere on disk: it is copied into the workspace first (under a safe
+    name; the original name, default the source's, stays its identity)."""
     source = Path(source)
+    name = original_name or source.name
     if not source.is_file():
-        return Added(source.name, error="no such file")
+        return Added(name, error="no such file")
     existing = ws.store().video_by_hash(content_hash(source))
     if existing:
-        return Added(source.name, duplicate_of=existing["id"])
-    target = _unique_path(ws.videos_dir, safe_name(source.name))
+        return Added(name, duplicate_of=existing["id"])
+    target = _unique_path(ws.videos_dir, safe_name(name))
     if copy:
         shutil.copy2(source, target)
     else:
         shutil.move(source, target)
-    return register(ws, target, title=source.stem, source_url=source_url)
+    return register(ws, target, title=_strip_ext(name), source_url=source_url, original_name=name)
+
+
+def _strip_ext(name: str) -> str:
+    """The name without its extension when that is a video extension (a title may hold dots)."""
+    p = Path(name.replace("\\", "/"))
+    return p.stem if p.suffix.lower() in VIDEO_SUFFIXES else p.name
+
+
+def video_names(video: dict) -> list[str]:
+    """The names a stored video answers to, most specific first: the name it arrived under, its
+    title, its file name on disk (no duplicates, no empty ones)."""
+    out = []
+    for n in (video.get("original_name"), video.get("title"), Path(video["path"]).name):
+        if n and n not in out:
+            out.append(n)
+    return out
 
 
 def add_bytes(ws: Workspace, name: str, data: bytes) -> Added:
@@ -95,7 +123,7 @@ def add_bytes(ws: Workspace, name: str, data: bytes) -> Added:
         return Added(name, error="the file is empty")
     tmp = _unique_path(ws.uploads_dir, safe_name(name))
     tmp.write_bytes(data)
-    result = add_file(ws, tmp, copy=False)
+    result = add_file(ws, tmp, copy=False, original_name=Path(name.replace("\\", "/")).name)
     tmp.unlink(missing_ok=True)
     result.name = name
     return result
@@ -125,7 +153,9 @@ def add_url(ws: Workspace, url: str, progress=None, cancel=None) -> list[Added]:
         # A playlist with some bad entries (or a cancel) still keeps the videos that arrived.
         downloaded = exc.downloaded
         failed = [Added(u, error=m) for u, m in exc.failures] or [Added(url, error=str(exc))]
-    return [register(ws, d.path, title=d.title, source_url=d.source_url) for d in downloaded] + failed
+    return [register(ws, d.path, title=d.title, source_url=d.source_url,
+                     original_name=f"{d.title}{d.path.suffix}" if d.title else None)
+            for d in downloaded] + failed
 
 
 def add_sources(ws: Workspace, sources: Iterable[str], progress=None, cancel=None) -> list[Added]:

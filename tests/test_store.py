@@ -115,3 +115,31 @@ def test_two_processes_and_threads_write_at_once_without_losing_anything(tmp_pat
     assert all(p.wait(60) == 0 for p in procs)
     assert len(store.segments()) == 160
     assert {a: len(store.segments(annotator=a)) for a in store.annotators()} == {"p0": 40, "p1": 40, "t0": 40, "t1": 40}
+
+
+def test_readers_never_wait_behind_a_writer_and_a_busy_write_says_so(tmp_path, monkeypatch):
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from core.base import store as store_module
+    from core.base.workspace import PROJECT_ROOT
+
+    s = Store(tmp_path / "w" / "workspace.db")
+    blocker = sqlite3.connect(s.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    blocker.execute("INSERT INTO labels(name, position) VALUES ('pending', 99)")
+    try:
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-m", "core", "labels", "list", "--workspace", str(tmp_path / "w")],
+                             cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0 and time.time() - t0 < 20, out.stderr  # not 30 s and a traceback
+        assert "pending" not in Store(s.path).labels()  # a snapshot of what was committed
+        monkeypatch.setattr(store_module, "BUSY_TIMEOUT_MS", 200)
+        with pytest.raises(StoreError, match="busy"):
+            Store(s.path).add_label("squat")
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    Store(s.path).add_label("squat")  # free again

@@ -175,6 +175,18 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+@contextmanager
+def _busy_message(path: Path) -> Iterator[None]:
+    """SQLite's "database is locked" after the busy timeout, as a message a user can act on."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise StoreError(f"The workspace database {path} is busy: another program has been writing to it for "
+                             f"{BUSY_TIMEOUT_MS // 1000} s. Try again when it has finished.") from None
+        raise
+
+
 class Store:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -191,9 +203,17 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
+        """One snapshot (a deferred transaction): every query inside sees the same state; in WAL
+        mode a reader never waits for a writer."""
         con = self._connect()
         try:
-            yield con
+            with _busy_message(self.path):
+                con.execute("BEGIN")
+            try:
+                yield con
+            finally:
+                if con.in_transaction:
+                    con.execute("COMMIT")
         finally:
             con.close()
 
@@ -202,7 +222,8 @@ class Store:
         """A transaction that holds the write lock from its start (no lock upgrade deadlocks)."""
         con = self._connect()
         try:
-            con.execute("BEGIN IMMEDIATE")
+            with _busy_message(self.path):
+                con.execute("BEGIN IMMEDIATE")
             try:
                 yield con
             except BaseException:
@@ -219,8 +240,13 @@ class Store:
     def migrate(self) -> None:
         con = self._connect()
         try:
-            con.execute("PRAGMA journal_mode = WAL")
-            con.execute("BEGIN IMMEDIATE")
+            # an up-to-date database is only read: opening it never waits behind a writer
+            if con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION and \
+                    con.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            with _busy_message(self.path):
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("BEGIN IMMEDIATE")
             version = con.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 con.execute("ROLLBACK")

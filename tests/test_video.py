@@ -370,3 +370,27 @@ def test_preprocess_focus_crops_to_the_motion_and_load_clip_passes_it(real_video
     with VideoReader(path) as reader:
         expected = preprocess([reader.frame(i) for i in sample_indices(100, 160, 8)], 64, None, "motion")
     assert np.array_equal(clip, expected)
+
+
+def test_a_truncated_mkv_or_ts_is_refused_not_taken_for_a_shorter_video(tmp_path):
+    """An interrupted download or copy must not pass for a shorter video (frame numbers would not
+    match the complete file's)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    from core.media.video import VideoError, probe
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    whole = tmp_path / "a.mkv"
+    subprocess.run([ffmpeg, "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=160x120:rate=30", "-t", "4",
+                    "-c:v", "libx264", "-g", "30", str(whole)], check=True)
+    ts = tmp_path / "a.ts"
+    subprocess.run([ffmpeg, "-loglevel", "error", "-i", str(whole), "-c", "copy", str(ts)], check=True)
+    for complete in (whole, ts):
+        assert probe(complete).frames == 120
+        cut = tmp_path / f"cut{complete.suffix}"
+        data = complete.read_bytes()
+        cut.write_bytes(data[: len(data) * 6 // 10])
+        with pytest.raises(VideoError, match="truncated"):
+            probe(cut)

@@ -40,6 +40,7 @@ from __future__ import annotations
 from core.base.errors import MediaError
 import bisect
 import operator
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -440,7 +441,30 @@ def probe(path) -> VideoInfo:
     """
     with VideoReader(path, cache_frames=1) as reader:
         reader._decode_all()  # raises on any disagreement with the index
-        return reader.info
+        info = reader.info
+    check_complete(path, info)
+    return info
+
+
+def check_complete(path, info: VideoInfo) -> None:
+    """Raise VideoError for a file cut short (an interrupted download or copy): its container
+    declares more than its frames cover, or an MPEG-TS file ends inside a packet. A truncated file
+    must not pass for a shorter video: its frame numbers would not match the complete one's."""
+    try:
+        with av.open(str(path)) as container:
+            declared = (container.duration or 0) / 1_000_000
+            fmt = container.format.name or ""
+    except (av.FFmpegError, OSError):
+        return
+    decoded = info.frames / info.fps if info.fps else 0.0
+    if declared > 0 and declared - decoded > max(0.5, 0.1 * declared):
+        raise VideoError(f"{path}: the file is truncated — its container says {declared:.1f} s but only "
+                         f"{decoded:.1f} s of frames are in it (an interrupted download or copy?); "
+                         "add the complete file.")
+    size = os.path.getsize(path)
+    if "mpegts" in fmt and size % 188 and size % 192:
+        raise VideoError(f"{path}: the file is truncated — an MPEG-TS file ends inside a packet "
+                         f"({size} bytes is not a whole number of packets); add the complete file.")
 
 
 def read_frame(path, index: int) -> np.ndarray:

@@ -22,7 +22,8 @@ def show_results(results):
         (st.error if r.error else st.warning if r.duplicate_of is not None else st.success)(r.message)
 
 
-add_url, add_upload, add_folder = st.tabs(["From a URL or playlist", "Upload", "From a folder"])
+add_url, add_upload, add_folder, add_clips = st.tabs(
+    ["From a URL or playlist", "Upload", "From a folder", "Cut clips (labelled)"])
 
 with add_url:
     url = st.text_input("Video or playlist URL", key="url", placeholder="https://…")
@@ -63,6 +64,42 @@ with add_folder:
     if st.button("Add folder", key="add_folder", disabled=not folder.strip()):
         bar = st.progress(0.0)
         show_results(library.add_folder(ws, folder.strip(), progress=lambda i, n: bar.progress(i / n, text=f"{i}/{n}")))
+
+with add_clips:
+    from core.dataset.clip_import import import_clips
+
+    st.caption("A folder of already cut clips, `<movement>/<movement>_<i>.mp4`: each clip becomes a video with one "
+               "rep spanning it. With the splitter manifests (`<video>.json` = [{start_time, length, rename_to}] per "
+               "source video) a source video's clips stay in one split; without them splits cannot be grouped by "
+               "athlete. The same as `python -m core videos add-clips DIR --manifests DIR`.")
+    clip_dir = st.text_input("Clip folder", key="clip_dir", placeholder="/path/to/clips")
+    manifest_dir = st.text_input("Manifest folder (optional)", key="clip_manifests", placeholder="/path/to/manifests")
+    group_by = st.text_input("Without manifests, group by", value="folder", key="clip_group_by",
+                             help="`folder`: the folder above the movement folder (athlete_3/thruster/… → athlete_3); "
+                                  "or a regular expression searched in the clip's path (its first group is the key).")
+
+    def run_clip_import(add_movements: bool) -> None:
+        bar = st.progress(0.0)
+        st.session_state["clip_report"] = import_clips(
+            ws, clip_dir.strip(), manifests=manifest_dir.strip() or None, group_by=group_by.strip() or "folder",
+            add_movements=add_movements, progress=lambda i, n, text: bar.progress(i / n if n else 0.0, text=text))
+
+    if st.button("Import clips", key="import_clips", disabled=not clip_dir.strip()):
+        run_clip_import(False)
+    clip_report = st.session_state.get("clip_report")
+    if clip_report is not None:
+        (st.success if clip_report.ok else st.warning)(clip_report.summary())
+        for note in clip_report.notes:
+            st.caption(note)
+        for problem in clip_report.problems:
+            st.error(problem)
+        if clip_report.unknown_movements:
+            st.markdown("**Movements not in the label list:** " + ", ".join(
+                f"`{m}` ({len(f)} clip(s))" for m, f in sorted(clip_report.unknown_movements.items())))
+            if st.button("Add these movements and import their clips", key="clip_add_movements",
+                         disabled=not clip_dir.strip()):
+                run_clip_import(True)
+                st.rerun()
 
 st.divider()
 videos = store.videos()

@@ -1,4 +1,4 @@
-"""`python -m core probe | demo | videos add | videos list`."""
+"""`python -m core probe | demo | videos add | videos add-clips | videos list`."""
 from __future__ import annotations
 
 import json
@@ -52,6 +52,30 @@ def cmd_videos_add(args) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
+def cmd_videos_add_clips(args) -> int:
+    from core.base.progress import print_progress
+    from core.dataset.clip_import import import_clips, make_grouped_splits
+
+    ws = Workspace(args.workspace)
+    report = import_clips(ws, args.dir, manifests=args.manifests, group_by=args.group_by,
+                          add_movements=args.add_movements, annotator=args.annotator, progress=print_progress)
+    print(report.summary())
+    for name in report.added_movements:
+        print(f"  added movement: {name}")
+    for name, files in sorted(report.unknown_movements.items()):
+        print(f"  movement not in the label list: {name!r} ({len(files)} clip(s), e.g. {files[0]}); "
+              "add it with --add-movements")
+    for problem in report.problems:
+        print(f"  problem: {problem}")
+    for note in report.notes:
+        print(f"  note: {note}")
+    if args.make_splits:
+        where = make_grouped_splits(ws.store(), seed=args.seed)
+        counts = {s: sum(1 for v in where.values() if v == s) for s in ("train", "val", "test")}
+        print("splits (whole groups): " + ", ".join(f"{s} {n} video(s)" for s, n in counts.items()))
+    return 1 if report.problems or report.unknown_movements else 0
+
+
 def cmd_videos_list(args) -> int:
     videos = Workspace(args.workspace).store().videos()
     if args.json:
@@ -82,6 +106,19 @@ def add_cli(sub, common) -> None:
     p = videos.add_parser("add", parents=[common], help="add files, folders, URLs or playlists")
     p.add_argument("sources", nargs="+")
     p.set_defaults(func=cmd_videos_add)
+    p = videos.add_parser("add-clips", parents=[common],
+                          help="add a <movement>/<movement>_<i>.mp4 tree of cut clips as labelled reps")
+    p.add_argument("dir")
+    p.add_argument("--manifests", help="folder of splitter manifests (<video>.json = [{start_time, length, "
+                                       "rename_to}]): a source video's clips stay in one split")
+    p.add_argument("--group-by", default="folder", metavar="folder|KEY",
+                   help="without manifests: group splits by the folder above the movement folder (default), or by "
+                        "KEY, a regular expression searched in the clip's path (its first group is the key)")
+    p.add_argument("--add-movements", action="store_true", help="add movements not in the label list")
+    p.add_argument("--annotator", default="clips", help="annotator of the reps (default: clips)")
+    p.add_argument("--make-splits", action="store_true", help="then make train/val/test splits of whole groups")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_videos_add_clips)
     p = videos.add_parser("list", parents=[common])
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_videos_list)

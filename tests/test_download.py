@@ -426,3 +426,12 @@ def test_content_hash_streams_the_file(tmp_path, monkeypatch):
     f.write_bytes(data)
     assert content_hash(f) == hashlib.sha256(data).hexdigest()
     assert content_hash(os.fspath(f)) == hashlib.sha256(data).hexdigest()
+
+
+def test_a_download_over_the_size_limit_stops_early_and_keeps_nothing(site, dest):
+    big = (site.root / "big.mp4").stat().st_size
+    seen = []
+    with pytest.raises(DownloadError, match="larger than the 1 MB download limit"):
+        download(site.url("big.mp4", slow=True), dest, progress=seen.append, max_bytes=1024**2)
+    assert max((e["downloaded_bytes"] or 0) for e in seen) < big / 2  # stopped, not fetched and then checked
+    assert _leftovers(dest) == []

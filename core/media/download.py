@@ -56,6 +56,8 @@ DEFAULT_FORMAT = (
     "/wv*+ba/w"
 )
 
+# The most a download may bring (per video); $WORKBENCH_MAX_DOWNLOAD_MB or download(max_bytes=) change it.
+MAX_DOWNLOAD_BYTES = int(float(os.environ.get("WORKBENCH_MAX_DOWNLOAD_MB", "2048")) * 1024**2)
 SOCKET_TIMEOUT_S = 20
 RETRIES = 2
 _CHUNK = 1 << 20
@@ -310,6 +312,12 @@ def expand(url: str) -> list[dict]:
 # --------------------------------------------------------------------------- downloading
 
 
+class _TooLarge(Exception):
+    def __init__(self, limit: int):
+        super().__init__(limit)
+        self.limit = limit
+
+
 class _Cancelled(Exception):
     """Raised inside yt-dlp's hooks; yt-dlp lets unknown exceptions through."""
 
@@ -317,9 +325,10 @@ class _Cancelled(Exception):
 class _Progress:
     """Turns yt-dlp's progress hooks into our progress dicts and checks the cancel flag."""
 
-    def __init__(self, progress: Callable[[dict], Any] | None, cancel):
+    def __init__(self, progress: Callable[[dict], Any] | None, cancel, max_bytes: int = MAX_DOWNLOAD_BYTES):
         self.progress = progress
         self.cancel = cancel
+        self.max_bytes = int(max_bytes)
         self.index = 0
         self.count = 0
         self._last_emit = 0.0
@@ -371,6 +380,8 @@ class _Progress:
         filename = os.path.basename(d.get("filename") or d.get("tmpfilename") or "")
         downloaded = d.get("downloaded_bytes")
         total = d.get("total_bytes") or d.get("total_bytes_estimate")
+        if status == "downloading" and max(downloaded or 0, d.get("total_bytes") or 0) > self.max_bytes:
+            raise _TooLarge(self.max_bytes)  # at once: the rest is never fetched
         # Video and audio downloaded separately count as equal parts of one video.
         n_parts = self._n_parts
         done = len(self._parts_done)
@@ -519,6 +530,9 @@ def _download_entry(entry: dict | None, source_url: str, dest_dir: Path, fmt: st
                     ydl.process_ie_result(_reprocessable(entry), download=True)
             except _Cancelled:
                 raise
+            except _TooLarge as exc:
+                raise DownloadError(f"{source_url} is larger than the {exc.limit / 1024**2:.0f} MB download limit "
+                                    "(WORKBENCH_MAX_DOWNLOAD_MB); nothing was kept.", url=source_url) from None
             except yt_dlp.utils.DownloadError as exc:
                 raise DownloadError(_friendly(exc, source_url, logger), url=source_url) from None
             except DownloadError:
@@ -551,19 +565,21 @@ def _download_entry(entry: dict | None, source_url: str, dest_dir: Path, fmt: st
 
 def download(url: str, dest_dir: str | os.PathLike, progress: Callable[[dict], Any] | None = None,
              cancel: threading.Event | Callable[[], bool] | None = None,
-             fmt: str = DEFAULT_FORMAT) -> list[Downloaded]:
+             fmt: str = DEFAULT_FORMAT, max_bytes: int | None = None) -> list[Downloaded]:
     """Download the video at `url`, or every video of a playlist, into `dest_dir`.
 
     progress(dict) is called often with keys index (1-based), count, filename, downloaded_bytes,
     total_bytes (None if unknown), fraction (0..1 for the current video, None if unknown) and
     status ("downloading", "processing", "finished"). `cancel` is a threading.Event or a callable
-    returning True to stop: DownloadCancelled is raised and partial files are deleted.
+    returning True to stop: DownloadCancelled is raised and partial files are deleted. A video larger
+    than `max_bytes` (default MAX_DOWNLOAD_BYTES) is stopped as soon as that shows (its announced
+    size, or the bytes so far) and refused with DownloadError.
     """
     url = check_url(url)
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest_dir = dest_dir.resolve()
-    tracker = _Progress(progress, cancel)
+    tracker = _Progress(progress, cancel, MAX_DOWNLOAD_BYTES if max_bytes is None else max_bytes)
     done: list[Downloaded] = []
     failures: list[tuple[str, str]] = []
 

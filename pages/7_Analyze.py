@@ -41,7 +41,7 @@ def knows_rest(row) -> bool:
 by_id = registered_models(store)
 model = model_picker(by_id, "an_model", lambda i: f"{i} · {len(by_id[i]['labels']) - knows_rest(by_id[i])} movements"
                                                   f"{' + rest' if knows_rest(by_id[i]) else ''} · "
-                                                  f"{str(by_id[i]['created_at'])[:16]}", prefer=knows_rest)
+                                                  f"{str(by_id[i]['created_at'])[:16]}", for_workouts=True)
 if not knows_rest(model):
     st.caption("This model was trained on rep clips only; a model fine-tuned on whole-workout windows (Train page, "
                "preset **analyze**) knows rests and set-ups and gives a better timeline (held-out demo workouts: movement "
@@ -193,7 +193,17 @@ for i, s in enumerate(segs):
         opacity=0.55, customdata=[[i]], name=s["movement"], showlegend=False,
         hovertemplate=(f"<b>{s['movement']}</b><br>{t0:.1f}–{t1:.1f} s (frames {s['start_frame']}–{s['end_frame']})"
                        f"<br>{s['count']} reps · confidence {s['confidence']:.2f}<extra>click to watch</extra>")))
-    if s["reps"]:
+    if s["reps"] and s.get("judged"):  # a pose model's judge: each rep green (valid) or red (no-rep), why on hover
+        judged = s["judged"]
+        fig.add_trace(go.Scatter(
+            y=[s["movement"]] * len(judged), x=[(j["start"] + j["end"]) / 2 / a.fps for j in judged], mode="markers",
+            marker=dict(symbol="line-ns", size=22, line=dict(width=4),
+                        color=["#2f9e44" if j["valid"] else "#e03131" for j in judged]),
+            customdata=[[i, k, j["start"], j["end"], ("valid" if j["valid"] else "no-rep: " + (j["reason"] or "?"))]
+                        for k, j in enumerate(judged)], showlegend=False,
+            hovertemplate="rep %{customdata[1]}: frames %{customdata[2]}–%{customdata[3]}<br>%{customdata[4]}"
+                          "<extra>click to go to its first frame</extra>"))
+    elif s["reps"]:
         fig.add_trace(go.Scatter(
             y=[s["movement"]] * len(s["reps"]), x=[r[0] / a.fps for r in s["reps"]], mode="markers",
             marker=dict(symbol="line-ns-open", size=18, color="#212529", line=dict(width=2)),
@@ -202,7 +212,9 @@ for i, s in enumerate(segs):
 fig.update_layout(barmode="overlay", height=90 + 46 * max(1, len(rows)), margin=dict(l=0, r=10, t=10, b=30),
                   xaxis=dict(title="seconds", range=[0, a.duration_s]), clickmode="event+select",
                   yaxis=dict(categoryorder="array", categoryarray=rows[::-1]))
-if not segs:
+if a.pose is not None and a.pose.get("message"):
+    st.warning(f"{a.pose['message'].capitalize()}: the pose model sees no one to judge in this video.")
+elif not segs:
     st.info("No movement found: every window was less likely than the rest threshold, or no rep cycle was "
             "found in the motion. Try a lower *Rest below probability* in the settings.")
 event = st.plotly_chart(fig, key="an_timeline", on_select="rerun", selection_mode="points", width="stretch")
@@ -236,6 +248,10 @@ options = ["—"] + [f"{i + 1}. {s['movement']} · {s['start_frame'] / a.fps:.1f
 choice = st.selectbox("Jump to a segment", range(len(options)), format_func=lambda i: options[i], key="an_jump")
 if picked is None and choice:
     picked = segs[choice - 1]["start_frame"]
+g1, g2 = st.columns([3, 1])
+goto = g1.number_input("Go to frame", 0, max(0, a.frames - 1), 0, 1, key="an_goto_frame")
+if g2.button("Go to frame", key="an_goto"):
+    picked = int(goto)
 if picked is not None:
     st.session_state["an_seek"] = picked / a.fps
 
@@ -256,6 +272,14 @@ with right:
                           for m, c in counts.items()])
     st.markdown("**Reps per movement**")
     st.dataframe(table, hide_index=True, width="stretch")
+judged_rows = [{"movement": s["movement"], "rep": k + 1, "start frame": j["start"], "end frame": j["end"],
+                "start s": round(j["start"] / a.fps, 2), "verdict": "valid" if j["valid"] else "no-rep",
+                "reason": j["reason"]} for s in segs for k, j in enumerate(s.get("judged") or [])]
+if judged_rows:
+    with st.expander(f"The judge: {sum(r['verdict'] == 'valid' for r in judged_rows)} valid, "
+                     f"{sum(r['verdict'] != 'valid' for r in judged_rows)} no-reps", expanded=True):
+        st.dataframe(pd.DataFrame(judged_rows), hide_index=True, width="stretch")
+        st.caption("Click a rep mark on the timeline (or type its start frame in *Go to frame*) to watch it.")
 with st.expander(f"Segments ({len(segs)})"):
     st.dataframe(pd.DataFrame([{"movement": s["movement"], "start frame": s["start_frame"],
                                 "end frame": s["end_frame"], "start s": round(s["start_frame"] / a.fps, 2),

@@ -454,3 +454,18 @@ def test_a_real_exported_movinet_is_evaluated_end_to_end(clip_ws):
         ref = loader.softmax(np.asarray(net(x[None], training=False), dtype=np.float64))[0]
         assert np.abs(ref - pred.probs[i]).max() < 1e-4
     assert preds.predict_split(clip_ws, "m-real", "test").reused
+
+
+def test_the_pages_start_on_the_best_model_for_their_job_not_the_newest():
+    """After a 1-epoch trial run (val 0.14), the pickers still offer the 0.81 model first; Analyze
+    the model made for whole workouts (a none class)."""
+    newest_first = [
+        {"id": "trial", "labels": ["a", "b"], "metrics": {"best_val_top1": 0.14}},
+        {"id": "clips", "labels": ["a", "b"], "metrics": {"best_val_top1": 0.86}},
+        {"id": "windows", "labels": ["a", "b", "none"], "metrics": {"best_val_top1": 0.81}},
+        {"id": "unscored", "labels": ["a", "b"], "metrics": None},
+    ]
+    assert registry.best_model(newest_first)["id"] == "clips"
+    assert registry.best_model(newest_first, for_workouts=True)["id"] == "windows"
+    assert registry.best_model(newest_first[:1] + newest_first[3:], for_workouts=True)["id"] == "trial"
+    assert registry.best_model([]) is None

@@ -80,9 +80,11 @@ def registered_models(store) -> dict:
     return {m["id"]: m for m in models}
 
 
-def model_picker(by_id: dict, key: str, format_func, prefer=None) -> dict:
-    """A model selectbox that keeps its choice across reruns (when the kept one is gone: the newest
-    model for which `prefer(row)` is true, else the newest)."""
+def model_picker(by_id: dict, key: str, format_func, for_workouts: bool = False) -> dict:
+    """A model selectbox that keeps its choice across reruns; it starts on the best model for the
+    page's job (core.modeling.registry.best_model: by val, for Analyze one made for whole workouts)."""
+    from core.modeling.registry import best_model
+
     if st.session_state.get(key) not in by_id:
-        st.session_state[key] = next((i for i, m in by_id.items() if prefer and prefer(m)), next(iter(by_id)))
+        st.session_state[key] = best_model(list(by_id.values()), for_workouts)["id"]
     return by_id[st.selectbox("Model", list(by_id), key=key, format_func=format_func)]

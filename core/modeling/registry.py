@@ -135,3 +135,19 @@ def model_box(model: dict) -> tuple[int, int, int, int] | None:
     if isinstance(crop, (list, tuple)) and len(crop) == 4:
         return tuple(int(v) for v in crop)
     return None
+
+
+def made_for_workouts(model: dict) -> bool:
+    """A model that names rests too (a `none` class: window-trained MoViNet, the pose model)."""
+    return "none" in (model.get("labels") or [])
+
+
+def best_model(models: list[dict], for_workouts: bool = False) -> dict | None:
+    """The model a page should offer first: the best val top-1 (unknown counts as worst), newest on
+    ties; for whole workouts (Analyze) only models made for them when there is one."""
+    pool = [m for m in models if made_for_workouts(m)] if for_workouts else list(models)
+    pool = pool or list(models)
+    if not pool:
+        return None
+    order = {m["id"]: i for i, m in enumerate(models)}  # models come newest first
+    return max(pool, key=lambda m: (val_top1(m) if val_top1(m) is not None else -1.0, -order[m["id"]]))

@@ -62,6 +62,24 @@ if "f_model" not in st.session_state:
     st.session_state.setdefault("f_preset", "demo")
     fill(st.session_state["f_preset"])
 
+# --- the pose model: no clips needed ------------------------------------------------------------------
+st.subheader("The pose model")
+st.caption("Reads the athlete's pose (BlazePose landmarks) instead of pixels, so it is trained on synthetic motion "
+           "from the demo figure and needs no labelled clips: `python -m core train --preset pose`, about 2–3 minutes "
+           "on a laptop CPU. It names the nine movements (or none), counts the reps and judges each one on Predict "
+           "and Analyze, on real video.")
+if st.button("Train the pose model", key="launch_pose"):
+    from core.modeling.pose_run import launch_pose
+
+    try:
+        run_id = launch_pose(ws)
+    except (cfg_mod.TrainError, jobs.JobError) as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["train_run"] = run_id
+        st.session_state.pop("log_state", None)
+        st.success(f"Launched pose model run {run_id}.")
+
 st.subheader("New run")
 st.selectbox("Preset", ["demo", "analyze", "study", "custom"], key="f_preset", on_change=on_preset,
              help="demo: a0 from scratch, 8 frames at 80², minutes on a laptop CPU. analyze: the best demo model "

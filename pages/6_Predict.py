@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from core.analysis import pose_workout  # noqa: F401 - installs the pose judge: reps for a pose model
 from core.dataset.clips import clips as clip_rows
 from core.inference import predictor as pr
 from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
@@ -37,6 +38,9 @@ def predictor() -> pr.Predictor:
 
 
 def model_name(m: dict) -> str:
+    if m.get("kind") == "pose":
+        return (f"{m['id']} · pose model · {len(m['labels']) - ('none' in m['labels'])} movements + none · "
+                f"{str(m['created_at'])[:16]}")
     metrics = m.get("metrics") or {}
     kind = f" · TF Lite {metrics.get('quantize') or 'float'}" if metrics.get("format") == "tflite" else ""
     pre = m.get("preprocessing") or {}
@@ -62,6 +66,10 @@ if st.session_state.get("engine") not in engines:
 with st.expander("Engine and model details"):
     engine = st.radio("Engine", engines, key="engine", format_func=lambda e: ENGINE_TEXT.get(e, e))
     frames, size, crop_flag = registry.preprocessing(model)
+    if model.get("kind") == "pose":
+        st.caption("Input: the athlete's pose track (BlazePose landmarks, up to 15 fps) of the video or the chosen "
+                   "frames; the pose model reads windows of 1.5 s and 3 s of it, and the reps are counted and judged "
+                   f"on the body's motion. Model folder: `{model['path']}`.")
     st.caption(f"Input: {frames} frames sampled evenly over the video (or the chosen frames), resized to "
                f"{size[0]}×{size[1]}, RGB in [0, 1]; "
                + ("cropped to the athlete box where a workspace video has one." if crop_flag else "whole frames.")
@@ -199,6 +207,30 @@ with right:
         fig.update_traces(marker_color="#d9480f", textposition="outside", cliponaxis=False)
         st.plotly_chart(fig, width="stretch", key="bars")
         t = out["timings_ms"]
+        if out.get("engine") == "pose":  # the pose model: movement, reps and no-reps
+            if out.get("low_confidence"):
+                st.warning(out.get("message") or "Low confidence.")
+            reps = out.get("reps")
+            if reps is not None:
+                st.markdown(f"**{out['movement']}: {reps.get('summary') or reps.get('note') or ''}**")
+                if reps.get("reps"):
+                    st.dataframe(pd.DataFrame([{"rep": k + 1, "start frame": r["start"], "end frame": r["end"],
+                                                "verdict": "valid" if r["valid"] else "no-rep",
+                                                "reason": r["reason"]} for k, r in enumerate(reps["reps"])]),
+                                 hide_index=True, width="stretch")
+                if reps.get("note"):
+                    st.caption(reps["note"])
+            ps = out.get("pose") or {}
+            cols = st.columns(4)
+            cols[0].metric("Pose track", f"{t.get('pose', 0) / 1000:.1f} s",
+                           help=f"a pose on {ps.get('share_with_pose', 0):.0%} of {ps.get('frames_sampled', 0)} "
+                                "sampled frames")
+            cols[1].metric("Model", f"{t['model']:.0f} ms")
+            cols[2].metric("Reps + judge", f"{t.get('reps', 0):.0f} ms")
+            cols[3].metric("Total", f"{t['total']:.0f} ms")
+            st.caption(f"Pose model {out['model']} · frames {out['range'][0]}–{out['range'][1]} · "
+                       f"{out.get('windows', 0)} windows · end to end on this page {result['wall_ms']:.0f} ms")
+            st.stop()
         cols = st.columns(4)
         cols[0].metric("Decode", f"{t['decode']:.0f} ms")
         cols[1].metric("Preprocess", f"{t['preprocess']:.0f} ms")

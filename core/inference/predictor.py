@@ -182,6 +182,8 @@ def available_engines(ws, ref) -> list[str]:
     row = resolve(ws, ref)
     if model_kind(row["folder"]) == "tflite":
         return ["tflite"]
+    if model_kind(row["folder"]) == "pose":
+        return ["auto"]
     engines = ["auto", "fast", "reference"]
     if ws is not None and any(not (m.get("metrics") or {}).get("quantize") for m in tflite_exports(ws, row["id"])):
         engines.append("tflite")

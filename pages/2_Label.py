@@ -71,6 +71,7 @@ with st.expander("Keymap (press ? on the page)"):
                "page background to give the keys back to the labeller. Click a rep on the timeline to select it, "
                "click elsewhere on it to jump there, drag it to pan, use the wheel or −/+ to zoom.")
 
+labeler.pose_panel(ws, store, chosen, name)
 labeler.athlete_box(ws, store, chosen, name)
 labeler.progress(store)
 labeler.supervisely_panel(ws, store, name)

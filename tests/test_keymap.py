@@ -38,7 +38,7 @@ def spans(ann):
     (key("Tab"), "select_next"), (key("Tab", shift=True), "select_prev"),
     (key("Backspace"), "delete"), (key("Delete"), "delete"),
     (key("z", ctrl=True), "undo"), (key("Z", ctrl=True, shift=True), "redo"), (key("z", meta=True), "undo"),
-    (key("y", ctrl=True), "redo"), (key("?", shift=True), "keymap"),
+    (key("y", ctrl=True), "redo"), (key("?", shift=True), "keymap"), (key("p"), "pose"), (key("P"), "pose"),
     (key("0"), None), (key("x"), None), (key("s", ctrl=True), None), (key("s", alt=True), None), (key("F5"), None),
 ])
 def test_key_action_follows_the_design_keymap(event, action):
@@ -47,7 +47,7 @@ def test_key_action_follows_the_design_keymap(event, action):
 
 def test_keymap_table_is_the_design_one():
     assert [k for k, _ in KEYMAP] == ["Space", "← / →", "Shift+← / Shift+→", "1 … 9", "S", "E", "Enter",
-                                      "Tab / Shift+Tab", "Alt+← / Alt+→", "Backspace", "Ctrl+Z / Ctrl+Shift+Z", "?"]
+                                      "Tab / Shift+Tab", "Alt+← / Alt+→", "Backspace", "Ctrl+Z / Ctrl+Shift+Z", "P", "?"]
     assert "| Backspace | delete the selected rep |" in keymap_markdown()
 
 

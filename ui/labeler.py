@@ -26,6 +26,7 @@ from core.labeling.agreement import video_agreement
 from core.labeling.annotator import Annotator, LabelError
 from core.media.frame_server import FrameServer, pack, window
 from core.labeling.keymap import KEYMAP, apply_event, new_state
+from core.base.errors import WorkbenchError
 from core.base.store import StoreError
 from core.media.video import VideoError
 
@@ -97,6 +98,7 @@ def process_message(annotator: Annotator, ui: dict, msg: dict | None) -> tuple[l
         return None, errors
     if msg.get("client") != ui["client"]:
         ui.update(client=msg.get("client"), last_seq=0, last_rid=0)
+    ui["pose_signals_held"] = msg.get("sig")  # the version of the joint signals the browser holds
     try:
         rid = int(msg.get("rid") or 0)
         frame = int(msg.get("frame") or 0)
@@ -290,6 +292,7 @@ def workbench(ws_root: str, video_id: int, annotator_name: str, other: str | Non
     with left:
         meta = component_data(video=video, server=server, annotator=annotator, ui=ui, labels=labels,
                               other=other, speed=speed)
+        meta["pose"] = pose_payload(pose_view(ws, video), frames, ui)
         _component(
             key=COMPONENT_KEY,
             data=pack(meta, frames),
@@ -317,6 +320,205 @@ def _reps_table(annotator: Annotator, reps: list[dict], ui: dict) -> None:
     with st.expander(f"Your reps on this video ({len(reps)})", expanded=True):
         st.dataframe(table, hide_index=True, key="my_reps", height=min(38 + 35 * max(1, len(rows)), 300),
                      width="stretch")
+
+
+# --- pose track: skeleton overlay, joint signals, computing it, the athlete ---------------------------
+# Joint signals under the timeline: (name, landmarks averaged, colour); values are heights in frame
+# units (1 - y / frame height: 0 at the bottom edge, 1 at the top).
+POSE_SIGNALS = (("hip", ("left_hip", "right_hip"), "#2f9e44"),
+                ("wrist", ("left_wrist", "right_wrist"), "#1c7ed6"))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _pose_view(ws_root: str, video_id: int, track_path: str, mtime_ns: int, roi: str) -> dict | None:
+    """The stored track of a video with what the page sends from it (cached per file version)."""
+    import numpy as np
+
+    from core.base.workspace import Workspace
+    from core.pose import store as pose_store
+    from core.pose.landmarks import INDEX
+
+    track = pose_store.load_track(Workspace(ws_root), video_id)
+    if track is None:
+        return None
+    has = track.has_pose
+    series = []
+    for name, joints, colour in POSE_SIGNALS:
+        y = track.xy[:, [INDEX[j] for j in joints], 1].astype(np.float64).mean(axis=1)
+        h = np.where(has, 1.0 - y / max(1, track.height), np.nan)
+        series.append({"name": name, "color": colour,
+                       "values": [round(float(v), 4) if np.isfinite(v) else None for v in h]})
+    return {"track": track, "tag": f"{track.step}:{mtime_ns}", "series": series,
+            "left": [i for n, i in INDEX.items() if n.startswith("left")]}
+
+
+def pose_view(ws, video: dict) -> dict | None:
+    """The video's pose track as the labeller shows it, or None when it has none (yet)."""
+    from core.pose import store as pose_store
+
+    try:
+        status = pose_store.track_status(ws, video["id"])
+        if status["state"] != "done":
+            return None
+        path = Path(status["file"])
+        return _pose_view(str(ws.root), video["id"], str(path), path.stat().st_mtime_ns,
+                          str(video["roi"]))
+    except (OSError, WorkbenchError):
+        return None
+
+
+def pose_payload(view: dict | None, frames, ui: dict) -> dict:
+    """The pose part of the component's data: the landmarks of the nearest sampled frame for each
+    frame sent now (`lm`: index -> {"xy": [x0, y0, x1, …] full-resolution pixels, "v": "0110…"
+    visibility >= 0.5} or None where the track has no pose), and the joint signals until the
+    browser says it holds this version (`sig` in its message; it keeps them). `tag` names the
+    track version (None: no track), so the browser drops landmarks of an older one."""
+    import numpy as np
+
+    if view is None:
+        return {"tag": None}
+    track = view["track"]
+    out = {"tag": view["tag"], "fw": track.width, "fh": track.height,
+           "edges": [list(e) for e in track.edges], "left": view["left"], "lm": {}}
+    if len(track):
+        idx = np.asarray(sorted(int(i) for i in frames), np.int64)
+        j = np.clip(np.searchsorted(track.frames, idx), 0, len(track) - 1)
+        prev = np.clip(j - 1, 0, len(track) - 1)
+        j = np.where(np.abs(track.frames[prev] - idx) < np.abs(track.frames[j] - idx), prev, j)
+        has = track.has_pose
+        for i, t in zip(idx.tolist(), j.tolist()):
+            out["lm"][str(i)] = None if not has[t] else {
+                "xy": np.round(track.xy[t].astype(np.float64), 1).ravel().tolist(),
+                "v": "".join("1" if v >= 0.5 else "0" for v in track.visibility[t].tolist())}
+    if ui.get("pose_signals_held") != view["tag"]:
+        out["signals"] = {"frames": track.frames.tolist(), "series": view["series"]}
+    return out
+
+
+def _pose_task_key(video_id: int) -> str:
+    return f"pose_{video_id}"
+
+
+def _start_pose_task(ws, video_id: int, recompute: bool = False) -> None:
+    from core.pose import store as pose_store
+    from ui import tasks
+
+    tasks.start(_pose_task_key(video_id), f"Pose track of video {video_id}",
+                lambda task: pose_store.ensure_track(ws, video_id, progress=task.report,
+                                                     cancel=task.cancel,
+                                                     recompute=recompute).summary())
+
+
+def _pose_summary_text(s: dict) -> str:
+    lost = s["lost_ranges"]
+    return (f"{s['frames_sampled']} frames sampled (every {s['step']}), "
+            f"{100 * s['share_with_pose']:.1f}% with a pose"
+            + (f"; lost {len(lost)} time(s), e.g. frames {lost[0][0]}–{lost[0][1]}" if lost else "")
+            + (" — **no pose found**: nobody the detector recognises as a person." if s["status"] == "no pose" else "."))
+
+
+def pose_panel(ws, store, video_id: int, annotator_name: str) -> None:
+    """Compute the pose track (a background task with progress and cancel), see what it found, and
+    correct who the athlete is: pick one of the people detected on the frame on screen."""
+    from core.pose import store as pose_store
+    from ui import tasks
+
+    video = store.video(video_id)
+    key = _pose_task_key(video_id)
+    task = tasks.get(key)
+    status = pose_store.track_status(ws, video_id)
+    state_text = {"done": "P shows the skeleton", "partial": "partly computed",
+                  "other box": "to recompute for the new athlete box"}.get(status["state"], "none yet")
+    with st.expander(f"Pose track ({state_text}): skeleton overlay, joint signals, the athlete",
+                     expanded=task is not None):
+        if task is not None:
+            def shown(summary):
+                st.success("Pose track ready: " + _pose_summary_text(summary))
+                if not st.session_state.get(f"{key}_shown"):  # show it in the labeller once
+                    st.session_state[f"{key}_shown"] = True
+                    st.rerun(scope="app")
+            tasks.show(key, shown)
+        running = task is not None and task.running
+        if status["state"] == "done":
+            track = pose_store.load_track(ws, video_id)
+            if track is not None:
+                st.markdown("**Pose track:** " + _pose_summary_text(track.summary()))
+            st.caption("P shows or hides the skeleton on the frame; the hip (green) and wrist (blue) "
+                       "heights are plotted under the timeline, on its frame axis.")
+        elif status["state"] == "partial":
+            st.info(f"A pose track was started: {status['frames_done']} of {status['frames_total']} "
+                    f"sampled frames done. Continue it to see the skeleton.")
+        elif status["state"] == "other box":
+            st.info("The athlete box changed since the pose track was computed: compute it again "
+                    "to follow the athlete in the box.")
+        else:
+            st.info("This video has no pose track yet: compute it to see the athlete's skeleton on "
+                    "the frames and the joint signals under the timeline.")
+        label = {"done": "Recompute pose track", "partial": "Continue pose track"}.get(
+            status["state"], "Compute pose track")
+        if st.button(label, key="pose_compute", disabled=running,
+                     type="secondary" if status["state"] == "done" else "primary"):
+            st.session_state.pop(f"{key}_shown", None)
+            _start_pose_task(ws, video_id, recompute=status["state"] == "done")
+            st.rerun()
+
+        st.markdown("**The athlete.** " + (
+            f"Box ({', '.join(str(v) for v in video['roi'])}) picks the athlete."
+            if video["roi"] else "Chosen automatically: the person whose body moves most."))
+        ui = st.session_state.get("label_ui", {}).get(f"{video_id}|{annotator_name}")
+        frame = ui["state"]["frame"] if ui else 0
+        found = st.session_state.get("pose_people")
+        c1, c2 = st.columns(2)
+        if c1.button(f"Find the people on frame {frame}", key="pose_find", disabled=running):
+            try:
+                people = pose_store.people_on_frame(ws, video_id, frame)
+            except WorkbenchError as exc:
+                st.error(str(exc))
+                people = None
+            found = st.session_state["pose_people"] = (
+                None if people is None else {"video": video_id, "frame": frame, "people": people})
+        if c2.button("Choose automatically", key="pose_auto", disabled=running or not video["roi"],
+                     help="Forget the athlete box: the person whose body moves most is followed."):
+            pose_store.set_athlete(ws, video_id, None)
+            st.session_state.pop(f"{key}_shown", None)
+            _start_pose_task(ws, video_id)
+            st.rerun()
+        if found and found["video"] == video_id:
+            people = found["people"]
+            if not people:
+                st.warning(f"Nobody found on frame {found['frame']}: move to a frame where the "
+                           f"athlete is in full view, or draw the athlete box below.")
+            else:
+                server = frame_server(str(ws.absolute(video["path"])), video["sha256"])
+                st.image(_people_image(server.jpeg(found["frame"]), people, (server.width, server.height)),
+                         width=min(480, server.size[0]),
+                         caption=f"Frame {found['frame']}: {len(people)} people found")
+                cols = st.columns(min(4, len(people)))
+                for k, person in enumerate(people):
+                    if cols[k % len(cols)].button(f"Person {k + 1} is the athlete", key=f"pose_pick_{k}",
+                                                   disabled=running):
+                        pose_store.set_athlete(ws, video_id, person["box"])
+                        st.session_state.pop("pose_people", None)
+                        st.session_state.pop(f"{key}_shown", None)
+                        _start_pose_task(ws, video_id)
+                        st.rerun()
+
+
+def _people_image(jpeg: bytes, people: list[dict], frame_size: tuple[int, int]):
+    """The frame with each person's box and number drawn on it."""
+    import cv2
+    import numpy as np
+
+    rgb = cv2.cvtColor(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    sx, sy = rgb.shape[1] / frame_size[0], rgb.shape[0] / frame_size[1]
+    thick = max(2, rgb.shape[1] // 240)
+    for k, person in enumerate(people):
+        x0, y0, x1, y1 = person["box"]
+        p0, p1 = (round(x0 * sx), round(y0 * sy)), (round(x1 * sx) - 1, round(y1 * sy) - 1)
+        cv2.rectangle(rgb, p0, p1, (28, 126, 214), thick)
+        cv2.putText(rgb, str(k + 1), (p0[0] + 4, p0[1] + 24), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
+                    (28, 126, 214), thick, cv2.LINE_AA)
+    return rgb
 
 
 # --- athlete box -----------------------------------------------------------------------------------

@@ -35,13 +35,14 @@ KEYMAP: list[tuple[str, str]] = [
     ("Alt+← / Alt+→", "nudge the selected rep's nearer edge by one frame"),
     ("Backspace", "delete the selected rep"),
     ("Ctrl+Z / Ctrl+Shift+Z", "undo / redo"),
+    ("P", "show / hide the pose skeleton (when the video has a pose track)"),
     ("?", "show the keymap"),
 ]
 
 BIG_STEP = 10
 
 # Actions that only move the cursor or change the view: the browser applies them on its own.
-NAVIGATION = {"play", "prev", "next", "prev10", "next10", "keymap"}
+NAVIGATION = {"play", "prev", "next", "prev10", "next10", "keymap", "pose"}
 
 
 def keymap_markdown() -> str:
@@ -58,7 +59,7 @@ def key_action(event: dict) -> str | None:
     """The keymap action of a key event, or None for keys that are not shortcuts.
 
     Returns one of: play, prev, next, prev10, next10, label:<0-8>, start, end, enter, select_next,
-    select_prev, nudge_prev, nudge_next, delete, undo, redo, keymap.
+    select_prev, nudge_prev, nudge_next, delete, undo, redo, keymap, pose.
     """
     key = str(event.get("key") or "")
     code = str(event.get("code") or "")
@@ -97,6 +98,8 @@ def key_action(event: dict) -> str | None:
         return "end"
     if key == "Enter":
         return "enter"
+    if lower == "p" or (code == "KeyP" and not key):
+        return "pose"
     if key == "Tab":
         return "select_prev" if shift else "select_next"
     if key in ("Backspace", "Delete"):
@@ -152,6 +155,8 @@ def apply_action(annotator: Annotator, action: str | None, event: dict, state: d
             s["playing"] = not s["playing"]
         elif action == "keymap":
             s["show_keymap"] = not s["show_keymap"]
+        elif action == "pose":
+            s["show_pose"] = not s.get("show_pose", True)
         elif action and action.startswith("label:"):
             i = int(action.split(":", 1)[1])
             if not 0 <= i < len(labels):

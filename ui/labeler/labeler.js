@@ -22,6 +22,13 @@ const BITMAPS = new Map(); // "vid:index" -> decoded ImageBitmap, or the Promise
 const DECODE_AHEAD = 12, DECODE_BEHIND = 4; // frames kept decoded around the cursor (paused)
 const FRAME_CAP = 420;
 const instances = new Map(); // parentElement -> instance
+// The pose track (ui/labeler.py:pose_payload): landmarks per frame index for the track version
+// POSE_TAG.get(vid), null where the track has no pose; the joint signals once per version.
+const POSE = new Map(); // "vid:index" -> {xy: [x0, y0, ...], v: "0110..."} | null
+const POSE_TAG = new Map(); // vid -> the track version the POSE entries belong to
+const SIGNALS = new Map(); // vid -> {tag, frames, series: [{name, color, values, lo, hi}]}
+let SHOW_POSE = true; // P toggles; kept in localStorage
+try { SHOW_POSE = localStorage.getItem("labeler.pose") !== "0"; } catch (e) { /* no storage */ }
 let ACTIVE = null; // the instance that receives keys
 
 const AHEAD = 40, BEHIND = 20; // frames wanted around the cursor when paused
@@ -78,6 +85,7 @@ function keyAction(e) {
   if (lower === "s") return "start";
   if (lower === "e") return "end";
   if (key === "Enter") return "enter";
+  if (lower === "p") return "pose";
   if (key === "Tab") return e.shiftKey ? "select_prev" : "select_next";
   if (key === "Backspace" || key === "Delete") return "delete";
   return null;
@@ -122,6 +130,7 @@ function handle(inst, action, e) {
     case "prev10": return setFrame(inst, inst.frame - 10);
     case "play": return togglePlay(inst);
     case "keymap": return inst.keymapEl.classList.toggle("hidden");
+    case "pose": return togglePose(inst);
   }
   if (action.startsWith("label:")) {
     const i = +action.slice(6);
@@ -149,8 +158,9 @@ function stride(inst) {
 function wanted(inst, ahead, behind) {
   const out = [];
   const f = inst.frame, n = inst.nframes, k = stride(inst);
-  for (let i = f; i <= Math.min(n - 1, f + ahead); i += k) if (!FRAMES.has(fkey(inst.vid, i))) out.push(i);
-  for (let i = f - 1; i >= Math.max(0, f - behind); i--) if (!FRAMES.has(fkey(inst.vid, i))) out.push(i);
+  const lacks = (i) => !FRAMES.has(fkey(inst.vid, i)) || lacksPose(inst, i);
+  for (let i = f; i <= Math.min(n - 1, f + ahead); i += k) if (lacks(i)) out.push(i);
+  for (let i = f - 1; i >= Math.max(0, f - behind); i--) if (lacks(i)) out.push(i);
   return out;
 }
 
@@ -170,6 +180,7 @@ function send(inst) {
   const msg = {
     client: CLIENT, rid: ++RID, vid: inst.vid, frame: inst.frame, nav: NAV, playing: inst.playing,
     events: inst.pending.map((e) => ({ ...e })), need,
+    sig: (SIGNALS.get(inst.vid) || {}).tag || null, // the joint signals held: Python sends them until then
   };
   inst.inflight = { rid: msg.rid, t: performance.now() };
   inst.setStateValue("msg", msg);
@@ -254,7 +265,97 @@ function showFrame(inst) {
   inst.el.dataset.frame = String(f);
   inst.el.dataset.shown = String(inst.shown === f && inst.shownVid === inst.vid);
   inst.hud.textContent = `${f}`;
+  drawPose(inst);
   predecode(inst);
+}
+
+// ---- pose skeleton (on its own canvas over the frame: the frame's pixels stay as decoded) ------
+// Frames held without the landmarks of the current track version are asked for again (with them).
+function lacksPose(inst, i) {
+  return !!inst.poseTag && SHOW_POSE && !POSE.has(fkey(inst.vid, i));
+}
+
+function drawPose(inst) {
+  const c = inst.skel, img = inst.img;
+  const f = inst.shownVid === inst.vid ? inst.shown : -1; // the skeleton of the frame on screen
+  const lm = f >= 0 ? POSE.get(fkey(inst.vid, f)) : undefined;
+  const state = !inst.poseTag ? "none" : !SHOW_POSE ? "off" : lm ? "on" : lm === null ? "nopose" : "waiting";
+  inst.el.dataset.pose = state;
+  if (c.width !== img.width || c.height !== img.height) { c.width = img.width; c.height = img.height; }
+  const ctx = c.getContext("2d");
+  ctx.clearRect(0, 0, c.width, c.height);
+  c.classList.toggle("ready", state === "on" || state === "nopose");
+  if (state === "nopose") {
+    ctx.font = `600 ${Math.max(12, Math.round(c.height / 28))}px sans-serif`;
+    ctx.fillStyle = "rgba(0,0,0,.55)";
+    const text = "no pose on this frame";
+    const tw = ctx.measureText(text).width;
+    ctx.fillRect(c.width - tw - 16, c.height - 30, tw + 12, 24);
+    ctx.fillStyle = "#fff";
+    ctx.fillText(text, c.width - tw - 10, c.height - 12);
+    return;
+  }
+  if (state !== "on") return;
+  const sx = c.width / (inst.poseW || c.width), sy = c.height / (inst.poseH || c.height);
+  const xy = lm.xy, vis = lm.v || "";
+  const lw = Math.max(2, Math.round(c.height / 160));
+  ctx.lineCap = "round";
+  ctx.lineWidth = lw;
+  for (const [a, b] of inst.poseEdges || []) {
+    const seen = vis[a] === "1" && vis[b] === "1";
+    const left = inst.poseLeft.has(a) || inst.poseLeft.has(b);
+    ctx.strokeStyle = !seen ? "rgba(200,200,200,.55)" : left ? "rgba(255,120,0,.95)" : "rgba(0,170,255,.95)";
+    ctx.beginPath();
+    ctx.moveTo(xy[2 * a] * sx, xy[2 * a + 1] * sy);
+    ctx.lineTo(xy[2 * b] * sx, xy[2 * b + 1] * sy);
+    ctx.stroke();
+  }
+  for (let k = 0; k < xy.length / 2; k++) {
+    if (k > 0 && k < 11 && k !== 7 && k !== 8) continue; // the face: nose and ears only
+    ctx.fillStyle = vis[k] === "1" ? "#40c057" : "rgba(200,200,200,.7)";
+    ctx.beginPath();
+    ctx.arc(xy[2 * k] * sx, xy[2 * k + 1] * sy, lw * 1.2, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+}
+
+function togglePose(inst) {
+  SHOW_POSE = !SHOW_POSE;
+  try { localStorage.setItem("labeler.pose", SHOW_POSE ? "1" : "0"); } catch (e) { /* no storage */ }
+  inst.msgEl.textContent = !inst.poseTag
+    ? "This video has no pose track yet: compute it under “Pose track” below the labeller."
+    : `Pose skeleton ${SHOW_POSE ? "shown" : "hidden"} (P).`;
+  inst.msgEl.className = "msg info";
+  for (const other of instances.values()) drawPose(other);
+  maybeRequest(inst); // landmarks of the frames held, when the skeleton comes back
+}
+
+function setPose(inst, vid, pose) {
+  const tag = pose && pose.tag ? pose.tag : null;
+  if (POSE_TAG.get(vid) !== tag) { // another track version: its landmarks replace the old ones
+    for (const k of [...POSE.keys()]) if (k.startsWith(vid + ":")) POSE.delete(k);
+    POSE_TAG.set(vid, tag);
+  }
+  inst.poseTag = tag;
+  if (tag) {
+    inst.poseEdges = pose.edges || inst.poseEdges || [];
+    inst.poseLeft = new Set(pose.left || []);
+    inst.poseW = pose.fw;
+    inst.poseH = pose.fh;
+    for (const [i, lm] of Object.entries(pose.lm || {})) POSE.set(fkey(vid, +i), lm);
+    if (pose.signals) {
+      const series = pose.signals.series.map((s) => {
+        const vals = s.values.filter((v) => v !== null).sort((a, b) => a - b);
+        const q = (p) => vals.length ? vals[Math.min(vals.length - 1, Math.floor(p * (vals.length - 1)))] : 0;
+        let lo = q(0.02), hi = q(0.98);
+        if (hi - lo < 0.02) { lo -= 0.01; hi += 0.01; }
+        return { ...s, lo, hi };
+      });
+      SIGNALS.set(vid, { tag, frames: pose.signals.frames, series });
+    }
+  }
+  const sig = SIGNALS.get(vid);
+  inst.signals = tag && sig && sig.tag === tag ? sig : null;
 }
 
 function evict(inst) {
@@ -269,6 +370,7 @@ function evict(inst) {
   const drop = FRAMES.size - FRAME_CAP;
   for (let j = 0; j < drop && j < scored.length; j++) {
     FRAMES.delete(scored[j][1]);
+    POSE.delete(scored[j][1]);
   }
 }
 
@@ -368,7 +470,7 @@ function renderMessage(inst, m) {
 }
 
 // ---- timeline ---------------------------------------------------------------------------------
-const RULER = 16, LANE = 22, GAP = 4;
+const RULER = 16, LANE = 22, GAP = 4, SIG = 44; // SIG: the joint-signal strip under the lanes
 
 function lanes(inst) {
   const out = [{ y: RULER + 2, reps: inst.reps, who: inst.me, mine: true }];
@@ -376,8 +478,10 @@ function lanes(inst) {
   return out;
 }
 
+function lanesBottom(inst) { return RULER + 2 + LANE + (inst.other ? GAP + LANE : 0); }
+
 function sizeTimeline(inst) {
-  const h = RULER + 2 + LANE + (inst.other ? GAP + LANE : 0) + 6;
+  const h = lanesBottom(inst) + (inst.signals ? GAP + SIG : 0) + 6;
   const w = Math.max(100, inst.canvas.clientWidth || inst.el.clientWidth || 600);
   const dpr = window.devicePixelRatio || 1;
   if (inst.canvas.width !== Math.round(w * dpr) || inst.canvas.height !== Math.round(h * dpr)) {
@@ -461,6 +565,7 @@ function drawTimeline(inst) {
       ctx.fillText(lane.who, 6, lane.y + 15);
     }
   }
+  if (inst.signals) drawSignals(inst, ctx, w, lanesBottom(inst) + GAP);
   // the open rep: from its start to the cursor, hatched
   if (inst.open) {
     const l = inst.labels[inst.open.label];
@@ -483,6 +588,55 @@ function drawTimeline(inst) {
   ctx.beginPath(); ctx.moveTo(cx, 0); ctx.lineTo(cx, h); ctx.stroke();
   ctx.fillStyle = "#d9480f";
   ctx.beginPath(); ctx.moveTo(cx - 5, 0); ctx.lineTo(cx + 5, 0); ctx.lineTo(cx, 6); ctx.fill();
+}
+
+// Hip and wrist height (frame units, each scaled to its 2–98 % range over the video) on the
+// timeline's own frame axis: a sampled frame f is drawn at the middle of f's column.
+function drawSignals(inst, ctx, w, y) {
+  const { frames, series } = inst.signals;
+  const [v0, v1] = inst.view;
+  ctx.fillStyle = "rgba(255,255,255,.6)";
+  ctx.fillRect(0, y, w, SIG);
+  let lo = 0, hi = frames.length;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (frames[m] < v0 - 1) lo = m + 1; else hi = m; }
+  const first = Math.max(0, lo - 1);
+  series.forEach((s, k) => {
+    ctx.lineWidth = k === 0 ? 2.5 : 1.5; // the first (hip) under the others, wider
+    ctx.strokeStyle = s.color;
+    ctx.beginPath();
+    let pen = false;
+    for (let j = first; j < frames.length; j++) {
+      const v = s.values[j];
+      if (v === null) { pen = false; continue; }
+      const x = xOf(inst, frames[j] + 0.5, w);
+      const t = clamp((v - s.lo) / (s.hi - s.lo), -0.05, 1.05);
+      const yy = y + SIG - 3 - t * (SIG - 6);
+      if (pen) ctx.lineTo(x, yy); else ctx.moveTo(x, yy);
+      pen = true;
+      if (frames[j] > v1 + 1) break;
+    }
+    ctx.stroke();
+  });
+  ctx.font = "10px sans-serif";
+  let x = 4;
+  for (const s of series) {
+    const text = `${s.name} height`;
+    const tw = ctx.measureText(text).width;
+    ctx.fillStyle = "rgba(255,255,255,.85)";
+    ctx.fillRect(x - 2, y + 2, tw + 4, 12);
+    ctx.fillStyle = s.color;
+    ctx.fillText(text, x, y + 11);
+    x += tw + 10;
+  }
+}
+
+function signalText(inst, f) {
+  const { frames, series } = inst.signals;
+  let lo = 0, hi = frames.length - 1;
+  while (lo < hi) { const m = (lo + hi) >> 1; if (frames[m] < f) lo = m + 1; else hi = m; }
+  if (lo > 0 && Math.abs(frames[lo - 1] - f) < Math.abs(frames[lo] - f)) lo--;
+  const parts = series.map((s) => `${s.name} ${s.values[lo] === null ? "—" : s.values[lo].toFixed(2)}`);
+  return `frame ${frames[lo]}: ${parts.join(", ")} (height, frame units) — click to go there`;
 }
 
 function keepCursorVisible(inst) {
@@ -558,6 +712,7 @@ function wireTimeline(inst) {
     }
     const { lane, rep } = hitRep(inst, e.clientX - rect.left, e.clientY - rect.top, rect.width);
     const f = Math.floor(frameAt(inst, e.clientX - rect.left, rect.width));
+    if (inst.signals && e.clientY - rect.top > lanesBottom(inst)) { c.title = signalText(inst, f); return; }
     c.title = rep ? repText(inst, rep, lane.who) : `frame ${clamp(f, 0, inst.nframes - 1)} — click to go there, drag to pan, wheel to zoom`;
   });
   c.addEventListener("pointerup", (e) => {
@@ -582,14 +737,17 @@ function wireTimeline(inst) {
 function create(parentElement) {
   const q = (s) => parentElement.querySelector(s);
   const inst = {
-    parentElement, el: q(".lab"), img: q(".frame"), stage: q(".stage"), hud: q(".hud"), openEl: q(".openbadge"),
+    parentElement, el: q(".lab"), img: q(".frame"), skel: null, stage: q(".stage"), hud: q(".hud"), openEl: q(".openbadge"),
     loadingEl: q(".loading"), keymapEl: q(".keymap"), palette: q(".palette"), playBtn: q(".play"),
     fno: q(".fno"), ftotal: q(".ftotal"), timeEl: q(".time"), speedEl: q(".speed"), curEl: q(".cur"),
     zoomEl: q(".zoomlabel"), canvas: q(".timeline"), msgEl: q(".msg"),
     vid: null, nframes: 0, fps: 30, frame: 0, shown: -1, shownVid: null, speed: 1,
     labels: [], label: null, reps: [], other: null, otherName: "", me: "", open: null, selected: null,
     pending: [], ack: 0, inflight: null, msgN: null, playing: false, view: [0, 1], setStateValue: () => {},
+    poseTag: null, poseEdges: [], poseLeft: new Set(), poseW: 0, poseH: 0, signals: null,
   };
+  inst.skel = q(".skel") || document.createElement("canvas");
+  if (!inst.skel.isConnected) { inst.skel.className = "skel"; inst.skel.setAttribute("aria-hidden", "true"); inst.img.after(inst.skel); }
   // Buttons of the labeller never take the focus, so Space and Enter stay shortcuts after a click.
   parentElement.addEventListener("mousedown", (e) => { if (e.target.closest && e.target.closest("button")) e.preventDefault(); });
   inst.playBtn.onclick = () => togglePlay(inst);
@@ -647,6 +805,7 @@ function update(inst, raw) {
       return tr;
     }));
   }
+  setPose(inst, v.id, data.pose);
   if (data.frames) {
     for (const [i, jpeg] of Object.entries(data.frames)) {
       const k = fkey(v.id, +i);

@@ -54,8 +54,9 @@ def predictions(mid: str, key: str):
         st.info(f"The {split} split has no clips of the movements this model knows: cut clips and make splits "
                 "on the **Clips** page." + (f" ({len(skipped)} clips are of other movements.)" if skipped else ""))
         return None
-    st.info(f"Model {mid} has not been run on the {len(clips)} clips of the {split} split since it or the split "
-            "last changed.")
+    note = st.empty()  # the banner goes as soon as the model has run
+    note.info(f"Model {mid} has not been run on the {len(clips)} clips of the {split} split since it or the split "
+              "last changed.")
     if st.button(f"Run the model on {len(clips)} clips", key=f"predict_{key}"):
         bar = st.progress(0.0, text="loading the model…")
         try:
@@ -67,6 +68,7 @@ def predictions(mid: str, key: str):
             st.error(f"Evaluation failed: {type(exc).__name__}: {exc}")
             return None
         bar.empty()
+        note.empty()
         return pred
     return None
 

@@ -232,3 +232,20 @@ def test_existing_checkpoints_need_resume(tiny_ws):
     (folder / "checkpoint").write_text('model_checkpoint_path: "ckpt-1"\n')
     with pytest.raises(config.TrainError, match="--resume"):
         tr.train(ws, config.resolve_config(overrides=TINY), "tiny-exists", echo=lambda s: None)
+
+
+def test_a_cli_training_run_stores_the_test_predictions_of_its_model(tmp_path):
+    """The Evaluate page shows a freshly trained model's test figures at once (no "run the model")."""
+    from core.cli.main import main
+    from core.dataset.splits import make_splits
+    from core.evaluation import predictions as preds
+    from tests.conftest import REAL_VIDEOS
+
+    ws = make_tiny_ws(tmp_path / "ws", REAL_VIDEOS)
+    make_splits(ws.store(), seed=0, ratios=(0.34, 0.33, 0.33))  # one video each
+    (tmp_path / "tiny.yaml").write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in
+                                                {**TINY, "saved_model": False}.items()))
+    assert main(["train", "--workspace", str(ws.root), "--config", str(tmp_path / "tiny.yaml"), "--epochs", "1",
+                 "--run-id", "tiny-test-preds"]) == 0
+    stored = preds.load_predictions(ws, "tiny-test-preds", "test")
+    assert stored is not None and stored.n == 6 and stored.probs.shape == (6, len(ws.store().labels()))

@@ -26,6 +26,19 @@ def add_cli(sub, common) -> None:
     p.set_defaults(func=cli)
 
 
+def score_test_split(ws, model_id: str) -> None:
+    """Store the registered model's predictions on the test split (nothing to do without test clips)."""
+    import sys
+
+    from core.evaluation.predictions import EvaluateError, predict_split
+
+    try:
+        pred = predict_split(ws, model_id, "test")
+        print(f"test predictions of {model_id}: {pred.n} clips stored in {ws.relative(pred.path)}", file=sys.stderr)
+    except EvaluateError as exc:
+        print(f"test predictions of {model_id} not stored: {exc}", file=sys.stderr)
+
+
 def cli(args) -> int:
     ws = Workspace(args.workspace)
     run_id = args.run_id or new_run_id()
@@ -43,6 +56,8 @@ def cli(args) -> int:
     summary = train(ws, cfg, run_id, resume=args.resume)
     if summary.get("stopped"):
         return 143
+    if summary.get("model"):  # the Evaluate page shows its test figures at once
+        score_test_split(ws, summary["model"])
     best = summary.get("best_val_top1")
     print(json.dumps({"run_id": run_id, "best_val_top1": best, "best_epoch": summary.get("best_epoch"),
                       "model": summary.get("model"), "seconds": summary.get("seconds")}))

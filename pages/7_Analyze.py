@@ -203,6 +203,12 @@ for i, s in enumerate(segs):
                         for k, j in enumerate(judged)], showlegend=False,
             hovertemplate="rep %{customdata[1]}: frames %{customdata[2]}–%{customdata[3]}<br>%{customdata[4]}"
                           "<extra>click to go to its first frame</extra>"))
+    if s.get("partial_reps"):  # cut by the video's start or end: shown, not counted
+        fig.add_trace(go.Scatter(
+            y=[s["movement"]] * len(s["partial_reps"]), x=[(j["start"] + j["end"]) / 2 / a.fps for j in s["partial_reps"]],
+            mode="markers", marker=dict(symbol="line-ns", size=22, line=dict(width=4), color="#adb5bd"),
+            customdata=[[-1, j["start"], j["end"], j["reason"]] for j in s["partial_reps"]], showlegend=False,
+            hovertemplate="frames %{customdata[1]}–%{customdata[2]}<br>%{customdata[3]} (not counted)<extra></extra>"))
     elif s["reps"]:
         fig.add_trace(go.Scatter(
             y=[s["movement"]] * len(s["reps"]), x=[r[0] / a.fps for r in s["reps"]], mode="markers",

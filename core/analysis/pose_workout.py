@@ -4,8 +4,9 @@ none class) → the reps of each segment counted on the body signal (`core.analy
 each with its start and end frame) → each rep judged valid / no-rep with its reason
 (`judge_reps`). `core.analysis.workout.analyze_file` / `analyze_video` route a pose model here and
 build the same `Analysis` the Analyze page, `analyze-eval` and the drafts read; each segment also has
-"judged" ([{"start", "end", "valid", "reason", "partial", "checks"}], one per rep), "valid",
-"no_reps", "partial" and "low_confidence", and the analysis a "pose" summary of the track.
+"judged" ([{"start", "end", "valid", "reason", "partial", "checks"}], one per rep in "reps"), "valid",
+"no_reps", "partial" (how many partial reps), "partial_reps" (those reps, kept out of "reps", the count
+and the draft), "low_confidence" and "summary", and the analysis a "pose" summary of the track.
 
 Windows: spans `settings.scales` when given, else `core.inference.pose_predict.WINDOW_SPANS_S`
 (1.5 s and 3 s), every `settings.stride_s`; reps are looked for `settings.margin_s` beyond a
@@ -14,16 +15,17 @@ reps.
 
 Partial reps: a rep whose expected extent (its extreme ± the set's rep period at the movement's phase,
 `pose_reps.REP_SIGNALS`) reaches more than a quarter period beyond the first or last frame of the
-video (or of the clip given to Predict) is counted, marked ``partial`` and never valid ("partial rep:
-cut by the end of the video").
+video (or of the clip given to Predict) is marked ``partial``, never valid ("partial rep: cut by the end of
+the video") and counted apart: `count` is the complete reps ("7 reps: 7 valid (+1 partial)"; a clip
+holding only a cut rep: "1 rep, partial").
 
 Importing this module installs `judge_range` as the rep judge of `core.inference.pose_predict`
 (Predict's reps: that layer cannot import this one).
 
 API::
 
-    judge_range(track_arrays, movement, start, end, fps, limits=None) -> {"count", "valid", "no_reps",
-        "partial", "reps": [...], "note", "summary"}
+    judge_range(track_arrays, movement, start, end, fps, limits=None) -> {"count" (complete reps), "valid",
+        "no_reps", "partial", "reps": [every rep, partial ones marked], "note", "summary"}
     pose_analysis(model, labels, track, settings=None, video="", model_id=None, progress=None,
                   cancel=None) -> dict of `Analysis` fields
     analyze_pose(ws, row, model, path, settings=None, progress=None, cancel=None, video=None,
@@ -96,8 +98,9 @@ def judge_range(arrays: dict, movement: str, start: int, end: int, fps: float, l
             row["valid"] = False
             row["reason"] = why + (f"; {j['reason']}" if j["reason"] else "")
         rows.append(row)
-    out.update(count=len(rows), valid=sum(r["valid"] for r in rows), partial=sum(r["partial"] for r in rows),
-               no_reps=sum((not r["valid"]) and not r["partial"] for r in rows), reps=rows)
+    whole = [r for r in rows if not r["partial"]]
+    out.update(count=len(whole), valid=sum(r["valid"] for r in whole), partial=len(rows) - len(whole),
+               no_reps=sum(not r["valid"] for r in whole), reps=rows)
     if not rows:
         out["note"] = f"no {movement} rep cycle found"
     elif S.get("sideness", 1.0) < 0.35 and any(c.get("ok") is None for r in rows for c in r["checks"]):
@@ -107,19 +110,17 @@ def judge_range(arrays: dict, movement: str, start: int, end: int, fps: float, l
 
 
 def rep_text(r: dict) -> str:
-    """"7 reps: 6 valid, 1 no-rep" / "1 rep, partial" / "no reps"."""
-    n = int(r.get("count") or 0)
-    if n == 0:
+    """"7 reps: 6 valid, 1 no-rep (+1 partial)" / "1 rep, partial" / "no reps". `count` is the complete
+    reps; partial reps (cut by the video's ends) are counted apart."""
+    n, k = int(r.get("count") or 0), int(r.get("partial") or 0)
+    if n == 0 and k == 0:
         return "no reps" + (f" ({r['note']})" if r.get("note") else "")
-    parts = [f"{n} rep{'s' if n != 1 else ''}"]
-    if n == 1 and r.get("partial"):
-        return parts[0] + ", partial"
+    if n == 0:
+        return "1 rep, partial" if k == 1 else f"{k} partial reps"
     bits = [f"{r.get('valid', 0)} valid"]
     if r.get("no_reps"):
         bits.append(f"{r['no_reps']} no-rep{'s' if r['no_reps'] != 1 else ''}")
-    if r.get("partial"):
-        bits.append(f"{r['partial']} partial")
-    return parts[0] + ": " + ", ".join(bits)
+    return f"{n} rep{'s' if n != 1 else ''}: " + ", ".join(bits) + (f" (+{k} partial)" if k else "")
 
 
 pp.set_rep_judge(judge_range)
@@ -176,17 +177,19 @@ def pose_analysis(model, labels, track, settings: Settings | None = None, *, vid
         movement = labels[seg["index"]]
         a, b = max(lo, seg["start_frame"] - margin), min(hi, seg["end_frame"] + margin)
         judged = judge_range(arrays, movement, a, b, fps, limits=(lo, hi))
-        if not judged["count"] and settings.drop_repless:
+        whole = [r for r in judged["reps"] if not r["partial"]]
+        if not whole and settings.drop_repless:
             continue
         sa, sb = seg["start_frame"], seg["end_frame"]
-        if judged["reps"] and settings.fit_to_reps:
-            sa, sb = judged["reps"][0]["start"], judged["reps"][-1]["end"]
+        if whole and settings.fit_to_reps:
+            sa, sb = whole[0]["start"], whole[-1]["end"]
         conf = float(fp[sa:sb + 1, seg["index"]].mean()) if sb >= sa else float(seg["confidence"])
         segments.append({"movement": movement, "start_frame": int(sa), "end_frame": int(sb),
-                         "confidence": round(conf, 4), "count": judged["count"],
-                         "reps": [[r["start"], r["end"]] for r in judged["reps"]],
-                         "judged": judged["reps"], "valid": judged["valid"], "no_reps": judged["no_reps"],
-                         "partial": judged["partial"], "low_confidence": conf < pp.LOW_CONFIDENCE,
+                         "confidence": round(conf, 4), "count": len(whole),
+                         "reps": [[r["start"], r["end"]] for r in whole],
+                         "judged": whole, "valid": judged["valid"], "no_reps": judged["no_reps"],
+                         "partial": judged["partial"], "partial_reps": [r for r in judged["reps"] if r["partial"]],
+                         "low_confidence": conf < pp.LOW_CONFIDENCE,
                          "summary": judged["summary"]})
     segments = _resolve_overlaps(segments)
     t2 = time.perf_counter()
@@ -208,8 +211,7 @@ def _resolve_overlaps(segments: list[dict]) -> list[dict]:
             prev["judged"] = [prev["judged"][i] for i in keep]
             prev["count"] = len(keep)
             prev["valid"] = sum(j["valid"] for j in prev["judged"])
-            prev["partial"] = sum(j["partial"] for j in prev["judged"])
-            prev["no_reps"] = sum((not j["valid"]) and not j["partial"] for j in prev["judged"])
+            prev["no_reps"] = prev["count"] - prev["valid"]
             prev["summary"] = rep_text(prev)
             if not keep:
                 out.pop()

@@ -222,7 +222,8 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
             return stored
     try:
         loaded = load(model, model_dir(ws, model))
-        predict_fn = None if loaded.kind == "pose" else loaded.predict_fn()
+        pose = getattr(loaded, "kind", None) == "pose"
+        predict_fn = None if pose else loaded.predict_fn()
     except PredictError as exc:
         raise EvaluateError(str(exc)) from exc
     frames, size, crop = preprocessing(model)
@@ -233,9 +234,9 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
     rows = {r["path"]: r for r in clip_table(store)}
     probs = np.zeros((len(clips), len(model["labels"])), dtype=np.float32)
     total = len(clips)
-    if loaded.kind == "pose":  # each clip's own pose track, then the pose model (core.inference.pose_predict)
+    if pose:  # each clip's own pose track, then the pose model (core.inference.pose_predict)
         _pose_probs(ws, loaded, clips, rows, videos, crop, probs, progress, cancel)
-    for start in range(0, total if loaded.kind != "pose" else 0, batch_size):
+    for start in range(0, 0 if pose else total, batch_size):
         if cancel is not None and cancel.is_set():
             raise EvaluateError("Evaluation cancelled; nothing was stored.")
         part = clips[start:start + batch_size]

@@ -1,0 +1,223 @@
+"""The pose judge on the shared real videos: movement, rep count and no-reps per video.
+
+    .venv/bin/python bench/pose_real.py [--model models/pose-synth | --model ID --workspace DIR]
+        [--train] [--videos NAME ...] [--json] [--no-plots]
+
+For each video of ../shared/real_videos/index.csv (or $REAL_VIDEOS): the athlete's pose track of the
+whole video (`core.pose.track.compute_track`, cached in bench/out/pose_real/<video>.pose.npz), the
+pose model over windows (`core.inference.pose_predict.window_ranges`: 1.5 s and 3 s every 0.5 s),
+the **majority movement** of the windows the model does not call none (none when most windows are
+none), the same windows' mean probability of it, and the reps counted and judged over the whole
+track (`core.analysis.pose_workout.judge_range`) with the predicted movement and, separately, with the
+index's nearest movement (`class_match=relative:<movement>`: the count alone, given the movement).
+
+Top-1 is scored against class_match where it names one of the nine ("a/b" accepts either); videos
+whose class_match is other / workout count in a separate "outside the nine" line (right when the
+answer is none or marked low confidence: mean window probability of the answer < 0.5, `*`). The rep counts here are NOT scored against a ground truth:
+the index has no counts; compare them with counts made by looking at the frames (plots written to
+bench/out/pose_real/<video>.signal.png: the counter's signal over time with the counted reps, and a
+contact sheet <video>.sheet.png of frames at the counted reps' extremes).
+
+--train trains a pose model with the default preset (`core.modeling.pose_run`, ~2 min) into a
+temporary workspace first; else --model is a pose model folder (default models/pose-synth, made by
+bench/pose_model.py with the same defaults) or a registered id with --workspace. These videos are a
+check, not a training or tuning set.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from core.analysis import pose_workout as PW  # noqa: E402
+from core.analysis.pose_reps import REP_SIGNALS, set_signals  # noqa: E402
+from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
+from core.inference import pose_predict as PP  # noqa: E402
+from core.modeling.pose_model import load_pose_model  # noqa: E402
+from core.pose.track import PoseTrack, compute_track  # noqa: E402
+
+REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
+OUT = ROOT / "bench" / "out" / "pose_real"
+
+
+def class_match(notes: str) -> tuple[str, list[str]]:
+    """("relative", [movements]) / ("other", []) / ("workout", [])."""
+    m = re.search(r"class_match=([^;]+)", notes or "")
+    if not m:
+        return "unknown", []
+    v = m.group(1).strip()
+    if v.startswith("relative:"):
+        names = [n.strip() for n in re.split(r"/", v[len("relative:"):].split("(")[0])]
+        names = [n for n in names if n in DEFAULT_MOVEMENTS]
+        return ("relative", names) if names else ("other", [])
+    return ("workout", []) if v.startswith("workout") else ("other", [])
+
+
+def get_track(path: Path) -> PoseTrack:
+    cache = OUT / f"{path.stem}.pose.npz"
+    if cache.exists():
+        return PoseTrack.load(cache)
+    tr = compute_track(path)
+    OUT.mkdir(parents=True, exist_ok=True)
+    tr.save(cache)
+    return tr
+
+
+def classify(model, arrays, fps):
+    frames = arrays["frames"]
+    ranges = PP.window_ranges(int(frames[0]), int(frames[-1]), fps)
+    probs = PP.window_probs(model, arrays, ranges, fps)
+    labels = list(model.labels)
+    none = labels.index("none")
+    arg = probs.argmax(1)
+    moving = arg != none
+    if moving.sum() < 0.5 * len(arg):
+        return "none", float((arg == none).mean()), float(probs[:, none].mean()), probs, ranges
+    counts = np.bincount(arg[moving], minlength=len(labels))
+    k = int(counts.argmax())
+    return labels[k], float(counts[k] / len(arg)), float(probs[:, k].mean()), probs, ranges
+
+
+def plot_signal(name, arrays, fps, movement, judged, out: Path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    S = set_signals(arrays, None, None, movement if movement in REP_SIGNALS else "thruster")
+    sig = REP_SIGNALS.get(movement, REP_SIGNALS["thruster"])[0]
+    t = S["frames"] / fps
+    fig, axes = plt.subplots(3, 1, figsize=(12, 6), sharex=True)
+    for ax, key in zip(axes, (sig, "hip_height", "wrist_height")):
+        ax.plot(t, S[key], lw=1)
+        ax.set_ylabel(key, fontsize=8)
+        for r in judged["reps"]:
+            ax.axvspan(r["start"] / fps, r["end"] / fps, color="green" if r["valid"] else "red", alpha=0.12)
+            ax.axvline(r["peak"] / fps, color="k", lw=0.5)
+    axes[0].set_title(f"{name}: {movement}, {judged['summary']}", fontsize=9)
+    axes[-1].set_xlabel("s")
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+
+
+def sheet_at(path: Path, frames: list[int], out: Path, h: int = 240):
+    import cv2
+
+    from core.media.video import VideoReader
+
+    pics = []
+    with VideoReader(path) as reader:
+        for f in frames[:16]:
+            img = np.ascontiguousarray(reader.frame(int(f)))
+            img = cv2.resize(img, (max(1, round(img.shape[1] * h / img.shape[0])), h))
+            cv2.putText(img, f"#{f}", (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 0), 2)
+            pics.append(img)
+    if not pics:
+        return
+    w = pics[0].shape[1]
+    per = 8 if w <= h else 4
+    rows = []
+    for i in range(0, len(pics), per):
+        row = pics[i:i + per]
+        strip = np.zeros((h, w * per, 3), np.uint8)
+        for k, p in enumerate(row):
+            strip[:, k * w:k * w + p.shape[1]] = p[:, :w]
+        rows.append(strip)
+    cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(rows), cv2.COLOR_RGB2BGR))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default=str(ROOT / "models" / "pose-synth"))
+    ap.add_argument("--workspace")
+    ap.add_argument("--train", action="store_true", help="train a default-preset pose model first")
+    ap.add_argument("--videos", nargs="*")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--no-plots", action="store_true")
+    args = ap.parse_args(argv)
+    folder = Path(args.model)
+    if args.train:
+        from core.base.workspace import Workspace
+        from core.modeling.pose_run import model_folder, train_pose_run
+
+        ws = Workspace(tempfile.mkdtemp(prefix="pose-real-"))
+        s = train_pose_run(ws, None, "pose-default", echo=lambda line: print(line, file=sys.stderr))
+        folder = model_folder(ws, s["run_id"])
+    elif args.workspace:
+        from core.base.workspace import Workspace
+        from core.modeling.registry import model_dir, resolve_model
+
+        ws = Workspace(args.workspace)
+        folder = model_dir(ws, resolve_model(ws.store(), args.model))
+    model = load_pose_model(folder)
+    with open(REAL_VIDEOS / "index.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    if args.videos:
+        rows = [r for r in rows if r["file"] in args.videos or Path(r["file"]).stem in args.videos]
+    OUT.mkdir(parents=True, exist_ok=True)
+    results = []
+    print(f"{'video':40s} {'class_match':24s} {'predicted':18s} {'share':>5s} {'p':>4s} {'ok':>3s} "
+          f"{'reps(pred)':>26s} {'reps(given movement)':>26s} {'pose%':>5s} {'s':>5s}")
+    for r in rows:
+        path = REAL_VIDEOS / r["file"]
+        kind, names = class_match(r["notes"])
+        t0 = time.perf_counter()
+        tr = get_track(path)
+        arrays = PP.track_arrays(tr)
+        t_track = time.perf_counter() - t0
+        share_pose = float(tr.has_pose.mean()) if len(tr) else 0.0
+        if share_pose < PP.MIN_POSE_SHARE:
+            pred, share, mean_p, judged, judged_given = "none", 1.0, 1.0, None, None
+        else:
+            pred, share, mean_p, probs, ranges = classify(model, arrays, tr.fps)
+            lo, hi = int(tr.frames[0]), int(tr.frames[-1])
+            judged = PW.judge_range(arrays, pred, lo, hi, tr.fps) if pred != "none" else None
+            judged_given = PW.judge_range(arrays, names[0], lo, hi, tr.fps) if names else None
+        low = pred == "none" or mean_p < PP.LOW_CONFIDENCE      # the product's low-confidence mark
+        ok = (pred in names) if kind == "relative" else low
+        res = {"video": r["file"], "movement": r["movement"], "class_match": kind, "nearest": names,
+               "predicted": pred, "window_share": round(share, 3), "mean_prob": round(mean_p, 3),
+               "low_confidence": bool(low), "correct": bool(ok),
+               "reps_pred": judged and {k: judged[k] for k in ("count", "valid", "no_reps", "partial", "summary")},
+               "reps_given": judged_given and {k: judged_given[k] for k in ("count", "valid", "no_reps", "partial",
+                                                                              "summary")},
+               "pose_share": round(share_pose, 3), "seconds": round(time.perf_counter() - t0, 2),
+               "track_s": round(t_track, 2), "duration_s": float(r["duration_s"])}
+        results.append(res)
+        print(f"{r['file'][:40]:40s} {(kind + ':' + '/'.join(names))[:24]:24s} {pred[:18]:18s} {share:5.2f} "
+              f"{mean_p:4.2f}{'*' if low else ' '}"
+              f"{'y' if ok else 'n':>3s} {(judged or {}).get('summary', '-')[:26]:>26s} "
+              f"{(judged_given or {}).get('summary', '-')[:26]:>26s} {100 * share_pose:5.1f} {res['seconds']:5.1f}",
+              flush=True)
+        if not args.no_plots and share_pose >= PP.MIN_POSE_SHARE:
+            mv = names[0] if names else (pred if pred != "none" else "thruster")
+            jg = judged_given or judged or PW.judge_range(arrays, mv, int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
+            plot_signal(path.stem, arrays, tr.fps, mv, jg, OUT / f"{path.stem}.signal.png")
+            sheet_at(path, [x["peak"] for x in jg["reps"]], OUT / f"{path.stem}.sheet.png")
+    rel = [x for x in results if x["class_match"] == "relative"]
+    oth = [x for x in results if x["class_match"] != "relative"]
+    summary = {"videos": len(results), "top1_vs_class_match": round(np.mean([x["correct"] for x in rel]), 3) if rel else None,
+               "n_relative": len(rel),
+               "outside_nine_marked": round(np.mean([x["correct"] for x in oth]), 3) if oth else None,
+               "n_outside": len(oth)}
+    print(json.dumps(summary))
+    if args.json:
+        (OUT / "results.json").write_text(json.dumps({"summary": summary, "videos": results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

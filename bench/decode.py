@@ -9,6 +9,13 @@ each it prints sequential decode speed (frames/s, RGB arrays out), random frame(
 cost: seek + decode from the keyframe), stepping latencies, and two references for the same
 random indices: decoding from the start without seeking (naive PyAV) and the ffmpeg CLI
 (`select` filter), with the ratios.
+
+Then the labeling proxy (core.media.proxy) of each long-GOP video, made in a scratch workspace:
+time to make and verify it, its size against the source's, PSNR (luma) against the source frame
+for frame, and the Label page's random frame — `FrameServer.jpeg(i)` with every cache emptied,
+i.e. seek + decode + scale + JPEG — before (the source) and after (the proxy); target p95 ≤ 50 ms.
+
+    python bench/decode.py --proxy-only [VIDEO ...]   # only the proxy part
 """
 from __future__ import annotations
 
@@ -138,12 +145,81 @@ def bench(path: Path) -> None:
               f"-> ours (cold) is {ratio_med:.1f}x faster (median), {ratio_p95:.1f}x (p95)")
 
 
+def server_cold(path: Path, indices: list[int], proxy: bool) -> tuple[list[float], object]:
+    """Seconds per random FrameServer.jpeg(i) with nothing cached (min of REPEAT tries each)."""
+    from core.media.frame_server import FrameServer
+
+    server = FrameServer(path, proxy=proxy)
+    out = []
+    for i in indices:
+        tries = []
+        for _ in range(REPEAT):
+            server._cache.clear()  # noqa: SLF001 - a cold access every time
+            server._reader._cache.clear()  # noqa: SLF001
+            server._reader._stop()  # noqa: SLF001
+            tries.append(timed(server.jpeg, i))
+        out.append(min(tries))
+    made = server.proxy
+    server.close()
+    return out, made
+
+
+def bench_proxy(path: Path) -> dict:
+    import shutil
+    import tempfile
+
+    from core.base.workspace import Workspace
+    from core.media import proxy
+    from core.media.frame_server import display_size
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp) / "ws")
+        ws.store()
+        local = ws.videos_dir / path.name
+        shutil.copy2(path, local)
+        info = probe(local)
+        long, gop = proxy.needs_proxy(local)
+        rng = random.Random(SEED)
+        indices = [rng.randrange(info.frames) for _ in range(N_RANDOM)]
+        before, _ = server_cold(local, indices, proxy=False)
+        t = time.perf_counter()
+        made = proxy.make_proxy(local, display_size(info.width, info.height))
+        took = time.perf_counter() - t
+        after, used = server_cold(local, indices, proxy=True)
+        assert used is not None, "the frame server did not take the proxy"
+    b95, a95 = np.percentile(before, 95) * 1000, np.percentile(after, 95) * 1000
+    print(f"\n{path.name}: {info.width}x{info.height}, {info.frames} frames, GOP max {gop} -> proxy "
+          f"{made.proxy_width}x{made.proxy_height} GOP {made.gop}")
+    print(f"  made + verified in {took:.1f} s ({info.frames / took:.0f} frames/s); size {made.bytes / 1e6:.2f} MB = "
+          f"{made.size_ratio:.2f}x the source's {made.source_bytes / 1e6:.2f} MB; PSNR (luma) min "
+          f"{made.psnr_min:.1f} dB, mean {made.psnr_mean:.1f} dB")
+    print(f"  Label page random frame (FrameServer.jpeg, cold)  before {ms_stats(before)}")
+    print(f"                                                   after  {ms_stats(after)}")
+    print(f"  p95 {b95:.1f} -> {a95:.1f} ms ({b95 / a95:.1f}x); target p95 <= 50 ms: {'met' if a95 <= 50 else 'NOT met'}")
+    return {"video": path.name, "before_p95": b95, "after_p95": a95, "ratio": made.size_ratio}
+
+
+def pick_proxy_videos() -> list[Path]:
+    """The real long-GOP 720p videos: every landscape 1280x720 one and a portrait phone one."""
+    names = ["gulab__pushups3.mp4", "stevewoz__skipping.mp4", "myoxyn__push_ups.mp4",
+             "myoxyn__wall_handstand_push_ups_facing.mp4", "myoxyn__explosive_pull_ups.mp4",
+             "kbtrainer__forcaTerca1.mp4", "kbtrainer__squatClean.mp4", "divyansh__pull_up.mp4"]
+    return [REAL_VIDEOS / n for n in names if (REAL_VIDEOS / n).is_file()]
+
+
 def main(argv: list[str]) -> None:
-    paths = [Path(p) for p in argv] or pick_videos()
+    proxy_only = "--proxy-only" in argv
+    argv = [a for a in argv if a != "--proxy-only"]
     print(f"core.media.video decode benchmark — PyAV {av.__version__}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
-    for path in paths:
-        bench(path)
+    if not proxy_only:
+        for path in [Path(p) for p in argv] or pick_videos():
+            bench(path)
+    rows = [bench_proxy(path) for path in ([Path(p) for p in argv] or pick_proxy_videos())]
+    if rows:
+        print("\nsummary: video, random frame p95 before -> after (ms), proxy size / source size")
+        for r in rows:
+            print(f"  {r['video']:<45} {r['before_p95']:7.1f} -> {r['after_p95']:5.1f}   {r['ratio']:.2f}x")
 
 
 if __name__ == "__main__":

@@ -49,7 +49,45 @@ def cmd_videos_add(args) -> int:
     print(file=sys.stderr)
     for r in results:
         print(r.message)
+    _wait_for_proxies()
     return 1 if any(r.error for r in results) else 0
+
+
+def _wait_for_proxies() -> None:
+    from core.media import proxy
+
+    if proxy.running():
+        print("making labeling proxies of the long-GOP videos (instant frames on the Label page)…",
+              file=sys.stderr, flush=True)
+        proxy.wait()
+
+
+def cmd_videos_proxy(args) -> int:
+    from core.media import proxy
+    from core.media.frame_server import display_size
+
+    ws = Workspace(args.workspace)
+    videos = [v for v in ws.store().videos() if not args.ids or v["id"] in args.ids]
+    status = 0
+    for v in videos:
+        path = ws.absolute(v["path"])
+        size = display_size(v["width"], v["height"])
+        made = proxy.verified(path, size)
+        long, gop = proxy.needs_proxy(path)
+        if made is None and (long or args.force):
+            try:
+                made = proxy.make_proxy(path, size)
+            except proxy.ProxyError as exc:
+                print(f"{v['id']:>4}  {v['path']}: {exc}")
+                status = 1
+                continue
+        if made is None:
+            print(f"{v['id']:>4}  {v['path']}: GOP {gop} frames, no proxy needed")
+        else:
+            print(f"{v['id']:>4}  {v['path']}: proxy {made.proxy_width}x{made.proxy_height}, GOP {made.gop} "
+                  f"(source {made.source_gop}), {made.size_ratio:.2f}x the source's size, "
+                  f"PSNR min {made.psnr_min:.1f} dB")
+    return status
 
 
 def cmd_videos_add_clips(args) -> int:
@@ -59,6 +97,7 @@ def cmd_videos_add_clips(args) -> int:
     ws = Workspace(args.workspace)
     report = import_clips(ws, args.dir, manifests=args.manifests, group_by=args.group_by,
                           add_movements=args.add_movements, annotator=args.annotator, progress=print_progress)
+    _wait_for_proxies()
     print(report.summary())
     for name in report.added_movements:
         print(f"  added movement: {name}")
@@ -106,6 +145,11 @@ def add_cli(sub, common) -> None:
     p = videos.add_parser("add", parents=[common], help="add files, folders, URLs or playlists")
     p.add_argument("sources", nargs="+")
     p.set_defaults(func=cmd_videos_add)
+    p = videos.add_parser("proxy", parents=[common],
+                          help="make (and verify) the labeling proxies of long-GOP videos now")
+    p.add_argument("ids", nargs="*", type=int, help="video ids (default: every video)")
+    p.add_argument("--force", action="store_true", help="also for short-GOP videos")
+    p.set_defaults(func=cmd_videos_proxy)
     p = videos.add_parser("add-clips", parents=[common],
                           help="add a <movement>/<movement>_<i>.mp4 tree of cut clips as labelled reps")
     p.add_argument("dir")

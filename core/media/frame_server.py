@@ -7,6 +7,11 @@ message with a JSON header; `data_uri` makes one an <img> source). The page asks
 for the frames the browser lacks (`frames_for`, served from the cache first, then decoded within
 a time budget, in ascending order so the decoder runs forward), and says where the cursor is
 (`prefetch`), so the worker decodes the window around it before the browser asks.
+
+Long-GOP videos (phone videos, YouTube downloads: 150–250 frames between keyframes) are served from
+their labeling proxy (`core.media.proxy`: a verified short-GOP copy at the display size, same frames
+in the same order) once it exists; a server opened on a long-GOP video without one starts making it
+in the background and switches to it when it is verified. Frame numbers are the source's either way.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from typing import Iterable
 import cv2
 import numpy as np
 
+from core.media import proxy as proxies
 from core.media.video import VideoReader
 
 MAX_WIDTH = 960
@@ -38,9 +44,8 @@ def display_size(width: int, height: int, max_width: int = MAX_WIDTH, max_height
 def encode_jpeg(rgb: np.ndarray, size: tuple[int, int] | None = None, quality: int = QUALITY) -> bytes:
     """JPEG bytes of an RGB uint8 frame, resized to `size` (w, h) first when given (bilinear down
     to half size, area averaging below: as sharp, three times faster than area for mild scales)."""
-    if size is not None and (rgb.shape[1], rgb.shape[0]) != tuple(size):
-        mild = size[0] * 2 >= rgb.shape[1] and size[1] * 2 >= rgb.shape[0]
-        rgb = cv2.resize(rgb, tuple(size), interpolation=cv2.INTER_LINEAR if mild else cv2.INTER_AREA)
+    if size is not None:
+        rgb = proxies.resize_rgb(rgb, size)
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:
         raise ValueError("JPEG encoding failed")
@@ -92,12 +97,34 @@ class FrameServer:
     """JPEG bytes of one video's frames, by index. Thread-safe; see the module doc."""
 
     def __init__(self, path, *, max_width: int = MAX_WIDTH, max_height: int = MAX_HEIGHT,
-                 quality: int = QUALITY, capacity: int = 900, reader_cache: int = 64):
+                 quality: int = QUALITY, capacity: int = 900, reader_cache: int = 64, proxy: bool = True):
+        """proxy: serve a long-GOP video from its labeling proxy (made in the background if missing)."""
         self.path = str(path)
-        self._reader = VideoReader(self.path, cache_frames=reader_cache)
-        info = self._reader.info
-        self.frames, self.fps, self.width, self.height = info.frames, info.fps, info.width, info.height
-        self.size = display_size(info.width, info.height, max_width, max_height)
+        self.proxy: proxies.ProxyInfo | None = None  # the proxy frames come from, if any
+        self._reader_cache = reader_cache
+        proxy = proxy and proxies.enabled()
+        made = proxies.verified(self.path) if proxy else None
+        if made is not None and display_size(made.width, made.height, max_width, max_height) == (
+                made.proxy_width, made.proxy_height):
+            self._reader = VideoReader(made.proxy, cache_frames=reader_cache)
+            if len(self._reader) != made.frames:  # never a different numbering
+                self._reader.close()
+                made = None
+        else:
+            made = None
+        if made is None:
+            self._reader = VideoReader(self.path, cache_frames=reader_cache)
+            info = self._reader.info
+            self.frames, self.fps, self.width, self.height = info.frames, info.fps, info.width, info.height
+        else:
+            self.proxy = made
+            self.frames, self.fps, self.width, self.height = made.frames, made.fps, made.width, made.height
+        self.size = display_size(self.width, self.height, max_width, max_height)
+        # a long GOP and no proxy yet: make one in the background, switch to it once verified
+        self._awaiting_proxy = bool(proxy and self.proxy is None and proxies.longest_gop(self._reader) > proxies.LONG_GOP)
+        self._proxy_checked = time.monotonic()
+        if self._awaiting_proxy:
+            proxies.start(self.path, self.size)
         self.quality = quality
         self.capacity = capacity
         self._decode_lock = threading.Lock()  # the reader: one thread at a time
@@ -149,9 +176,26 @@ class FrameServer:
         return self._encode(i, rgb)
 
     def _decode(self, i: int) -> np.ndarray:  # under _decode_lock
+        if self._awaiting_proxy and time.monotonic() - self._proxy_checked > 1.0:
+            self._switch_to_proxy()
         rgb = self._reader.frame(i)
         self.decoded += 1
         return rgb
+
+    def _switch_to_proxy(self) -> None:  # under _decode_lock
+        self._proxy_checked = time.monotonic()
+        made = proxies.verified(self.path, self.size)
+        if made is None:
+            if proxies.failed(self.path):
+                self._awaiting_proxy = False  # it did not verify: the source it is
+            return
+        reader = VideoReader(made.proxy, cache_frames=self._reader_cache)
+        if len(reader) != self.frames:
+            reader.close()
+            self._awaiting_proxy = False
+            return
+        self._reader.close()
+        self._reader, self.proxy, self._awaiting_proxy = reader, made, False
 
     def _encode(self, i: int, rgb: np.ndarray) -> bytes:
         jpeg = encode_jpeg(rgb, self.size, self.quality)

@@ -1,5 +1,8 @@
 """Adding videos to a workspace (file, upload bytes, folder, URL) and removing them.
 
+A long-GOP video (phone, YouTube) gets its labeling proxy made in the background when it is
+added (`core.media.proxy`), so the Label page steps it instantly.
+
 A video's file gets a safe name on disk (`safe_name`: `Men's Event 1, Bayden Brown, 3_58.mp4` is
 stored as `Men_s_Event_1_Bayden_Brown_3_58.mp4`), but it keeps the name it arrived under
 (`original_name`: the file's or upload's name, or `<title><ext>` for a download) and its title
@@ -77,7 +80,17 @@ def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | No
         path.unlink(missing_ok=True)
         return Added(name, duplicate_of=dup.video_id)
     store.set_video_identity(vid, original_name=name)
+    start_proxy(path, info.width, info.height)
     return Added(name, video_id=vid)
+
+
+def start_proxy(path: Path, width: int, height: int):
+    """Make the labeling proxy of a long-GOP video in the background (see core.media.proxy); the
+    thread, or None when none is needed or it exists already."""
+    from core.media import proxy
+    from core.media.frame_server import display_size
+
+    return proxy.start(path, display_size(width, height))
 
 
 def add_file(ws: Workspace, source: str | Path, *, source_url: str | None = None, copy: bool = True,
@@ -180,6 +193,9 @@ def delete_video(ws: Workspace, video_id: int) -> None:
     store.delete_video(video_id)
     path = ws.absolute(video["path"])
     if ws.root in path.resolve().parents:
+        from core.media import proxy
+
+        proxy.remove(path)
         path.unlink(missing_ok=True)
 
 

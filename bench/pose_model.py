@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.analysis import pose_reps as PR  # noqa: E402
+from core.pose import reps as PR  # noqa: E402
 from core.base.progress import print_progress  # noqa: E402
 from core.demo import motion as M  # noqa: E402
 from core.demo.synthetic import demo_plans  # noqa: E402

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core.analysis import pose_workout as PW  # noqa: E402
-from core.analysis.pose_reps import REP_SIGNALS, set_signals  # noqa: E402
+from core.pose.reps import REP_SIGNALS, set_signals  # noqa: E402
 from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
 from core.inference import pose_predict as PP  # noqa: E402
 from core.modeling.pose_model import load_pose_model  # noqa: E402

@@ -41,7 +41,7 @@ def test_mark_three_reps_of_two_movements_with_keys_reload_and_undo(tmp_path, re
         wait_frame(page, 0)
 
         # Keys typed into a text box are not shortcuts.
-        box = page.get_by_label("Project folder or annotation file")
+        box = page.get_by_label("Project folder, export folder or one file")
         page.get_by_text("Supervisely import / export").click()
         box.click()
         box.type("se")

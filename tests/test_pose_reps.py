@@ -1,8 +1,8 @@
-"""Rep counting and judging from pose tracks (core.analysis.pose_reps) on synthetic tracks."""
+"""Rep counting and judging from pose tracks (core.pose.reps) on synthetic tracks."""
 import numpy as np
 import pytest
 
-from core.analysis import pose_reps as PR
+from core.pose import reps as PR
 from core.demo import motion as M
 from core.demo.synthetic import Workout
 
@@ -64,5 +64,5 @@ def test_no_pose_is_an_error():
     tr = _set("thruster", 3, 60)
     arr = dict(tr.arrays())
     arr["xy"] = np.full_like(arr["xy"], np.nan)
-    with pytest.raises(PR.AnalysisError):
+    with pytest.raises(PR.PoseError):
         PR.count_reps(arr, "thruster")

@@ -1,6 +1,6 @@
 """Whole-workout analysis with a pose model (kind "pose"): the video's pose track → windows → the pose
 model's probabilities per window → the Viterbi segments of `core.analysis.segments` (the model's own
-none class) → the reps of each segment counted on the body signal (`core.analysis.pose_reps.count_reps`,
+none class) → the reps of each segment counted on the body signal (`core.pose.reps.count_reps`,
 each with its start and end frame) → each rep judged valid / no-rep with its reason
 (`judge_reps`). `core.analysis.workout.analyze_file` / `analyze_video` route a pose model here and
 build the same `Analysis` the Analyze page, `analyze-eval` and the drafts read; each segment also has
@@ -37,93 +37,17 @@ import time
 
 import numpy as np
 
-from core.analysis.pose_reps import REP_SIGNALS, count_reps, judge_reps, set_signals
 from core.analysis.scan import frame_probabilities
 from core.analysis.segments import segment_probs
 from core.analysis.settings import AnalyzeError, Settings
 from core.base.errors import AnalysisError
-from core.base.labels import REP_FRAMES_30FPS
 from core.base.progress import check_cancel, report
 from core.inference import pose_predict as pp
+from core.pose.reps import judge_range, rep_text
 
-__all__ = ["judge_range", "pose_analysis", "analyze_pose", "rep_text", "PARTIAL_REASON"]
-
-PARTIAL_REASON = "partial rep: cut by the end of the video"
-PARTIAL_START_REASON = "partial rep: cut by the start of the video"
+__all__ = ["pose_analysis", "analyze_pose"]
 
 
-def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int) -> None:
-    """Mark the first / last rep partial when its expected extent reaches well beyond [lo, hi]."""
-    if not reps:
-        return
-    phase = REP_SIGNALS[movement][2]
-    lens = [r["end"] - r["start"] + 1 for r in reps]
-    if len(reps) >= 3:
-        period = float(np.median(lens[1:-1]))
-    elif len(reps) == 2:
-        period = float(max(lens))
-    else:
-        period = REP_FRAMES_30FPS[movement][0] * (fps or 30.0) / 30.0
-    first, last = reps[0], reps[-1]
-    if last["peak"] + (1 - phase) * period > hi + 0.25 * period:
-        last["partial"] = "end"
-    if first["peak"] - phase * period < lo - 0.25 * period:
-        first.setdefault("partial", "start")
-
-
-def judge_range(arrays: dict, movement: str, start: int, end: int, fps: float, limits=None) -> dict:
-    """Count and judge the reps of `movement` in frames start..end of a pose track. `limits`: the
-    first and last frame of the footage (default start, end): reps cut there are partial."""
-    lo, hi = (int(start), int(end)) if limits is None else (int(limits[0]), int(limits[1]))
-    out = {"count": 0, "valid": 0, "no_reps": 0, "partial": 0, "reps": [], "note": ""}
-    if movement not in REP_SIGNALS:
-        out["note"] = f"no rep counter for {movement!r}"
-        out["summary"] = rep_text(out)
-        return out
-    try:
-        S = set_signals(arrays, start, end, movement)
-    except AnalysisError as exc:
-        out["note"] = str(exc)
-        out["summary"] = rep_text(out)
-        return out
-    reps = count_reps(arrays, movement, start, end, fps, signals=S)
-    _mark_partial(reps, movement, fps, lo, hi)
-    judged = judge_reps(arrays, movement, reps, fps, signals=S) if reps else []
-    rows = []
-    for r, j in zip(reps, judged):
-        row = {"start": int(j["start"]), "end": int(j["end"]), "peak": int(r["peak"]), "valid": bool(j["valid"]),
-               "reason": j["reason"], "checks": j.get("checks", []), "partial": bool(r.get("partial"))}
-        if row["partial"]:
-            why = PARTIAL_REASON if r["partial"] == "end" else PARTIAL_START_REASON
-            row["valid"] = False
-            row["reason"] = why + (f"; {j['reason']}" if j["reason"] else "")
-        rows.append(row)
-    whole = [r for r in rows if not r["partial"]]
-    out.update(count=len(whole), valid=sum(r["valid"] for r in whole), partial=len(rows) - len(whole),
-               no_reps=sum(not r["valid"] for r in whole), reps=rows)
-    if not rows:
-        out["note"] = f"no {movement} rep cycle found"
-    elif S.get("sideness", 1.0) < 0.35 and any(c.get("ok") is None for r in rows for c in r["checks"]):
-        out["note"] = "some standards not judged: the camera sees the athlete from the front"
-    out["summary"] = rep_text(out)
-    return out
-
-
-def rep_text(r: dict) -> str:
-    """"7 reps: 6 valid, 1 no-rep (+1 partial)" / "1 rep, partial" / "no reps". `count` is the complete
-    reps; partial reps (cut by the video's ends) are counted apart."""
-    n, k = int(r.get("count") or 0), int(r.get("partial") or 0)
-    if n == 0 and k == 0:
-        return "no reps" + (f" ({r['note']})" if r.get("note") else "")
-    if n == 0:
-        return "1 rep, partial" if k == 1 else f"{k} partial reps"
-    bits = [f"{r.get('valid', 0)} valid"]
-    if r.get("no_reps"):
-        bits.append(f"{r['no_reps']} no-rep{'s' if r['no_reps'] != 1 else ''}")
-    return f"{n} rep{'s' if n != 1 else ''}: " + ", ".join(bits) + (f" (+{k} partial)" if k else "")
-
-
-pp.set_rep_judge(judge_range)
 
 
 # ----------------------------------------------------------------------------------------------

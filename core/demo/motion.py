@@ -88,7 +88,7 @@ _MODES = ("feet", "hang", "pelvis", "hands")
 
 # Movement standards of the ground truth, on the 3D figure: (check, quantity, phase, op, threshold, reason).
 # Quantities in cm (torso-length units x 50) or degrees. Phases: "bottom" / "top" of the rep as
-# `_phase_frame` finds them. `core.analysis.pose_reps.STANDARDS` judges the same things on 2D tracks.
+# `_phase_frame` finds them. `core.pose.reps.STANDARDS` judges the same things on 2D tracks.
 GT_STANDARDS = {
     "thruster": (("depth", "hip_above_knee", "bottom", "<=", 0.0, "hip crease above the knee at the bottom"),
                  ("lockout", "elbow", "top", ">=", 160.0, "elbows not locked out overhead"),

@@ -1,7 +1,6 @@
 """Prediction with a pose model (kind "pose", `core.modeling.pose_model`): a video's frame range →
 the athlete's pose track (`core.pose`) → movement probabilities, plus the reps of that movement, each
-judged valid or no-rep, when a rep judge is installed (`set_rep_judge`; `core.analysis.pose_workout`
-installs `core.analysis.pose_reps`' counter and judge when imported: the judge lives above this layer).
+judged valid or no-rep (`core.pose.reps.judge_range`).
 
 How a range is classified (`classify_track`):
 
@@ -27,15 +26,15 @@ marked); "none" → no rep count (reps None, with a note).
 from __future__ import annotations
 
 import time
-from typing import Callable
 
 import numpy as np
 
 from core.base.errors import InferenceError
+from core.pose.reps import judge_range
 
 __all__ = ["CLIP_MAX_S", "WINDOW_SPANS_S", "STRIDE_S", "LOW_CONFIDENCE", "MIN_POSE_SHARE", "NONE",
            "track_arrays", "track_of", "window_ranges", "window_probs", "classify_track",
-           "predict_track", "predict_pose_file", "set_rep_judge", "rep_judge"]
+           "predict_track", "predict_pose_file"]
 
 NONE = "none"
 CLIP_MAX_S = 4.0
@@ -43,20 +42,6 @@ WINDOW_SPANS_S = (1.5, 3.0)
 STRIDE_S = 0.5
 LOW_CONFIDENCE = 0.5      # a top probability under this is marked low confidence
 MIN_POSE_SHARE = 0.3      # under this share of sampled frames with a pose: "no athlete found"
-
-RepJudge = Callable[..., dict]
-_JUDGE: list = []
-
-
-def set_rep_judge(fn: RepJudge | None) -> None:
-    """Install the rep counter + judge: fn(track_arrays, movement, start, end, fps) -> the "reps" dict
-    of the result (see the module doc). None removes it."""
-    _JUDGE[:] = [fn] if fn is not None else []
-
-
-def rep_judge() -> RepJudge | None:
-    return _JUDGE[0] if _JUDGE else None
-
 
 # ----------------------------------------------------------------------------------------------
 # tracks
@@ -74,7 +59,7 @@ def track_of(path, *, start: int | None = None, end: int | None = None, progress
     """The athlete's pose track of a video file's frames start..end (the stored track of a workspace
     video when `ws` and `video_id` are given and the pose store is available)."""
     try:
-        from core.pose import store as pose_store   # the pose track cache, when present
+        from core.pose import store as pose_store  # the pose track cache, when present
     except ImportError:
         pose_store = None
     if pose_store is not None and ws is not None and video_id is not None and hasattr(pose_store, "ensure_track"):
@@ -173,18 +158,14 @@ def predict_track(model, labels, arrays: dict, start: int, end: int, fps: float,
     elif not message and confidence < LOW_CONFIDENCE:
         message = f"low confidence: {movement} at {confidence:.0%}"
     rep_out = None
-    judge = rep_judge()
     if reps and movement != NONE and not (message and ps["share_with_pose"] < MIN_POSE_SHARE):
-        if judge is None:
-            rep_out = None
-        else:
-            try:
-                rep_out = judge(arrays, movement, int(start), int(end), fps)
-            except InferenceError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - a count that cannot be made is said, not raised
-                rep_out = {"count": 0, "valid": 0, "no_reps": 0, "partial": 0, "reps": [],
-                           "note": f"reps could not be counted: {exc}"}
+        try:
+            rep_out = judge_range(arrays, movement, int(start), int(end), fps)
+        except InferenceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a count that cannot be made is said, not raised
+            rep_out = {"count": 0, "valid": 0, "no_reps": 0, "partial": 0, "reps": [],
+                       "note": f"reps could not be counted: {exc}"}
     elif reps and movement == NONE:
         rep_out = {"count": 0, "valid": 0, "no_reps": 0, "partial": 0, "reps": [],
                    "note": "no rep count: " + (message or "no movement")}

@@ -6,7 +6,8 @@ import numpy as np
 
 from core.base.workspace import Workspace
 from core.cli.main import build_parser
-from core.dataset.clip_import import import_clips, make_grouped_splits, read_manifests
+from core.dataset.clip_import import import_clips, read_manifests
+from core.dataset.splits import make_splits
 from core.dataset.splits import SPLITS, summary
 from tests.videotools import write_video
 
@@ -71,7 +72,7 @@ def test_clips_with_manifests_import_as_reps_and_split_by_source_video(tmp_path)
             v = videos[f"{m}_{n}.mp4"]
             assert v["split_group"] == f"source:{source.rsplit('.', 1)[0]}"
             by_source.setdefault(source, []).append(v["id"])
-    where = make_grouped_splits(store, seed=0)
+    where = make_splits(store, seed=0)
     assert len(where) == 9
     for source, ids in by_source.items():
         assert len({where[i] for i in ids}) == 1, f"{source}'s clips straddle splits"

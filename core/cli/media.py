@@ -92,7 +92,8 @@ def cmd_videos_proxy(args) -> int:
 
 def cmd_videos_add_clips(args) -> int:
     from core.base.progress import print_progress
-    from core.dataset.clip_import import import_clips, make_grouped_splits
+    from core.dataset.clip_import import import_clips
+    from core.dataset.splits import make_splits
 
     ws = Workspace(args.workspace)
     report = import_clips(ws, args.dir, manifests=args.manifests, group_by=args.group_by,
@@ -109,7 +110,7 @@ def cmd_videos_add_clips(args) -> int:
     for note in report.notes:
         print(f"  note: {note}")
     if args.make_splits:
-        where = make_grouped_splits(ws.store(), seed=args.seed)
+        where = make_splits(ws.store(), seed=args.seed)
         counts = {s: sum(1 for v in where.values() if v == s) for s in ("train", "val", "test")}
         print("splits (whole groups): " + ", ".join(f"{s} {n} video(s)" for s, n in counts.items()))
     return 1 if report.problems or report.unknown_movements else 0

@@ -17,7 +17,7 @@ own video here, so each clip video records its group (`videos.split_group`):
   `athlete_3/thruster/thruster_1.mp4` → `athlete_3`; a plain `<movement>/` tree gives no folder, so
   each clip is its own group), or a key the user gives (`group_by=` a regular expression searched
   in the clip's path under DIR; its first group, else the whole match, is the key).
-`make_grouped_splits` assigns whole groups to splits (`core.dataset.splits.assign_splits` over the
+`core.dataset.splits.make_splits` assigns whole groups to splits (`core.dataset.splits.assign_splits` over the
 groups' rep counts) and stores every video's split; videos without a group are their own group.
 
 Movements not in the workspace's label list are not dropped: they are listed in the report
@@ -31,12 +31,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
-from core.base.progress import check_cancel, report as report_progress
-from core.base.store import Store, StoreError, now
+from core.base.progress import check_cancel
+from core.base.progress import report as report_progress
+from core.base.store import StoreError
 from core.base.workspace import Workspace
-from core.dataset.splits import DEFAULT_RATIOS, assign_splits, video_counts
 from core.media.library import VIDEO_SUFFIXES, add_file
 
 ANNOTATOR = "clips"
@@ -250,29 +249,3 @@ def import_clips(ws: Workspace, root: str | Path, *, manifests: str | Path | Non
                          + ". Add them (--add-movements, or the button on the Videos page) and import again.")
     return rep
 
-
-def split_groups(store: Store) -> dict[int, str]:
-    """{video id: split group} for every video (a video without one is its own group `video:<id>`)."""
-    return {v["id"]: v.get("split_group") or f"video:{v['id']}" for v in store.videos()}
-
-
-def make_grouped_splits(store: Store, seed: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS) -> dict[int, str]:
-    """Splits with whole groups in one split (see the module doc); stored, replacing earlier splits.
-    With no groups recorded it is `core.dataset.splits.make_splits`'s assignment, video by video."""
-    counts = video_counts(store)
-    groups = split_groups(store)
-    per_group: dict[str, dict[str, int]] = {}
-    for vid, per in counts.items():
-        g = per_group.setdefault(groups.get(vid, f"video:{vid}"), {})
-        for m, k in per.items():
-            g[m] = g.get(m, 0) + k
-    # assign_splits works on sortable ids: number the groups in a stable order
-    number = {g: i for i, g in enumerate(sorted(per_group))}
-    placed = assign_splits({number[g]: per for g, per in per_group.items()}, seed, ratios)
-    where = {vid: placed[number[groups.get(vid, f"video:{vid}")]] for vid in counts}
-    stamp = now()
-    with store.write() as con:
-        con.execute("DELETE FROM splits")
-        con.executemany("INSERT INTO splits(video_id, split, seed, created_at) VALUES (?,?,?,?)",
-                        [(v, s, int(seed), stamp) for v, s in sorted(where.items())])
-    return dict(sorted(where.items()))

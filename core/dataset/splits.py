@@ -164,8 +164,20 @@ def assign_splits(counts: dict[int, dict[str, int]], seed: int = 0,
 
 
 def make_splits(store: Store, seed: int = 0, ratios: Sequence[float] = DEFAULT_RATIOS) -> dict[int, str]:
-    """Assign the videos with dataset reps to splits and store them (replacing earlier splits)."""
-    where = assign_splits(video_counts(store), seed, ratios)
+    """Assign the videos with dataset reps to splits and store them (replacing earlier splits).
+    Videos that share a split group (`videos.split_group`: imported clips of one source video, or a
+    user's key) go to one split together; a video without a group is its own."""
+    counts = video_counts(store)
+    groups = {v["id"]: v.get("split_group") for v in store.videos() if v.get("split_group")}
+    # a group is one unit of the assignment (negative keys: never a video id); others stay video by video
+    key_of = {g: -(i + 1) for i, g in enumerate(sorted(set(groups.values())))}
+    units: dict[int, dict[str, int]] = {}
+    for vid, per in counts.items():
+        unit = units.setdefault(key_of[groups[vid]] if vid in groups else vid, {})
+        for m, k in per.items():
+            unit[m] = unit.get(m, 0) + k
+    placed = assign_splits(units, seed, ratios)
+    where = {vid: placed[key_of[groups[vid]] if vid in groups else vid] for vid in counts}
     stamp = now()
     with store.write() as con:
         con.execute("DELETE FROM splits")

@@ -29,6 +29,7 @@ from core.analysis import segments as an_segments
 from core.analysis import settings as an_settings
 
 from core.analysis import workout as an_workout
+from tests.apptest import page_test
 
 
 # ----------------------------------------------------------------------------------------------
@@ -371,7 +372,7 @@ def _page(monkeypatch, root):
     from core.base.workspace import PROJECT_ROOT
 
     monkeypatch.setenv("WORKSPACE", str(root))
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "7_Analyze.py"), default_timeout=120)
+    at = page_test("app_pages/7_Analyze.py", default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     return at

@@ -102,11 +102,11 @@ def test_every_core_module_is_in_a_layer():
     assert not loose, f"modules outside the layers: {loose}"
 
 
-@pytest.mark.parametrize("root", ["core", "ui", "pages", "bench"])
+@pytest.mark.parametrize("root", ["core", "ui", "app_pages", "bench"])
 def test_no_private_name_used_across_modules(root):
     base = CORE.parent / root
     bad = []
-    for path in [*base.rglob("*.py"), *([CORE.parent / "Home.py"] if root == "pages" else [])]:
+    for path in [*base.rglob("*.py"), *([CORE.parent / "Home.py"] if root == "app_pages" else [])]:
         tree = ast.parse(path.read_text(), str(path))
         aliases = set()
         for node in ast.walk(tree):
@@ -135,7 +135,7 @@ def test_no_private_member_of_another_module_used():
                             and not item.name.startswith("__"):
                         owners.setdefault(item.name, set()).add(path)
     bad = []
-    for path in [*CORE.rglob("*.py"), *(CORE.parent / "ui").rglob("*.py"), *(CORE.parent / "pages").glob("*.py")]:
+    for path in [*CORE.rglob("*.py"), *(CORE.parent / "ui").rglob("*.py"), *(CORE.parent / "app_pages").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if (isinstance(node, ast.Attribute) and node.attr in owners and path not in owners[node.attr]
                     and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):

@@ -10,6 +10,7 @@ from core.dataset.clip_import import import_clips, read_manifests
 from core.dataset.splits import make_splits
 from core.dataset.splits import SPLITS, summary
 from tests.videotools import write_video
+from tests.apptest import page_test
 
 FAST = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
 # source video -> its clips (movement folder, number); "muscle-up" is not a workspace movement
@@ -120,7 +121,7 @@ def test_videos_page_imports_a_clip_tree_and_offers_unknown_movements(tmp_path, 
 
     monkeypatch.setenv("WORKSPACE", str(tmp_path / "ws"))
     tree = make_tree(tmp_path / "clips", {"t.mp4": [("thruster", 1), ("muscle-up", 2)]})
-    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "1_Videos.py"), default_timeout=60)
+    at = page_test("app_pages/1_Videos.py", default_timeout=60)
     at.run()
     at.text_input(key="clip_dir").input(str(tree)).run()
     at.button(key="import_clips").click().run()

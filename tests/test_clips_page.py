@@ -9,6 +9,7 @@ from core.media import library
 from core.labeling.annotator import DATASET_RULE
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from tests.test_stats import EXPECTED, make_fixture
+from tests.apptest import page_test
 
 SMALL = "kbtrainer__front_squat_.mp4"
 
@@ -20,7 +21,7 @@ def ws(tmp_path, monkeypatch):
 
 
 def run() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/3_Clips.py"), default_timeout=60)
+    at = page_test("app_pages/3_Clips.py", default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at

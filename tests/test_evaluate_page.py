@@ -25,8 +25,9 @@ from core.base.workspace import Workspace
 from core.evaluation import predictions as preds
 from core.modeling import registry
 from tests.test_evaluate import make_clip_workspace, register_model, store_predictions
+from tests.apptest import page_test
 
-PAGE = str(ROOT / "pages" / "5_Evaluate.py")
+PAGE = "app_pages/5_Evaluate.py"
 PROBS = np.array([[.6, .3, .1], [.1, .7, .2], [.2, .3, .5], [.1, .2, .7], [.05, .15, .8]], dtype=np.float32)
 # a second model: gets ohs_2 right as well, and deadlift_1 wrong (-> ohs)
 PROBS_B = np.array([[.3, .6, .1], [.1, .7, .2], [.2, .5, .3], [.1, .2, .7], [.05, .15, .8]], dtype=np.float32)
@@ -51,7 +52,7 @@ def ws(base_ws, monkeypatch):
 def run(**state) -> AppTest:
     """The page, with model-a chosen unless `model` says otherwise (others are registered by later tests)."""
     state.setdefault("model", "model-a")
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = page_test(PAGE, default_timeout=120)
     for k, v in state.items():
         at.session_state[k] = v
     at.run()
@@ -71,7 +72,7 @@ def metric(at, label):
 def test_no_models_is_a_message_not_a_stack_trace(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSPACE", str(tmp_path / "empty"))
     Workspace(tmp_path / "empty")
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = page_test(PAGE, default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     assert any("No models registered yet" in i.value for i in at.info)

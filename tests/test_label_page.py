@@ -11,9 +11,10 @@ from core.media.frame_server import unpack
 from core.media.video import VideoReader
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from ui.labeler import rect_from_roi, roi_from_rect
+from tests.apptest import page_test
 
 SMALL = "kbtrainer__front_squat_.mp4"
-PAGE = "pages/2_Label.py"
+PAGE = "app_pages/2_Label.py"
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ class Page:
     """The Label page in AppTest, plus the labeller component's side of the protocol."""
 
     def __init__(self, annotator: str | None = "alex", video: int | None = None):
-        self.at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+        self.at = page_test(str(ROOT / PAGE), default_timeout=60)
         if annotator:
             self.at.query_params["annotator"] = annotator
         if video is not None:

@@ -4,6 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.media import library
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
+from tests.apptest import page_test
 
 SMALL = "kbtrainer__front_squat_.mp4"
 
@@ -15,7 +16,7 @@ def ws(tmp_path, monkeypatch):
 
 
 def run(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at = page_test(page, default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -26,7 +27,7 @@ def metric(at, label):
 
 
 def test_home_on_an_empty_workspace_points_to_adding_videos(ws):
-    at = run("Home.py")
+    at = run("app_pages/0_Home.py")
     assert metric(at, "Videos") == "0" and metric(at, "Labelled reps") == "0"
     assert any("👉 **Add workout videos**" in m.value for m in at.markdown)
     assert any("No reps labelled yet" in i.value for i in at.info)
@@ -38,7 +39,7 @@ def test_home_counts_videos_and_reps_per_movement(ws, real_videos):
     store.add_segment(vid, "thruster", 0, 10, "ann")
     store.add_segment(vid, "thruster", 11, 20, "ann")
     store.add_segment(vid, "ohs", 21, 30, "ann")
-    at = run("Home.py")
+    at = run("app_pages/0_Home.py")
     assert metric(at, "Videos") == "1" and metric(at, "Labelled reps") == "3"
     table = at.dataframe[0].value
     reps = dict(zip(table["movement"], table["reps"]))
@@ -49,7 +50,7 @@ def test_home_counts_videos_and_reps_per_movement(ws, real_videos):
 def test_videos_page_lists_exact_metadata(ws, real_videos):
     for name in (SMALL, "kbtrainer__backSquats.mp4"):
         library.add_file(ws, real_videos / name)
-    at = run("pages/1_Videos.py")
+    at = run("app_pages/1_Videos.py")
     table = at.dataframe[0].value
     videos = ws.store().videos()
     assert list(table["frames"]) == [v["frames"] for v in videos]
@@ -60,7 +61,7 @@ def test_videos_page_lists_exact_metadata(ws, real_videos):
 
 def test_videos_page_deletes_only_after_confirmation(ws, real_videos):
     vid = library.add_file(ws, real_videos / SMALL).video_id
-    at = run("pages/1_Videos.py")
+    at = run("app_pages/1_Videos.py")
     assert at.button(key="delete").disabled
     at.checkbox(key="confirm_delete").check().run()
     at.button(key="delete").click().run()
@@ -74,7 +75,7 @@ def test_videos_page_adds_a_folder_and_reports_a_bad_file(ws, real_videos, tmp_p
     folder.mkdir()
     (folder / SMALL).write_bytes((real_videos / SMALL).read_bytes())
     (folder / "bad.mp4").write_bytes(b"not a video")
-    at = run("pages/1_Videos.py")
+    at = run("app_pages/1_Videos.py")
     at.text_input(key="folder").input(str(folder)).run()
     at.button(key="add_folder").click().run()
     assert not at.exception

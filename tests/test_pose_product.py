@@ -15,6 +15,7 @@ from core.base.workspace import Workspace
 from core.cli.main import main
 from core.demo import motion as M
 from core.inference import pose_predict as PP
+from tests.apptest import page_test
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +252,7 @@ def _app(page: str, ws, monkeypatch, **state):
     from core.base.workspace import PROJECT_ROOT
 
     monkeypatch.setenv("WORKSPACE", str(ws.root))
-    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / page), default_timeout=180)
+    at = page_test(f"app_pages/{page}", default_timeout=180)
     for k, v in state.items():
         at.session_state[k] = v
     at.run()

@@ -15,8 +15,9 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from core.inference import predictor as P  # noqa: E402
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace  # noqa: E402
 from tests.predict_helpers import export_tiny, make_clip_workspace  # noqa: E402
+from tests.apptest import page_test
 
-PAGE = str(ROOT / "pages" / "6_Predict.py")
+PAGE = "app_pages/6_Predict.py"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def ws(base_ws, monkeypatch):
 
 
 def run(**state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
+    at = page_test(PAGE, default_timeout=180)
     for k, v in state.items():
         at.session_state[k] = v
     at.run()

@@ -11,8 +11,9 @@ from core.modeling import train as tr
 from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
 from core.modeling import registry
 from tests.test_train import TINY, make_tiny_ws
+from tests.apptest import page_test
 
-PAGE = str(ROOT / "pages" / "4_Train.py")
+PAGE = "app_pages/4_Train.py"
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def ws(base_ws, monkeypatch):
 
 
 def page(**state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = page_test(PAGE, default_timeout=120)
     for k, v in state.items():
         at.session_state[k] = v
     at.run()

@@ -312,11 +312,7 @@ if c1.button("Send to Label page as draft", type="primary", key="an_send"):
         st.success(f"Stored {len(keys)} reps as {name}.")
     except (an_settings.AnalyzeError, StoreError) as exc:
         st.error(str(exc))
-try:
-    c2.page_link("pages/2_Label.py", label="Open the Label page", icon="🏷️",
-                 query_params={"video": str(a.video_id)})
-except Exception:  # noqa: BLE001 - the page run on its own (tests): a plain link
-    c2.markdown(f"[🏷️ Open the Label page](Label?video={a.video_id})")
+c2.page_link("app_pages/2_Label.py", label="Open the Label page", icon="🏷️", query_params={"video": str(a.video_id)})
 st.caption("On the Label page choose this model in *Show another annotator beside yours*; click a draft rep, "
            "**Copy to mine**, then fix its edges with Tab and Alt+←/→. Or copy the whole draft at once:")
 b1, b2 = st.columns([2, 1])

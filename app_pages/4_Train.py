@@ -2,7 +2,6 @@
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from core.dataset import training_cache as cache
 from core.dataset import clips
@@ -290,11 +289,5 @@ if registered:
         a.markdown(f"`{r['registered_model']}` · {r['model']} · best val top-1 {shown}")
         if b.button("Evaluate", key=f"eval_{r['registered_model']}"):
             st.session_state["model"] = r["registered_model"]
-            try:
-                st.switch_page("pages/5_Evaluate.py")
-            except StreamlitAPIException:
-                st.info("Open the **Evaluate** page: the model is chosen there.")
-    try:
-        st.page_link("pages/5_Evaluate.py", label="Evaluate the models", icon="📊")
-    except StreamlitAPIException:  # the page run on its own (not from Home.py): no page registry
-        st.caption("Evaluate them on the **Evaluate** page.")
+            st.switch_page("app_pages/5_Evaluate.py")
+    st.page_link("app_pages/5_Evaluate.py", label="Evaluate the models", icon="📊")

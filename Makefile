@@ -18,12 +18,17 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 	$(BIN)/python -m core.pose.models
 
-# The demo workspace is rendered once (a few minutes); later runs reuse it.
+# The demo build (pose model, demo workouts, clips and splits; DEMO_STEPS=pose,render,dataset,movinet adds the
+# MoViNet demo model) in the foreground; it resumes where it stopped and never redoes a finished step.
+DEMO_STEPS ?= pose,render,dataset
 demo: install
-	test -f $(WORKSPACE)/.demo-built || ($(BIN)/python -m core demo --workspace $(WORKSPACE) && touch $(WORKSPACE)/.demo-built)
+	$(BIN)/python -m core demo --workspace $(WORKSPACE) --steps $(DEMO_STEPS)
 
-# DEV=1 shows tracebacks in the browser (a developer's run); by default they stay in the terminal.
-run: demo
+# The app answers at once; the demo build runs beside it in the background (its progress is on the Home
+# page, its log in $(WORKSPACE)/demo-build.log). DEV=1 shows tracebacks in the browser.
+run: install
+	mkdir -p $(WORKSPACE)
+	nohup $(BIN)/python -m core demo --workspace $(WORKSPACE) --steps $(DEMO_STEPS) >> $(WORKSPACE)/demo-build.log 2>&1 &
 	WORKSPACE=$(WORKSPACE) $(BIN)/streamlit run Home.py --server.address 127.0.0.1 --server.port $(PORT) \
 		$(if $(DEV),--client.showErrorDetails full --client.toolbarMode developer)
 

@@ -3,7 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from ui.common import page
+from ui.common import demo_build_panel, page
 
 ws = page(
     "CrossFit movement workbench",
@@ -13,6 +13,7 @@ ws = page(
 )
 store = ws.store()
 counts = store.counts()
+demo_build_panel(ws)
 
 cols = st.columns(5)
 for col, (name, key) in zip(cols, [("Videos", "videos"), ("Labelled reps", "reps"), ("Clips", "clips"),

@@ -47,7 +47,7 @@ def test_demo_is_deterministic_and_resumable(demo, tmp_path):
 def test_demo_cli_reports_reps_per_movement(demo):
     ws, ids = demo
     out = cli("demo", "--seed", "3", "--videos", "6", "--width", "96", "--height", "64", "--fps", "10",
-              "--workspace", ws.root)
+              "--steps", "render", "--workspace", ws.root)
     report = json.loads(out.stdout)
     assert report["videos"] == ids
     assert sum(report["reps_per_movement"].values()) == len(ws.store().segments())

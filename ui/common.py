@@ -64,7 +64,46 @@ def page(title: str, icon: str, intro: str) -> Workspace:
     st.caption(intro)
     with st.sidebar:
         st.caption(f"Workspace: `{ws.root}`")
+        build = demo_build_line(ws)
+        if build:
+            st.caption(build)
     return ws
+
+
+def demo_build_line(ws) -> str | None:
+    """One line on the demo build while it runs (every page shows what it may be waiting for)."""
+    from core.demo.build import read_status
+
+    status = read_status(ws)
+    if not status or not status["running"]:
+        return None
+    step = next((s for s in status["steps"] if s["state"] == "running"), None) or \
+        next(s for s in status["steps"] if s["state"] == "pending")
+    share = f" {100 * step['done'] / step['total']:.0f}%" if step["total"] else ""
+    return f"⏳ Demo build: {step['title'].lower()}{share} (see Home)"
+
+
+def demo_build_panel(ws) -> None:
+    """The demo build's steps with their progress, refreshed every 2 s while it runs (Home page)."""
+    from core.demo.build import read_status
+
+    @st.fragment(run_every=2.0)
+    def panel():
+        status = read_status(ws)
+        if not status:
+            return
+        st.subheader("Demo build" + (" — running" if status["running"] else ""))
+        marks = {"done": "✅", "running": "⏳", "pending": "⬜", "failed": "❌", "skipped": "➖"}
+        for s in status["steps"]:
+            state = s["state"] if status["running"] or s["state"] != "running" else "failed"
+            line = f"{marks.get(state, '⬜')} {s['title']}"
+            if state == "running" and s["total"]:
+                st.progress(min(1.0, s["done"] / s["total"]), text=f"{line} — {s['text']}")
+            else:
+                st.markdown(line + (f" — {s['text']}" if s["text"] and state != "pending" else "")
+                            + (" (stopped; `make run` resumes it)" if state == "failed" and not s["text"] else ""))
+
+    panel()
 
 
 def registered_models(store) -> dict:
@@ -74,8 +113,12 @@ def registered_models(store) -> dict:
 
     models = list_models(store)
     if not models:
-        st.info("No models registered yet — train one on the **Train** page (`python -m core train --preset "
-                "demo`); every finished training run registers its model here.")
+        from core.base.workspace import Workspace
+
+        building = demo_build_line(Workspace(store.path.parent))
+        st.info((f"{building}: this page fills in when its first model is registered. " if building else
+                 "No models registered yet — ") + "train one on the **Train** page (`python -m core train --preset "
+                "pose`, minutes on a CPU); every finished training run registers its model here.")
         st.stop()
     return {m["id"]: m for m in models}
 

@@ -21,19 +21,83 @@ def cmd_probe(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from core.demo.build import DEMO_REPS, DEMO_VIDEOS, build_demo
+    """The demo build, step by step (core.demo.build.STEPS), resumable: finished steps are not redone;
+    its state is in the workspace's status file, which the Home page shows. One build at a time."""
+    import fcntl
+
+    from core.demo.build import DEMO_REPS, DEMO_VIDEOS, LOCK_FILE, STEPS, BuildStatus, build_demo
 
     ws = Workspace(args.workspace)
+    wanted = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = set(wanted) - {n for n, _ in STEPS}
+    if unknown:
+        raise ValueError(f"Unknown demo step(s) {sorted(unknown)}; the steps are {', '.join(n for n, _ in STEPS)}.")
+    if "render" in wanted:  # bad settings are refused before any step runs
+        from core.demo.synthetic import demo_plans
 
-    def progress(i, n, name):
-        print(f"[{i}/{n}] {name}", file=sys.stderr, flush=True)
-
-    ids = build_demo(ws, seed=args.seed, n_videos=DEMO_VIDEOS if args.videos is None else args.videos, width=args.width, height=args.height,
-                     fps=args.fps, target_seconds=args.seconds, progress=progress,
-                     reps_per_movement=DEMO_REPS if args.reps is None else args.reps)
+        demo_plans(args.seed, DEMO_VIDEOS if args.videos is None else args.videos, args.seconds,
+                   DEMO_REPS if args.reps is None else args.reps)
+    lock = open(ws.root / LOCK_FILE, "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        print("The demo build is already running in this workspace (see the Home page).", file=sys.stderr)
+        return 0
+    status = BuildStatus(ws, skip=[n for n, _ in STEPS if n not in wanted])
+    out = {"workspace": str(ws.root)}
+    for name, title in STEPS:
+        if name not in wanted:
+            continue
+        print(f"demo build: {title}", file=sys.stderr, flush=True)
+        status.update(name, "running", text="starting")
+        try:
+            note = _demo_step(ws, name, args, status.progress(name), out, DEMO_VIDEOS, DEMO_REPS, build_demo)
+        except BaseException as exc:
+            status.update(name, "failed", text=str(exc)[:300])
+            raise
+        status.update(name, "done", text=note)
     counts = ws.store().counts()
-    print_result({"workspace": str(ws.root), "videos": ids, "reps_per_movement": counts["reps_per_movement"]}, True)
+    out["reps_per_movement"] = counts["reps_per_movement"]
+    print_result(out, True)
     return 0
+
+
+def _demo_step(ws, name, args, progress, out, demo_videos, demo_reps, build_demo) -> str:
+    from core.modeling.registry import list_models
+
+    if name == "pose":
+        have = list_models(ws.store(), kind="pose")
+        if have:
+            return f"pose model {have[0]['id']} is registered"
+        from core.modeling.pose_run import train_pose_run
+
+        summary = train_pose_run(ws, progress=progress)
+        out["pose_model"] = summary.get("model")
+        return f"pose model {summary.get('model')} registered (val top-1 {summary.get('best_val_top1')})"
+    if name == "render":
+        ids = build_demo(ws, seed=args.seed, n_videos=demo_videos if args.videos is None else args.videos,
+                         width=args.width, height=args.height, fps=args.fps, target_seconds=args.seconds,
+                         progress=progress, reps_per_movement=demo_reps if args.reps is None else args.reps)
+        out["videos"] = ids
+        return f"{len(ids)} demo workouts"
+    if name == "dataset":
+        from core.dataset.prepare import prepare_dataset
+        from core.dataset.splits import current_splits
+
+        steps = ("cut",) if current_splits(ws.store()) else ("cut", "splits")
+        done = prepare_dataset(ws, steps, jobs=2, progress=progress)
+        return " ".join(done.lines)
+    # the MoViNet demo preset (tens of minutes on a CPU)
+    if list_models(ws.store(), kind="movinet"):
+        return "a MoViNet model is registered"
+    from core.cli.train import score_test_split
+    from core.modeling.config import resolve_config
+    from core.modeling.train import new_run_id, train
+
+    summary = train(ws, resolve_config("demo"), new_run_id())
+    if summary.get("model"):
+        score_test_split(ws, summary["model"])
+    return f"MoViNet model {summary.get('model')} (best val top-1 {summary.get('best_val_top1')})"
 
 
 def cmd_videos_add(args) -> int:
@@ -140,6 +204,9 @@ def add_cli(sub, common) -> None:
     p.add_argument("--fps", type=float, default=30)
     p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
     p.add_argument("--reps", type=int, default=None, help="reps of each movement over all the videos (default 90)")
+    p.add_argument("--steps", default="pose,render,dataset",
+                   help="which steps, in order pose, render, dataset, movinet (default pose,render,dataset; "
+                        "movinet trains the MoViNet demo preset: tens of minutes on a CPU)")
     p.set_defaults(func=cmd_demo)
 
     videos = sub.add_parser("videos", help="add and list videos").add_subparsers(dest="videos_command", required=True)

@@ -2,7 +2,8 @@
 import pandas as pd
 import streamlit as st
 
-from core.labeling.annotator import DATASET_RULE, dataset_segments
+from core.labeling.annotator import (DATASET_RULE, LabelError, check_annotator_name, dataset_segments,
+                                     default_annotator, remember_annotator)
 from core.labeling.keymap import keymap_markdown
 from ui import labeler
 from ui.common import page
@@ -20,12 +21,18 @@ videos = store.videos()
 with st.sidebar:
     st.subheader("Labelling")
     if "annotator" not in st.session_state:
-        st.session_state["annotator"] = st.query_params.get("annotator", "")
+        st.session_state["annotator"] = st.query_params.get("annotator") or default_annotator(store)
     name = st.text_input("Your annotator name", key="annotator", placeholder="e.g. alex",
                          help="Reps are stored under this name. It is kept in the page address, so a reload keeps it.")
-    name = name.strip()
-    if name and st.query_params.get("annotator") != name:
-        st.query_params["annotator"] = name
+    try:
+        name = check_annotator_name(name)
+    except LabelError as exc:
+        bad_name, name = str(exc), ""
+    else:
+        bad_name = None
+        remember_annotator(store, name)
+        if st.query_params.get("annotator") != name:
+            st.query_params["annotator"] = name
     if not videos:
         chosen = None
     else:
@@ -53,8 +60,8 @@ if not videos:
     st.stop()
 
 if not name:
-    st.info("Enter your annotator name in the sidebar to start labelling. Reps, undo history and reviews "
-            "are kept per annotator.")
+    st.info((bad_name + " " if bad_name else "Enter your annotator name in the sidebar to start labelling. ")
+            + "Reps, undo history and reviews are kept per annotator.")
     with st.expander("Keymap", expanded=True):
         st.markdown(keymap_markdown())
     st.stop()

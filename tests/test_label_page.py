@@ -86,15 +86,26 @@ def decode(jpeg: bytes) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def test_without_an_annotator_name_the_page_asks_for_one(ws, vid):
+def test_the_page_opens_on_a_frame_with_the_last_annotator_or_the_system_user(ws, vid):
+    import getpass
+
     p = Page(annotator=None)
-    assert any("annotator name" in i.value for i in p.at.info)
-    assert not [e for e in p.at.main if getattr(e.proto, "component_name", "") == "workbench_labeler"]
-    assert any("| Space | play / pause |" in m.value for m in p.at.markdown)  # the keymap is still shown
-    p.at.text_input(key="annotator").input("bea").run()
     assert not p.at.exception
+    assert p.data()["me"] == getpass.getuser()  # no name typed yet: the system user
+    p.at.text_input(key="annotator").input("bea").run()
     assert p.at.query_params["annotator"] == ["bea"] or p.at.query_params["annotator"] == "bea"
     assert p.data()["me"] == "bea"
+    assert Page(annotator=None).data()["me"] == "bea"  # the last name used here
+
+
+def test_a_name_that_is_markup_is_refused_not_rendered(ws, vid):
+    """?annotator=![x](http://…) made the browser fetch a URL: names are plain words, shown as text."""
+    p = Page(annotator="![x](http://127.0.0.1:9/pixel.png)")
+    assert not p.at.exception
+    assert any("letters, digits, spaces" in i.value for i in p.at.info)
+    assert not [e for e in p.at.main if getattr(e.proto, "component_name", "") == "workbench_labeler"]
+    assert not any("](http" in m.value and "\\]" not in m.value for m in p.at.markdown)
+    assert ws.store().segments(vid) == []
 
 
 def test_the_page_shows_the_exact_frames_decoded_on_the_server(ws, vid, real_videos):

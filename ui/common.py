@@ -131,3 +131,11 @@ def model_picker(by_id: dict, key: str, format_func, for_workouts: bool = False)
     if st.session_state.get(key) not in by_id:
         st.session_state[key] = best_model(list(by_id.values()), for_workouts)["id"]
     return by_id[st.selectbox("Model", list(by_id), key=key, format_func=format_func)]
+
+
+def md_text(text: str) -> str:
+    """Text shown inside markdown as itself: markdown and HTML characters escaped (names from a URL or
+    an imported file must not become links or images)."""
+    import re
+
+    return re.sub(r"([\\`*_{}\[\]()#+!|<>~])", r"\\\1", str(text))

@@ -29,6 +29,7 @@ from core.labeling.keymap import KEYMAP, apply_event, new_state
 from core.base.errors import WorkbenchError
 from core.base.store import StoreError
 from core.media.video import VideoError
+from ui.common import md_text
 
 COMPONENT_KEY = "labeler"
 ASSETS = Path(__file__).with_name("labeler")
@@ -211,7 +212,7 @@ def _review_buttons(annotator: Annotator, ui: dict) -> None:
         st.caption("Select a rep (Tab, or click it on the timeline) to review it.")
         return
     mine = rep["annotator"] == annotator.annotator
-    st.markdown(f"**Selected:** {rep['annotator']}'s **{rep['label']}** {rep['start']}–{rep['end']} "
+    st.markdown(f"**Selected:** {md_text(rep['annotator'])}'s **{rep['label']}** {rep['start']}–{rep['end']} "
                 f"({rep['end'] - rep['start'] + 1} frames) · review: **{rep['review'] or 'none'}**")
     cols = st.columns(3 if mine else 4)
     args = (annotator.store, annotator.video_id, annotator.annotator, ui, rep["uuid"])
@@ -302,7 +303,7 @@ def workbench(ws_root: str, video_id: int, annotator_name: str, other: str | Non
     with right:
         reps = annotator.reps()
         open_rep = annotator.open_rep
-        st.markdown(f"**{len(reps)} rep{'' if len(reps) == 1 else 's'}** by **{annotator_name}**"
+        st.markdown(f"**{len(reps)} rep{'' if len(reps) == 1 else 's'}** by **{md_text(annotator_name)}**"
                     + (f" · open rep: {open_rep['label']} from frame {open_rep['start']}" if open_rep else ""))
         _review_buttons(annotator, ui)
         if other:

@@ -16,10 +16,12 @@ attributes; the methods update them (`end` selects the rep it made, `delete_sele
 """
 from __future__ import annotations
 
+import re
+
 from core.base.errors import LabelingError
 import uuid as uuidlib
 
-from core.base.store import Store, StoreError, now
+from core.base.store import Store, now
 
 MODEL_PREFIX = "model:"
 REVIEW_STATES = ("accepted", "rejected", None)
@@ -34,11 +36,43 @@ def is_draft_annotator(annotator: str) -> bool:
     return annotator.startswith(MODEL_PREFIX)
 
 
+ANNOTATOR_NAME = re.compile(r"^[\w .@:+-]{1,64}$")
+LAST_ANNOTATOR = "last_annotator"  # the store setting: the name last used for labelling here
+
+
+def check_annotator_name(name: str | None) -> str:
+    """The name, stripped; a name that could be read as markup (a link, an image) is refused."""
+    name = (name or "").strip()
+    if not name:
+        raise LabelError("Enter your annotator name before labelling.")
+    if not ANNOTATOR_NAME.match(name):
+        raise LabelError("An annotator name is letters, digits, spaces and . _ - : @ + (at most 64 characters).")
+    return name
+
+
+def default_annotator(store: Store) -> str:
+    """The name last used for labelling in this workspace, else the system user's (a Label page
+    opens on a frame, not on an empty name field)."""
+    import getpass
+
+    last = store.setting(LAST_ANNOTATOR)
+    if isinstance(last, str) and ANNOTATOR_NAME.match(last):
+        return last
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = ""
+    return user if ANNOTATOR_NAME.match(user or "") else "annotator"
+
+
+def remember_annotator(store: Store, name: str) -> None:
+    if not name.startswith("model:") and store.setting(LAST_ANNOTATOR) != name:
+        store.set_setting(LAST_ANNOTATOR, name)
+
+
 class Annotator:
     def __init__(self, store: Store, video_id: int, annotator: str, *, frame: int = 0, selected: str | None = None):
-        annotator = (annotator or "").strip()
-        if not annotator:
-            raise LabelError("Enter your annotator name before labelling.")
+        annotator = check_annotator_name(annotator)
         video = store.video(video_id)
         if video is None:
             raise LabelError(f"No video with id {video_id}.")

@@ -365,3 +365,21 @@ def defaultdict_list(pairs):
     for k, v in pairs:
         out[k].append(v)
     return out
+
+
+def test_hostile_files_are_problems_and_nothing_bad_is_stored(tmp_path):
+    """A roi that is not a box (every later split crashed on it), JSON nested 100,000 deep (a
+    RecursionError traceback), and "tags" given twice (the first list of reps silently lost)."""
+    store = make_store(tmp_path / "ws.db")
+    bad_roi = ann([tag("ohs", 0, 9, "a" * 32, workbench={"roi": "abcd"}),
+                   tag("ohs", 20, 29, "b" * 32, workbench={"roi": [0, 0, 5000, 10]}),
+                   tag("ohs", 40, 49, "c" * 32, workbench={"roi": [10, 20, 110, 220]})])
+    deep = "[" * 100_000 + "]" * 100_000
+    twice = json.dumps(ann([tag("thruster", 0, 9, "d" * 32)]))[:-1] + ', "tags": []}'
+    result = import_supervisely(store, write_project(tmp_path / "in", {
+        "clip0.mp4.json": bad_roi, "clip1.mp4.json": deep, "Clip 1.json": twice}))
+    text = " ".join(f"{p.file} {p.message}" for p in result.problems)
+    assert "roi 'abcd' is not a box" in text and "[0, 0, 5000, 10]" in text
+    assert "nested too deeply" in text and "appears twice" in text
+    reps = store.segments()
+    assert [(r["start"], r["roi"]) for r in reps] == [(40, [10, 20, 110, 220])]

@@ -168,7 +168,7 @@ def import_supervisely(store: Store, root: str | Path, *, annotator: str = DEFAU
     meta_path = base / "meta.json"
     if meta_path.is_file():
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = read_json(meta_path)
             if not isinstance(meta, dict):
                 raise ValueError("the top level is not an object")
             merged = _merge_meta(store.setting(META_SETTING), meta)
@@ -201,7 +201,7 @@ def map_file(store: Store, path: str | Path, video_id: int, *, annotator: str = 
         report.problems.append(Problem(path.name, f"no workspace video {video_id}"))
         return report
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
     except (OSError, ValueError, UnicodeDecodeError):
         data = None
     name = _video_name(path, data if isinstance(data, dict) else {})
@@ -229,6 +229,31 @@ def _merge_meta(old: dict | None, new: dict) -> dict:
         merged[key] = list(new.get(key, [])) + [t for t in old.get(key, []) if isinstance(t, dict)
                                                   and t.get(ident) not in names]
     return merged
+
+
+def read_json(path: Path):
+    """A JSON file as Python data; a duplicate key (which would silently drop reps) or nesting too
+    deep to read is a ValueError with a message, like malformed JSON."""
+    def no_duplicates(pairs):
+        seen = {}
+        for k, v in pairs:
+            if k in seen:
+                raise ValueError(f"the key {k!r} appears twice in one object")
+            seen[k] = v
+        return seen
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"), object_pairs_hook=no_duplicates)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be an annotation") from None
+
+
+def _is_box(roi, video: dict) -> bool:
+    if not isinstance(roi, (list, tuple)) or len(roi) != 4 or \
+            not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in roi):
+        return False
+    x0, y0, x1, y1 = roi
+    return 0 <= x0 < x1 <= video["width"] and 0 <= y0 < y1 <= video["height"]
 
 
 def _video_name(path: Path, data: dict) -> str:
@@ -296,7 +321,7 @@ def _import_file(store, base, path, videos, labels, default_annotator, report, a
         problems.append(Problem(rel, message, tag, kind))
 
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)
     except (ValueError, UnicodeDecodeError) as exc:
         return problem(f"malformed JSON: {exc}")
     if not isinstance(data, dict):
@@ -389,6 +414,9 @@ def _import_file(store, base, path, videos, labels, default_annotator, report, a
         wb = tag.get(WORKBENCH, {})
         if not isinstance(wb, dict) or wb.get("review") not in (None, "accepted", "rejected"):
             errors.append(f"{WORKBENCH!r} field is not valid: {wb!r}")
+        elif wb.get("roi") is not None and not _is_box(wb["roi"], video):
+            errors.append(f"{WORKBENCH!r} roi {wb['roi']!r} is not a box [x0, y0, x1, y1] inside the video's "
+                          f"{video['width']}x{video['height']} frame")
         if errors:
             for e in errors:
                 problem(e, label)

@@ -291,3 +291,19 @@ def test_cli_predict_json(ws, real_videos, capsys):
     assert main(["predict", "tiny", str(bad), "--json", "--workspace", str(ws.root)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not a readable video" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("labels,prep,words", [
+    ('"cs"', {"frames": 4, "resolution": 32}, "list of distinct movement names"),
+    ('["a", "a"]', {"frames": 4, "resolution": 32}, "list of distinct movement names"),
+    ('["a"]', {"frames": 4, "resolution": 60000}, "resolution 60000"),
+    ('["a"]', {"frames": -3, "resolution": 32}, "frames -3"),
+])
+def test_a_model_folder_with_a_bad_description_is_refused_before_anything_is_built(tmp_path, labels, prep, words):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.json").write_text("{}")
+    (folder / "labels.json").write_text(labels)
+    (folder / "preprocessing.json").write_text(json.dumps(prep))
+    with pytest.raises(P.PredictError, match=words):
+        P.Predictor().predict_file(str(folder), tmp_path / "never-read.mp4")

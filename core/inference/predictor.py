@@ -54,6 +54,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.base.errors import ModelingError
 from core.inference.loader import (
     TFLITE_FILE,
     LoadedModel,
@@ -118,6 +119,10 @@ def _folder_model(folder: Path) -> dict:
         raise PredictError(f"{folder} is not an exported model folder (missing {Path(exc.filename).name}).") from exc
     except ValueError as exc:
         raise PredictError(f"{folder}: unreadable labels.json or preprocessing.json ({exc}).") from exc
+    try:
+        labels, prep = registry.check_description(labels, prep, str(base))
+    except ModelingError as exc:
+        raise PredictError(str(exc)) from None
     return {"id": base.name, "run_id": None, "path": str(base.resolve()), "labels": list(labels),
             "preprocessing": prep, "metrics": None, "folder": folder.resolve()}
 

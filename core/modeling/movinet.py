@@ -797,6 +797,12 @@ def load_model(path) -> LoadedModel:
         raise ModelError(f"{root} is not an exported model folder (missing {Path(e.filename).name})") from e
     except (json.JSONDecodeError, TypeError) as e:
         raise ModelError(f"{root}: unreadable model description ({e})") from e
+    from core.modeling.registry import check_description
+
+    try:
+        labels, prep = check_description(labels, prep, str(root))
+    except ModelingError as exc:
+        raise ModelError(str(exc)) from None
     ckpt = _find_checkpoint(root / "weights")
     if not ckpt:
         raise ModelError(f"{root}: no weights checkpoint in {root / 'weights'}")

@@ -49,6 +49,25 @@ def _decode(row) -> dict:
     return d
 
 
+def check_description(labels, preprocessing, where: str) -> tuple[list[str], dict]:
+    """A model folder's labels.json and preprocessing.json, checked before anything is built from
+    them: a list of distinct movement names, and sizes a model can have (a resolution of 60000
+    would ask for terabytes)."""
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) and x.strip() for x in labels) \
+            or len(set(labels)) != len(labels):
+        raise ModelingError(f"{where}: labels.json must be a list of distinct movement names, not {labels!r:.80}.")
+    if not isinstance(preprocessing, dict):
+        raise ModelingError(f"{where}: preprocessing.json must be an object, not {preprocessing!r:.80}.")
+    frames = preprocessing.get("frames", 10)
+    res = preprocessing.get("resolution", preprocessing.get("size", 224))
+    sides = res if isinstance(res, (list, tuple)) else [res]
+    if not (isinstance(frames, int) and 1 <= frames <= 512):
+        raise ModelingError(f"{where}: preprocessing frames {frames!r} is not a whole number from 1 to 512.")
+    if res is not None and not (len(sides) in (1, 2) and all(isinstance(s, int) and 16 <= s <= 1024 for s in sides)):
+        raise ModelingError(f"{where}: preprocessing resolution {res!r} is not a size from 16 to 1024 pixels.")
+    return labels, preprocessing
+
+
 def register_model(ws, model_id: str, path, labels, preprocessing: dict | None = None,
                    metrics: dict | None = None, *, run_id: str | None = None, kind: str = "movinet",
                    replace: bool = True) -> dict:

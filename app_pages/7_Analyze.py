@@ -1,6 +1,5 @@
 """Analyze: a whole workout video -> a timeline of movements, reps per movement, a draft for the Label page."""
 import json
-import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -13,9 +12,10 @@ from core.analysis import drafts as an_drafts
 from core.analysis import settings as an_settings
 
 from core.analysis import workout as an_workout
-from core.labeling.annotator import Annotator, LabelError
+from core.labeling.annotator import LabelError
 from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
 from core.base.store import StoreError
+from core.media.uploads import temporary_upload
 from ui import tasks
 from ui.common import model_picker, page, registered_models
 
@@ -121,18 +121,11 @@ def work(task: tasks.Task):
     if video is not None:
         result = an_workout.analyze_video(ws, model, video["id"], settings, progress, task.cancel)
         return {"signature": signature, "analysis": result, "path": str(ws.absolute(video["path"]))}
-    data = upload.getvalue()
-    suffix = Path(upload.name).suffix.lower()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise an_settings.AnalyzeError(f"{upload.name} is larger than the upload limit.")
-    tmp = ws.uploads_dir / f".analyze-{uuid.uuid4().hex[:12]}{suffix}"
-    try:
-        tmp.write_bytes(data)
+    upload.seek(0)
+    with temporary_upload(ws, upload, upload.name, purpose="analyze") as tmp:
         result = an_workout.analyze_file(ws, model, tmp, settings, progress, task.cancel)
-    finally:
-        tmp.unlink(missing_ok=True)
     result.video = upload.name
-    return {"signature": signature, "analysis": result, "data": data}
+    return {"signature": signature, "analysis": result, "data": upload}
 
 
 running = (tasks.get(TASK) is not None and tasks.get(TASK).running)
@@ -270,12 +263,7 @@ with left:
         st.video(res["data"], start_time=seek)
     st.caption(f"Player at {seek:.1f} s (frame {int(round(seek * a.fps))}).")
 with right:
-    counts = a.counts()
-    table = pd.DataFrame([{"movement": m, "reps": c,
-                           "segments": sum(1 for s in segs if s["movement"] == m),
-                           "seconds": round(sum((s["end_frame"] - s["start_frame"] + 1) for s in segs
-                                                if s["movement"] == m) / a.fps, 1)}
-                          for m, c in counts.items()])
+    table = pd.DataFrame(a.movement_summary())
     st.markdown("**Reps per movement**")
     st.dataframe(table, hide_index=True, width="stretch")
 judged_rows = [{"movement": s["movement"], "rep": k + 1, "start frame": j["start"], "end frame": j["end"],
@@ -318,13 +306,10 @@ st.caption("On the Label page choose this model in *Show another annotator besid
 b1, b2 = st.columns([2, 1])
 me = b1.text_input("Your annotator name", key="an_me", value=st.query_params.get("annotator", ""))
 if b2.button("Copy the draft into my reps", key="an_copy", disabled=not me.strip() or not have):
-    ann = Annotator(store, a.video_id, me.strip())
-    done, skipped = 0, 0
-    for rep in store.segments(a.video_id, annotator):
-        try:
-            ann.accept_draft(rep["uuid"])
-            done += 1
-        except (LabelError, StoreError):
-            skipped += 1
+    try:
+        done, skipped = an_drafts.copy_draft(store, a.video_id, annotator, me)
+    except LabelError as exc:
+        st.error(str(exc))
+        st.stop()
     st.success(f"Copied {done} reps into {me.strip()}'s reps" + (f"; {skipped} overlapped reps you already "
                                                                  "have and were left out." if skipped else "."))

@@ -44,3 +44,20 @@ def send_draft(ws, analysis: Analysis, video_id: int | None = None) -> tuple[str
     keys = write_draft(ws.store(), vid, analysis.reps(), annotator,
                        extra={"source": "analyze", "model": analysis.model})
     return annotator, keys
+
+
+def copy_draft(store, video_id: int, draft_annotator: str, me: str) -> tuple[int, int]:
+    """Copy a model's whole draft into `me`'s reps (each rep as the Label page's Copy to mine does):
+    (copied, left out because they overlap a rep `me` already has)."""
+    from core.base.store import StoreError
+    from core.labeling.annotator import Annotator, LabelError
+
+    ann = Annotator(store, int(video_id), me)
+    done = skipped = 0
+    for rep in store.segments(int(video_id), draft_annotator):
+        try:
+            ann.accept_draft(rep["uuid"])
+            done += 1
+        except (LabelError, StoreError):
+            skipped += 1
+    return done, skipped

@@ -57,6 +57,14 @@ class Analysis:
             out[s["movement"]] = out.get(s["movement"], 0) + int(s["count"])
         return out
 
+    def movement_summary(self) -> list[dict]:
+        """Per movement: reps, segments and seconds (the Analyze page's table)."""
+        return [{"movement": m, "reps": c,
+                 "segments": sum(1 for s in self.segments if s["movement"] == m),
+                 "seconds": round(sum(s["end_frame"] - s["start_frame"] + 1 for s in self.segments
+                                      if s["movement"] == m) / (self.fps or 30.0), 1)}
+                for m, c in self.counts().items()]
+
     def reps(self) -> list[dict]:
         """Every predicted rep as {label, start, end} (the draft's rows), by start; a judged rep (pose
         model) also has extra {"valid", "reason"}."""

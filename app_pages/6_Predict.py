@@ -103,10 +103,14 @@ if source == "upload":
     st.caption(f"Size limit: **{limit_mb} MB** per file. The file is read from a temporary copy in the workspace "
                "and deleted right after.")
     if up is not None:
-        data = up.getvalue()
         suffix = Path(up.name).suffix.lower()
-        request = (("upload", up.name, len(data), getattr(up, "file_id", "")),
-                   lambda: predictor().predict_bytes(model, data, suffix, 5, engine, ws=ws, name=up.name))
+        data = up  # the player reads the upload itself; prediction streams it to the workspace
+
+        def predict_the_upload():
+            up.seek(0)
+            return predictor().predict_upload(model, up, up.name, 5, engine, ws=ws)
+
+        request = (("upload", up.name, up.size, getattr(up, "file_id", "")), predict_the_upload)
 
         def player():
             if suffix == ".gif":

@@ -47,7 +47,6 @@ import json
 import os
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
@@ -344,28 +343,21 @@ class Predictor:
 
     def predict_bytes(self, ref, data: bytes, suffix: str, topk: int = TOPK, engine: str = "auto", *,
                       ws=None, name: str | None = None, start=None, end=None, crop="auto") -> dict:
-        """An upload: written to a temporary file in the workspace's uploads folder, predicted,
-        deleted. Errors name the upload (`name`), not the temporary file."""
-        from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES, safe_name
+        """Uploaded bytes; see `predict_upload`."""
+        import io
 
-        ws = _workspace(ws)
         suffix = (suffix if str(suffix).startswith(".") else f".{suffix}").lower() if suffix else ""
-        shown = name or f"upload{suffix}"
-        if suffix not in VIDEO_SUFFIXES:
-            raise VideoError(f"{shown}: unsupported file type {suffix or '(none)'!s} — upload a video "
-                             f"({', '.join(s.lstrip('.') for s in sorted(VIDEO_SUFFIXES))}).")
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise VideoError(f"{shown}: the file is larger than the {MAX_UPLOAD_BYTES // 1024**2} MB upload limit.")
-        if not data:
-            raise VideoError(f"{shown}: the file is empty (0 bytes).")
-        tmp = ws.uploads_dir / f".predict-{uuid.uuid4().hex[:12]}-{safe_name(Path(shown).stem)}{suffix}"
-        try:
-            tmp.write_bytes(data)
-            return self.predict_file(ref, tmp, topk, engine, ws=ws, start=start, end=end, crop=crop)
-        except VideoError as exc:
-            raise VideoError(str(exc).replace(str(tmp), shown)) from None
-        finally:
-            tmp.unlink(missing_ok=True)
+        shown = name if name and Path(name).suffix.lower() == suffix else f"{name or 'upload'}{suffix}"
+        return self.predict_upload(ref, io.BytesIO(data), shown, topk, engine, ws=ws, start=start, end=end, crop=crop)
+
+    def predict_upload(self, ref, stream, name: str, topk: int = TOPK, engine: str = "auto", *, ws=None,
+                       start=None, end=None, crop="auto") -> dict:
+        """An upload (a file-like object): streamed to a temporary file in the workspace's uploads
+        folder (core.media.uploads), predicted, deleted. Errors name the upload, not the temporary file."""
+        from core.media.uploads import temporary_upload
+
+        with temporary_upload(_workspace(ws), stream, name, purpose="predict") as tmp:
+            return self.predict_file(ref, tmp, topk, engine, ws=_workspace(ws), start=start, end=end, crop=crop)
 
     def predict_video(self, ws, video_id: int, ref=None, topk: int = TOPK, engine: str = "auto", *,
                       start: int | None = None, end: int | None = None) -> dict:

@@ -54,7 +54,7 @@ with add_upload:
         bar = st.progress(0.0)
         results = []
         for i, up in enumerate(uploads):
-            results.append(library.add_bytes(ws, up.name, up.getvalue()))
+            results.append(library.add_upload(ws, up.name, up))
             bar.progress((i + 1) / len(uploads), text=up.name)
         show_results(results)
 

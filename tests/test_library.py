@@ -118,3 +118,25 @@ def test_a_video_keeps_the_name_it_arrived_under_whatever_its_safe_file_name(ws,
     assert up.name == name and video["path"] == "videos/Men_s_Event_1_Bayden_Brown_3_58.mp4"
     assert (video["original_name"], video["title"]) == (name, "Men's Event 1, Bayden Brown, 3_58")
     assert library.video_names(video) == [name, "Men's Event 1, Bayden Brown, 3_58", "Men_s_Event_1_Bayden_Brown_3_58.mp4"]
+
+
+@pytest.mark.parametrize("name", ["日本.mp4", "\x00.mp4", ".mp4", "Björgvin “Event 2”.MP4"])
+def test_an_upload_with_a_strange_name_stays_a_video(tmp_path, real_videos, name):
+    """Non-ASCII or extension-only names kept their extension lost (then shown as a still image)."""
+    ws = Workspace(tmp_path / "w")
+    with open(real_videos / "kbtrainer__front_squat_.mp4", "rb") as f:
+        added = library.add_upload(ws, name, f)
+    assert added.error is None, added.error
+    row = ws.store().video(added.video_id)
+    assert row["path"].endswith(".mp4") and row["frames"] > 0
+    assert [p.name for p in ws.uploads_dir.iterdir()] == []
+
+
+def test_an_upload_over_the_limit_is_refused_without_reading_it_all(tmp_path):
+    import io
+
+    ws = Workspace(tmp_path / "w")
+    stream = io.BytesIO(b"\0" * (6 * 1024**2))
+    added = library.add_upload(ws, "big.mp4", stream, max_bytes=2 * 1024**2)
+    assert "larger than the 2 MB upload limit" in added.error
+    assert stream.tell() < 4 * 1024**2 and ws.store().videos() == [] and list(ws.uploads_dir.iterdir()) == []

@@ -44,10 +44,17 @@ class Added:
 
 
 def safe_name(name: str) -> str:
-    """A file name with no directory part and only harmless characters."""
-    stem = Path(name.replace("\\", "/")).name
+    """A file name with no directory part and only harmless characters; its extension is kept
+    (`日本.mp4` -> `video.mp4`, not `mp4`, which would no longer be read as a video)."""
+    base = Path(name.replace("\\", "/").replace("\x00", "")).name
+    p = Path(base)
+    if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", base):  # only an extension (".mp4", "\x00.mp4")
+        base = "video" + base
+        p = Path(base)
+    suffix = p.suffix.lower() if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", p.suffix or "") else ""
+    stem = p.stem if suffix else base
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._") or "video"
-    return stem[:120]
+    return stem[:120] + suffix
 
 
 def _unique_path(folder: Path, name: str) -> Path:
@@ -129,17 +136,43 @@ def video_names(video: dict) -> list[str]:
 
 
 def add_bytes(ws: Workspace, name: str, data: bytes) -> Added:
-    """Add an upload: written under uploads/ with a sanitised name, then moved into videos/."""
-    if len(data) > MAX_UPLOAD_BYTES:
-        return Added(name, error=f"file is larger than the {MAX_UPLOAD_BYTES // 1024**2} MB upload limit")
-    if not data:
-        return Added(name, error="the file is empty")
-    tmp = _unique_path(ws.uploads_dir, safe_name(name))
-    tmp.write_bytes(data)
-    result = add_file(ws, tmp, copy=False, original_name=Path(name.replace("\\", "/")).name)
-    tmp.unlink(missing_ok=True)
+    """Add uploaded bytes; see `add_upload`."""
+    import io
+
+    return add_upload(ws, name, io.BytesIO(data))
+
+
+def add_upload(ws: Workspace, name: str, stream, max_bytes: int = MAX_UPLOAD_BYTES) -> Added:
+    """Add an upload (a file-like object): streamed under uploads/ with a sanitised name (stopping
+    as soon as it passes the limit), then moved into videos/; nothing is left behind on failure."""
+    tmp = _unique_path(ws.uploads_dir, "." + safe_name(name))
+    try:
+        size = stream_to_file(stream, tmp, max_bytes)
+        if size == 0:
+            return Added(name, error="the file is empty")
+        result = add_file(ws, tmp, copy=False, original_name=Path(name.replace("\\", "/")).name)
+    except UploadTooLarge:
+        return Added(name, error=f"file is larger than the {max_bytes // 1024**2} MB upload limit")
+    finally:
+        tmp.unlink(missing_ok=True)
     result.name = name
     return result
+
+
+class UploadTooLarge(ValueError):
+    pass
+
+
+def stream_to_file(stream, path: Path, max_bytes: int, chunk: int = 1 << 20) -> int:
+    """Copy `stream` to `path` in chunks; UploadTooLarge as soon as more than `max_bytes` arrived."""
+    size = 0
+    with open(path, "wb") as out:
+        while block := stream.read(chunk):
+            size += len(block)
+            if size > max_bytes:
+                raise UploadTooLarge(size)
+            out.write(block)
+    return size
 
 
 def add_folder(ws: Workspace, folder: str | Path, progress: Callable[[int, int], None] | None = None) -> list[Added]:

@@ -8,10 +8,8 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES, safe_name
+from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES, UploadTooLarge, safe_name, stream_to_file
 from core.media.video import VideoError
-
-CHUNK = 1 << 20
 
 
 @contextlib.contextmanager
@@ -26,13 +24,10 @@ def temporary_upload(ws, stream: BinaryIO, name: str, max_bytes: int = MAX_UPLOA
                          f"({', '.join(s.lstrip('.') for s in sorted(VIDEO_SUFFIXES))}).")
     tmp = ws.uploads_dir / f".{purpose}-{uuid.uuid4().hex[:12]}-{safe_name(Path(name).stem)[:40]}{suffix}"
     try:
-        size = 0
-        with open(tmp, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise VideoError(f"{name}: the file is larger than the {max_bytes // 1024**2} MB upload limit.")
-                out.write(chunk)
+        try:
+            size = stream_to_file(stream, tmp, max_bytes)
+        except UploadTooLarge:
+            raise VideoError(f"{name}: the file is larger than the {max_bytes // 1024**2} MB upload limit.") from None
         if size == 0:
             raise VideoError(f"{name}: the file is empty (0 bytes).")
         try:

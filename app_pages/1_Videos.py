@@ -30,11 +30,7 @@ with add_url:
     st.caption("Downloaded with yt-dlp as the best mp4 at 480p or less; a playlist adds each of its videos.")
 
     def download_work(task):
-        def progress(p):
-            task.progress = float(p.get("fraction") or 0.0)
-            task.status = f"{p.get('index', 1)}/{p.get('count', 1)} {p.get('filename') or ''}"
-
-        return library.add_url(ws, url.strip(), progress=progress, cancel=task.cancel)
+        return library.add_url(ws, url.strip(), progress=task.report, cancel=task.cancel)
 
     if st.button("Download", key="download", disabled=not url.strip()):
         tasks.start("download", f"Downloading {url.strip()}", download_work)
@@ -63,7 +59,8 @@ with add_folder:
     st.caption("Every video file under the folder is copied into the workspace.")
     if st.button("Add folder", key="add_folder", disabled=not folder.strip()):
         bar = st.progress(0.0)
-        show_results(library.add_folder(ws, folder.strip(), progress=lambda i, n: bar.progress(i / n, text=f"{i}/{n}")))
+        show_results(library.add_folder(ws, folder.strip(), progress=lambda i, n, name: bar.progress(
+            i / n, text=f"{i}/{n} {name}")))
 
 with add_clips:
     from core.dataset.clip_import import import_clips

@@ -67,7 +67,7 @@ def test_add_folder_adds_every_video_and_reports_bad_ones(ws, real_videos, tmp_p
     (folder / "broken.mov").write_bytes(b"nope")
     (folder / "readme.txt").write_text("ignored")
     seen = []
-    results = library.add_folder(ws, folder, progress=lambda i, n: seen.append((i, n)))
+    results = library.add_folder(ws, folder, progress=lambda i, n, name: seen.append((i, n)))
     assert sorted(r.name for r in results if r.video_id) == ["a.mp4", "b.mp4"]
     assert [r.name for r in results if r.error] == ["broken.mov"]
     assert seen[-1] == (3, 3)

@@ -89,7 +89,7 @@ def test_auto_download_extract_restore_and_head_swap(tmp_path, official):
     with serve_directory(archive.parent) as server:
         model = M.build_model("a0", "base", num_classes=9, frames=4, resolution=64, pretrained="auto",
                               cache_dir=cache, base_url=server.url(""), freeze_backbone=True,
-                              progress=lambda done, total: seen.append((done, total)))
+                              progress=lambda done, total, text: seen.append((done, total)))
         assert server.requests == ["/movinet_a0_base.tar.gz"]
         # Fetched once: a second request for the same checkpoint uses the extracted copy.
         again = M.fetch_pretrained("a0", "base", cache_dir=cache, base_url=server.url(""))
@@ -177,7 +177,7 @@ def test_partial_file_from_earlier_run_is_resumed(tmp_path, official):
     got = []
     with serve_ranges(archive.parent) as server:
         M.fetch_pretrained("a0", "base", cache_dir=tmp_path, base_url=server.base,
-                           progress=lambda d, t: got.append((d, t)))
+                           progress=lambda d, t, text: got.append((d, t)))
     assert [s.range for s in server.seen] == [f"bytes={len(data) // 2}-"]
     assert got[0] == (len(data) // 2, len(data)) and got[-1] == (len(data), len(data))
 

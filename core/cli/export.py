@@ -49,7 +49,7 @@ def cli(args) -> int:
 
     ws = Workspace(args.workspace)
     out = export(ws, args.model, args.fmt, args.quantize, args.force,
-                 progress=lambda text: print(text, file=sys.stderr, flush=True))
+                 progress=lambda done, total, text: print(text, file=sys.stderr, flush=True))
     if args.json:
         print(json.dumps(registry.to_jsonable(out), indent=2))
     else:

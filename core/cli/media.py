@@ -101,16 +101,12 @@ def _demo_step(ws, name, args, progress, out, demo_videos, demo_reps, build_demo
 
 
 def cmd_videos_add(args) -> int:
+    from core.base.progress import print_progress
     from core.media.library import add_sources
 
     ws = Workspace(args.workspace)
 
-    def progress(p):
-        if p.get("fraction") is not None:
-            print(f"\r{p.get('filename', '')}: {p['fraction'] * 100:5.1f}%", end="", file=sys.stderr, flush=True)
-
-    results = add_sources(ws, args.sources, progress=progress)
-    print(file=sys.stderr)
+    results = add_sources(ws, args.sources, progress=print_progress)
     for r in results:
         print(r.message)
     _wait_for_proxies()

@@ -33,6 +33,7 @@ Prediction runs it with engine 'tflite' (`core.inference.predictor`).
 """
 from __future__ import annotations
 
+from core.base.progress import Progress, report
 from core.base.errors import EvaluationError
 import json
 import math
@@ -58,7 +59,6 @@ REPRESENTATIVE_CLIPS = 48
 REFERENCE_CLIPS = 2
 SAVED_MODEL_CHECK_CLIPS = 4
 
-Progress = Callable[[str], None]
 
 __all__ = ["ExportError", "export", "decide", "convert_tflite", "representative_dataset", "check_tflite",
            "tflite_model_id", "FORMATS", "QUANTIZE", "MAX_TOP1_DROP", "FLOAT_TOL"]
@@ -148,6 +148,20 @@ def representative_dataset(ws, model: dict, n: int = REPRESENTATIVE_CLIPS):
     return gen
 
 
+def _sayer(progress: Progress | None) -> Callable[[str], None]:
+    """Export's steps as the one progress callback: progress(step, 0, text) (the total is unknown)."""
+    if getattr(progress, "says", False):  # already one (passed on to a sub-step)
+        return progress
+    steps = [0]
+
+    def say(text: str) -> None:
+        steps[0] += 1
+        report(progress, steps[0], 0, text)
+
+    say.says = True
+    return say
+
+
 def tflite_model_id(model_id: str, quantize: str | None) -> str:
     return f"{model_id}-tflite-{quantize or 'float'}"
 
@@ -174,7 +188,7 @@ def check_tflite(ws, model: dict, tflite_path, quantize: str | None, reference_c
     from core.inference.loader import TFLiteModel
     from core.inference.predictor import default_predictor
 
-    say = progress or (lambda text: None)
+    say = _sayer(progress)
     clips, _ = preds.split_clips(ws, model, "val")
     metrics = {"quantize": quantize, "n_val": len(clips), "top1_val": None, "float_top1_val": None}
     if not clips:
@@ -253,7 +267,7 @@ def export(ws, model_id: str, fmt: str = "saved_model", quantize: str | None = N
     if fmt == "saved_model" and quantize:
         raise ExportError("Quantisation applies to TF Lite only; use --format tflite.")
     model, folder = _resolve(ws, model_id)
-    say = progress or (lambda text: None)
+    say = _sayer(progress)
     try:
         if fmt == "saved_model":
             out = _export_saved_model(ws, model, folder, force, say)
@@ -271,7 +285,7 @@ def export(ws, model_id: str, fmt: str = "saved_model", quantize: str | None = N
     return out
 
 
-def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Progress) -> dict:
+def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Callable[[str], None]) -> dict:
     import tensorflow as tf
 
     from core.inference.predictor import default_predictor
@@ -312,7 +326,7 @@ def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Progres
             "metrics": {"max_abs_diff": diff, "checked_on": len(inputs)}}
 
 
-def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: bool, say: Progress) -> dict:
+def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: bool, say: Callable[[str], None]) -> dict:
     from core.inference.loader import TFLITE_FILE
 
     sm = folder / "saved_model"

@@ -14,8 +14,9 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
+from core.base.progress import Progress, check_cancel, report
 from core.media.download import content_hash
 from core.base.store import DuplicateVideo
 from core.media.video import VideoError, probe
@@ -175,26 +176,33 @@ def stream_to_file(stream, path: Path, max_bytes: int, chunk: int = 1 << 20) -> 
     return size
 
 
-def add_folder(ws: Workspace, folder: str | Path, progress: Callable[[int, int], None] | None = None) -> list[Added]:
+def add_folder(ws: Workspace, folder: str | Path, progress: Progress | None = None, cancel=None) -> list[Added]:
     folder = Path(folder)
     if not folder.is_dir():
         return [Added(str(folder), error="not a folder")]
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
     results = []
     for i, f in enumerate(files):
+        check_cancel(cancel, "Adding the folder")
         results.append(add_file(ws, f))
-        if progress:
-            progress(i + 1, len(files))
+        report(progress, i + 1, len(files), f.name)
     return results
 
 
-def add_url(ws: Workspace, url: str, progress=None, cancel=None) -> list[Added]:
-    """Download a video or a playlist with yt-dlp into the workspace and add each video."""
+def add_url(ws: Workspace, url: str, progress: Progress | None = None, cancel=None) -> list[Added]:
+    """Download a video or a playlist with yt-dlp into the workspace and add each video.
+    progress(done, total, text): per mille of the current video, "i/n name 42%"."""
     from core.media.download import DownloadError, download
+
+    def detailed(p: dict) -> None:  # yt-dlp's progress, in the one progress shape
+        share = p.get("fraction")
+        text = f"{p.get('index', 1)}/{p.get('count', 1)} {p.get('filename') or ''}".rstrip()
+        report(progress, int(1000 * (share or 0.0)), 1000 if share is not None else 0,
+               text + (f" {share * 100:.0f}%" if share is not None else ""))
 
     failed: list[Added] = []
     try:
-        downloaded = download(url, ws.videos_dir, progress=progress, cancel=cancel)
+        downloaded = download(url, ws.videos_dir, progress=detailed if progress else None, cancel=cancel)
     except DownloadError as exc:
         # A playlist with some bad entries (or a cancel) still keeps the videos that arrived.
         downloaded = exc.downloaded
@@ -204,14 +212,14 @@ def add_url(ws: Workspace, url: str, progress=None, cancel=None) -> list[Added]:
             for d in downloaded] + failed
 
 
-def add_sources(ws: Workspace, sources: Iterable[str], progress=None, cancel=None) -> list[Added]:
+def add_sources(ws: Workspace, sources: Iterable[str], progress: Progress | None = None, cancel=None) -> list[Added]:
     """URLs, files or folders, as given on the command line."""
     results: list[Added] = []
     for src in sources:
         if re.match(r"^[a-z][a-z0-9+.-]*://", src, re.I):
             results += add_url(ws, src, progress=progress, cancel=cancel)
         elif Path(src).is_dir():
-            results += add_folder(ws, src)
+            results += add_folder(ws, src, progress, cancel)
         else:
             results.append(add_file(ws, src))
     return results

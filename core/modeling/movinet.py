@@ -50,6 +50,7 @@ and `load_model(out_dir)` rebuilds the Keras model from ``model.json`` and resto
 from __future__ import annotations
 
 from core.base.errors import ModelingError
+from core.base.progress import Progress
 import contextlib
 import dataclasses
 import hashlib
@@ -57,14 +58,13 @@ import http.client
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -84,14 +84,13 @@ PRETRAINED_CLASSES = 600  # Kinetics-600
 # SHA-256 of the official archives, where known (none are published); verified when present.
 KNOWN_SHA256: dict[str, str] = {}
 
-Progress = Callable[[int, "int | None"], None]
 
 __all__ = [
     "ModelError", "ModelSpec", "LoadedModel", "MODEL_IDS", "VARIANTS", "NATIVE_RESOLUTION",
     "build_model", "build_backbone", "build_classifier", "backbone_settings",
     "restore_pretrained_backbone", "fetch_pretrained", "resolve_checkpoint", "checkpoint_url",
     "to_stream", "init_states", "stream_predict", "export_model", "load_model",
-    "print_progress", "copy_weights", "restore_weights",
+    "copy_weights", "restore_weights",
 ]
 
 
@@ -269,18 +268,6 @@ def _cache_dir(cache_dir) -> Path:
     return d
 
 
-def print_progress(done: int, total: int | None) -> None:
-    """A text progress bar on stderr, usable as the `progress` callback."""
-    mb = done / 1e6
-    if total:
-        frac = done / total
-        bar = "#" * int(frac * 30)
-        msg = f"\rdownloading checkpoint [{bar:<30}] {frac * 100:5.1f}% {mb:.1f}/{total / 1e6:.1f} MB"
-    else:
-        msg = f"\rdownloading checkpoint {mb:.1f} MB"
-    print(msg, end="" if not total or done < total else "\n", file=sys.stderr, flush=True)
-
-
 def _download(url: str, part: Path, progress: Progress | None, timeout: float = 60.0,
               retries: int = 3, chunk: int = 1 << 16) -> None:
     """Download url into `part`, appending to what is already there (HTTP Range), retrying.
@@ -319,7 +306,7 @@ def _download(url: str, part: Path, progress: Progress | None, timeout: float = 
                     have, total, mode = 0, length, "wb"
                 done = have
                 if progress:
-                    progress(done, total)
+                    progress(done, total or 0, part.name)
                 with open(part, mode) as f:
                     while True:
                         block = resp.read(chunk)
@@ -328,7 +315,7 @@ def _download(url: str, part: Path, progress: Progress | None, timeout: float = 
                         f.write(block)
                         done += len(block)
                         if progress:
-                            progress(done, total)
+                            progress(done, total or 0, part.name)
                 if total is not None and done != total:
                     raise ConnectionError(f"transfer ended at {done} of {total} bytes")
                 return

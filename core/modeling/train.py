@@ -72,6 +72,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from core.base.progress import print_progress
 from core.base.store import now
 from core.modeling import registry
 from core.modeling.config import (DEFAULTS, TrainError, validate_config)
@@ -473,7 +474,7 @@ def _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, 
             model = model_lib.build_model(
                 cfg["model"], cfg["variant"], n_classes, frames, res, pretrained=source,
                 freeze_backbone=cfg["freeze"], dropout_rate=cfg["dropout"],
-                progress=model_lib.print_progress if cfg["pretrained"] == "auto" else None)
+                progress=print_progress if cfg["pretrained"] == "auto" else None)
             if source not in (None, "auto") and (Path(source) / "labels.json").is_file():  # a workbench model
                 shared = model_lib.warm_start_head(model, source, labels)
                 log(f"classifier head from {Path(source).name}: hidden layer and {len(shared)} of {n_classes} "

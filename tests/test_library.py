@@ -140,3 +140,35 @@ def test_an_upload_over_the_limit_is_refused_without_reading_it_all(tmp_path):
     added = library.add_upload(ws, "big.mp4", stream, max_bytes=2 * 1024**2)
     assert "larger than the 2 MB upload limit" in added.error
     assert stream.tell() < 4 * 1024**2 and ws.store().videos() == [] and list(ws.uploads_dir.iterdir()) == []
+
+
+def test_adding_the_workspace_itself_or_an_empty_folder_says_so(tmp_path, real_videos):
+    ws = Workspace(tmp_path / "w")
+    library.add_file(ws, real_videos / "kbtrainer__front_squat_.mp4")
+    for folder in (ws.root, ws.videos_dir, ws.clips_dir):
+        [r] = library.add_folder(ws, folder)
+        assert r.error and "inside the workspace" in r.error
+    empty = tmp_path / "x.mp4"
+    empty.mkdir()
+    [r] = library.add_sources(ws, [str(empty)])
+    assert r.error and "no video files" in r.error
+    assert len(ws.store().videos()) == 1
+
+
+def test_an_add_killed_mid_copy_leaves_no_video_behind(tmp_path, real_videos):
+    """The copy goes to a temporary name and is renamed only once it is a video; a dead add's
+    temporary copy is removed by the next add (it made `_1` duplicates before)."""
+    import subprocess
+    import sys
+
+    ws = Workspace(tmp_path / "w")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    leftover = ws.videos_dir / f"{library.ADDING_PREFIX}{int(dead.stdout)}-deadbeef.mp4"
+    leftover.write_bytes(b"\0" * 1000)  # what a kill during the copy leaves
+    added = library.add_file(ws, real_videos / "kbtrainer__front_squat_.mp4")
+    assert added.error is None
+    kept = [p.name for p in ws.videos_dir.iterdir()]
+    assert kept == [ws.store().video(added.video_id)["path"].split("/")[-1]]
+    (tmp_path / "bad.mp4").write_bytes(b"not a video")
+    assert "not a readable video" in library.add_file(ws, tmp_path / "bad.mp4").error
+    assert [p.name for p in ws.videos_dir.iterdir()] == kept

@@ -10,7 +10,9 @@ as its identity: imports (Supervisely exports, clip manifests) match videos by t
 """
 from __future__ import annotations
 
+import os
 import re
+import uuid
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,17 +70,21 @@ def _unique_path(folder: Path, name: str) -> Path:
 
 
 def register(ws: Workspace, path: Path, *, title: str = "", source_url: str | None = None,
-             original_name: str | None = None) -> Added:
+             original_name: str | None = None, final: Path | None = None) -> Added:
     """Probe and record a file already inside the workspace; a bad or duplicate file is removed.
-    `original_name`: the name the file arrived under (default: its name on disk)."""
+    `original_name`: the name the file arrived under (default: its name on disk). `final`: the name
+    it gets once it has passed the probe (it is renamed just before it is recorded)."""
     store = ws.store()
-    name = original_name or path.name
+    name = original_name or (final or path).name
     try:
         info = probe(path)
     except VideoError as exc:
         path.unlink(missing_ok=True)
-        return Added(name, error=str(exc))
+        return Added(name, error=str(exc).replace(str(path), name))
     digest = content_hash(path)
+    if final is not None:
+        os.replace(path, final)
+        path = final
     try:
         vid = store.add_video(
             path=ws.relative(path), sha256=digest, info=info.to_json(), title=title or path.stem,
@@ -112,12 +118,33 @@ def add_file(ws: Workspace, source: str | Path, *, source_url: str | None = None
     existing = ws.store().video_by_hash(content_hash(source))
     if existing:
         return Added(name, duplicate_of=existing["id"])
-    target = _unique_path(ws.videos_dir, safe_name(name))
-    if copy:
-        shutil.copy2(source, target)
-    else:
-        shutil.move(source, target)
-    return register(ws, target, title=_strip_ext(name), source_url=source_url, original_name=name)
+    _clean_interrupted(ws)
+    # copied under a temporary name first: an interrupted add leaves no file that looks added
+    tmp = ws.videos_dir / f"{ADDING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}{Path(safe_name(name)).suffix}"
+    try:
+        if copy:
+            shutil.copy2(source, tmp)
+        else:
+            shutil.move(source, tmp)
+        return register(ws, tmp, title=_strip_ext(name), source_url=source_url, original_name=name,
+                        final=_unique_path(ws.videos_dir, safe_name(name)))
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+ADDING_PREFIX = ".adding-"
+
+
+def _clean_interrupted(ws: Workspace) -> None:
+    """Remove the temporary copies of adds whose process is gone (killed mid-copy)."""
+    for f in ws.videos_dir.glob(f"{ADDING_PREFIX}*"):
+        try:
+            pid = int(f.name[len(ADDING_PREFIX):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+        except (ValueError, OSError):
+            continue
 
 
 def _strip_ext(name: str) -> str:
@@ -180,7 +207,15 @@ def add_folder(ws: Workspace, folder: str | Path, progress: Progress | None = No
     folder = Path(folder)
     if not folder.is_dir():
         return [Added(str(folder), error="not a folder")]
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file())
+    inner, outer = folder.resolve(), ws.root.resolve()
+    if inner == outer or outer in inner.parents:
+        return [Added(str(folder), error=f"this folder is inside the workspace {ws.root} (its own videos and "
+                                         "clips): add the folder your videos came from")]
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in VIDEO_SUFFIXES and p.is_file()
+                   and outer not in p.resolve().parents)  # never the workspace's own files
+    if not files:
+        return [Added(str(folder), error="no video files in this folder "
+                                         f"({', '.join(sorted(s.lstrip('.') for s in VIDEO_SUFFIXES))})")]
     results = []
     for i, f in enumerate(files):
         check_cancel(cancel, "Adding the folder")

@@ -25,3 +25,11 @@ def _restore_main_module():
     yield
     if main is not None and sys.modules.get("__main__") is not main:
         sys.modules["__main__"] = main
+
+
+@pytest.fixture(autouse=True)
+def _no_background_proxies(request, monkeypatch):
+    """Labelling proxies are made in the background when a long-GOP video is added; on two shared
+    cores that slows every other test, so only tests/test_proxy.py makes them."""
+    if request.module.__name__.split(".")[-1] != "test_proxy":
+        monkeypatch.setenv("WORKBENCH_PROXY", "0")

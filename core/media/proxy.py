@@ -24,6 +24,7 @@ long-GOP video without one); `make_proxy` makes one now. `WORKBENCH_PROXY=0` tur
 from __future__ import annotations
 
 import json
+import atexit
 import os
 import threading
 import time
@@ -261,6 +262,16 @@ def _write_json(path: Path, data: dict) -> None:
 # --- in the background ---------------------------------------------------------------------------
 _jobs: dict[str, threading.Thread] = {}
 _jobs_lock = threading.Lock()
+
+
+@atexit.register
+def _let_encoders_finish(timeout_s: float = 60.0) -> None:
+    """A daemon thread killed inside the encoder at exit aborts the process ("terminate called"):
+    let the running ones end first (an unfinished proxy is never used: it is verified before)."""
+    with _jobs_lock:
+        jobs = [j for j in _jobs.values() if j.is_alive()]
+    for job in jobs:
+        job.join(timeout_s)
 
 
 def start(source: str | Path, size: tuple[int, int], *, force: bool = False) -> threading.Thread | None:

@@ -253,3 +253,27 @@ def test_one_euro_filter_smooths_jitter_and_restarts_after_gaps():
     # MediaPipe's parameters (min_cutoff 0.1, beta 40) smooth lightly: responsive first
     assert np.abs(out[5:30] - base).mean() < 0.9 * np.abs(xy[5:30] - base).mean()
     np.testing.assert_allclose(out[31], xy[31], rtol=1e-5)  # restarts on the first frame back
+
+
+def test_a_still_judge_does_not_take_the_track_when_the_athlete_is_lost(real_videos, tmp_path,
+                                                                       estimator):
+    """A still 'judge' beside a squatting athlete; the athlete's half goes black for a second
+    (off camera, hidden, lying where the detector misses them). The judge is within the
+    re-detection gate of the athlete's last box but known to stand still: the track waits (no
+    pose) instead of taking them, and is back on the athlete once they are in view again."""
+    judge = real_frames(real_videos, FRONT_SQUAT, 60, 60)[0]
+    athlete = real_frames(real_videos, SQUAT, 0, 149)
+    black = np.zeros_like(athlete[0])
+    lost = range(60, 90)  # 2 s to 3 s
+    frames = [np.concatenate([judge, black if i in lost else a], axis=1)
+              for i, a in enumerate(athlete)]
+    path = encode(tmp_path / "lost.mp4", frames)
+    track = compute_track(path, estimator=estimator)
+    has = track.has_pose
+    x = np.full(len(track), np.nan)
+    x[has] = np.median(track.xy[has, :, 0], axis=1)
+    assert not (has & (x < 270)).any()  # never on the judge
+    back = track.frames >= 90 + 15  # half a second to find the athlete again
+    assert has[back].mean() >= 0.9
+    before = track.frames < 60
+    assert has[before].mean() >= 0.9

@@ -290,8 +290,9 @@ class PoseEstimator:
 
     # -- detector ---------------------------------------------------------------------------------
 
-    def detect(self, frame: np.ndarray) -> list[Detection]:
-        """Every person in the frame (score >= min_detection_score), best score first."""
+    def detect(self, frame: np.ndarray, min_score: float | None = None) -> list[Detection]:
+        """Every person in the frame (score >= `min_score`, default min_detection_score), best
+        score first."""
         t0 = time.perf_counter()
         frame = _check_frame(frame)
         h, w = frame.shape[:2]
@@ -307,7 +308,7 @@ class PoseEstimator:
         scores, boxes, kps = decode_detections(raw_boxes, raw_scores, self.anchors)
         found = []
         for score, box, kp in weighted_nms(scores, boxes, kps):
-            if score < self.min_detection_score:
+            if score < (self.min_detection_score if min_score is None else min_score):
                 continue
             kp_img = ((kp - (ox, oy)) / scale).astype(np.float32)
             fb = (box - (ox, oy, ox, oy)) / scale

@@ -20,7 +20,9 @@ last chunk ended. `core.pose.track.compute_track`'s tracker state (the ROI taken
 frame's landmarks) cannot be handed over between calls, so each chunk after the first starts
 with a fresh detection gated near the athlete's last box (the square around the mid hip through
 the farthest landmark, the same shape as a detection's body box) — exactly what the tracker does
-after losing the pose. A chunk boundary therefore costs one detector call and may move the first
+after losing the pose; what the tracker knows about who is who (`core.pose.track.Athlete`: the
+people around, their activity, the athlete's look) is carried over from chunk to chunk within
+one run (a resumed run starts it afresh). A chunk boundary therefore costs one detector call and may move the first
 frame of the chunk by a pixel or two against an uncut run; it never picks another person unless
 one stands where the athlete was. Who the athlete is, is decided once for the whole video (the
 same scan as `compute_track`'s: detections on a few anchor frames and ~0.3 s later, the person
@@ -47,14 +49,14 @@ from core.media.video import VideoReader, sample_indices
 from core.pose.blazepose import PoseEstimator, landmark_box
 from core.pose.landmarks import INDEX
 from core.pose.models import MODELS
-from core.pose.track import PoseTrack, choose_athlete, compute_track, default_step
+from core.pose.track import Athlete, PoseTrack, choose_athlete, compute_track, default_step
 
 __all__ = ["MODEL_VERSION", "CHUNK", "pose_dir", "track_file", "load_track", "ensure_track",
            "ensure_all", "drop_stale", "track_for_path", "video_step", "people_on_frame",
            "set_athlete", "track_status"]
 
 # Bump when core.pose.track / blazepose change what a track holds (old files are then stale).
-PIPELINE = 1
+PIPELINE = 2  # 2: who is who checked while tracking (core.pose.track.Athlete)
 MODEL_VERSION = "bp" + hashlib.sha256(
     ("|".join(MODELS[name][1] for name in sorted(MODELS)) + f"|{PIPELINE}").encode()
 ).hexdigest()[:8]
@@ -241,6 +243,7 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
             start = int(done.frames[-1]) + step
     if target is not None:
         record = dict(meta, box=given, model=MODEL_VERSION, step=step, complete=False)
+    athlete = Athlete(fps)
     while start < n:
         end = min(n - 1, start + chunk * step - 1)
         offset = 0 if done is None else len(done)
@@ -248,8 +251,11 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
         def part_progress(d, t, text, offset=offset):
             report(progress, offset + d, total, text)
 
-        piece = compute_track(path, step=step, athlete_box=next_box, start=start, end=end,
-                              progress=part_progress, cancel=cancel, estimator=est)
+        # The user's box is followed as given; an automatic pick resumes with the checks of
+        # who is who, the Athlete model carried over from the chunk before.
+        where = {"athlete_box": next_box} if box is not None else {"start_box": next_box}
+        piece = compute_track(path, step=step, start=start, end=end, progress=part_progress,
+                              cancel=cancel, estimator=est, athlete=athlete, **where)
         if first_box is None and piece.athlete_box is not None:
             first_box = piece.athlete_box
         done = _concat(done, piece, _clipped(first_box, width, height))

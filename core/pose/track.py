@@ -20,9 +20,21 @@ frame, so the track follows one person:
   an athlete squatting in place), with size, centrality and how often the person is seen as
   tie-breaks;
 - then the landmark model tracks that person from frame to frame (ROI from the previous
-  landmarks); when the pose is lost the detector runs again and only a detection near the
+  landmarks). Who is who is checked every ~0.5 s of video (`Athlete`): the detector runs, every
+  person it finds is followed over time with their activity (how much their pose, from the
+  landmark model, varied over the last seconds), the athlete's size and look are learnt. When
+  the tracked person has been much stiller over the last 2 s than someone working out (a judge
+  the ROI slid onto while the athlete lay on a GHD or walked past them), the track moves to the
+  one working out and avoids the still one for a while; when the detector sees the tracked
+  person away from where the landmarks sit, the track goes back to them.
+- when the pose is lost the detector runs on every sampled frame; a detection near the
   athlete's last box (centre within about one body size, growing slowly with the time lost;
-  size within 2.5x) is taken, so the track never jumps to a far bystander.
+  size within 2.5x) is taken, but never one known not to be the athlete or standing still
+  while the athlete moved, working people first; after 2 s lost also one farther away who is
+  working out. Weaker detections (score >= 0.3) are taken when they overlap the last box
+  (lying poses), and for 1.5 s the landmark model tries the last ROI again (the detector misses
+  people seen from behind), not onto a still bystander. With a user's `athlete_box` the person
+  given is followed and never exchanged.
 """
 from __future__ import annotations
 
@@ -39,11 +51,11 @@ import numpy as np
 from core.base.errors import PoseError
 from core.base.progress import Progress, check_cancel, report
 from core.media.video import VideoReader, sample_indices
-from core.pose.blazepose import (MODEL_NAME, Detection, PoseEstimator, Roi, iou,
-                                 nearest_detection)
-from core.pose.landmarks import EDGE_INDEX, N_LANDMARKS, NAMES
+from core.pose.blazepose import MODEL_NAME, Detection, PoseEstimator, Roi, iou
+from core.pose.landmarks import EDGE_INDEX, INDEX, N_LANDMARKS, NAMES
 
-__all__ = ["PoseTrack", "compute_track", "default_step", "choose_athlete", "TARGET_FPS"]
+__all__ = ["PoseTrack", "Athlete", "compute_track", "default_step", "choose_athlete",
+           "TARGET_FPS"]
 
 TARGET_FPS = 15.0
 _FORMAT = 1
@@ -292,98 +304,6 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
     return out
 
 
-# -- the track --------------------------------------------------------------------------------------
-
-def compute_track(video_path, *, step: int | None = None, athlete_box=None,
-                  progress: Progress | None = None, cancel=None,
-                  start: int = 0, end: int | None = None,
-                  estimator: PoseEstimator | None = None, prefetch: bool = True) -> PoseTrack:
-    """The athlete's pose track of `video_path` (see the module docstring for who "the athlete"
-    is). `step`: sample every step-th frame (default: every frame up to 15 fps). `athlete_box`:
-    (x0, y0, x1, y1) pixels around the athlete on the first frames. `progress(done, total, text)`
-    is called as frames are done; `cancel` (a threading.Event) stops it with Cancelled.
-    Raises MediaError for unreadable videos; a video without anyone gives a track with score 0
-    everywhere (summary status "no pose"). `start`, `end`: the frame range to track (inclusive;
-    default the whole video), sampled from `start`. `prefetch`: decode the next frames in a thread while
-    the models run (the decoder releases the GIL)."""
-    est = estimator if estimator is not None else PoseEstimator()
-    with VideoReader(video_path, cache_frames=32) as reader:
-        info = reader.info
-        fps = info.fps
-        step = default_step(fps) if step is None else max(1, int(step))
-        last = len(reader) - 1 if end is None else min(int(end), len(reader) - 1)
-        first = max(0, int(start))
-        if last < first:
-            raise PoseError(f"{video_path}: empty frame range [{start}, {end}] "
-                            f"(the video has {len(reader)} frames).")
-        sampled = list(range(first, last + 1, step))
-        track = PoseTrack.empty(sampled, fps=fps, width=info.width, height=info.height,
-                                step=step, video_frames=len(reader))
-        total = len(sampled)
-        report(progress, 0, total, "finding the athlete")
-
-        target = None  # (frame the box belongs to, box)
-        if athlete_box is not None:
-            box = tuple(float(v) for v in athlete_box)
-            if len(box) != 4 or not (box[2] > box[0] and box[3] > box[1]):
-                raise PoseError(f"athlete_box must be (x0, y0, x1, y1) with x1 > x0 and y1 > y0; "
-                                f"got {athlete_box!r}.")
-            target = (first, box)
-        else:
-            chosen = choose_athlete(_scan(reader, est, sampled, fps, cancel), info.width,
-                                    info.height)
-            if chosen is not None:
-                target = chosen
-        if target is not None:  # as a user would draw it: inside the frame
-            x0, y0, x1, y1 = target[1]
-            track.athlete_box = (round(max(0.0, x0), 1), round(max(0.0, y0), 1),
-                                 round(min(float(info.width), x1), 1),
-                                 round(min(float(info.height), y1), 1))
-
-        roi: Roi | None = None
-        last_box = target[1] if target else None
-        last_seen = target[0] if target else 0
-        given = athlete_box is not None
-        per_second = max(1, int(round((fps if fps > 0 else TARGET_FPS) / step)))
-        frames = _Prefetch(reader, sampled) if prefetch else ((i, reader.frame(i)) for i in sampled)
-        try:
-            for ti, (fi, frame) in enumerate(frames):
-                check_cancel(cancel, "The pose track")
-                if target is None and ti % per_second:  # nobody seen yet: look once a second
-                    if ti % 5 == 0:
-                        report(progress, ti + 1, total, f"frame {fi}")
-                    continue
-                res = None
-                if roi is not None:
-                    res = est.landmarks(frame, roi)
-                    if res.presence < est.presence_threshold:
-                        res = None
-                if res is None:
-                    dets = est.detect(frame)
-                    det = _reacquire(dets, last_box, fi - last_seen, fps, given)
-                    if det is not None:
-                        res = est.landmarks(frame, det.roi())
-                        if res.presence < est.presence_threshold:
-                            res = None
-                if res is None:
-                    roi = None
-                else:
-                    roi = res.next_roi
-                    track.xy[ti], track.z[ti] = res.xy, res.z
-                    track.visibility[ti] = res.visibility
-                    track.score[ti] = max(res.presence, 1e-6)
-                    last_box, last_seen = roi.body_box(), fi
-                    if target is None:
-                        target = (fi, last_box)
-                if ti % 5 == 0 or ti == total - 1:
-                    report(progress, ti + 1, total, f"frame {fi}")
-        finally:
-            if prefetch:
-                frames.close()
-        report(progress, total, total, "done")
-    return track
-
-
 class _Prefetch:
     """Frames (index, RGB) decoded ahead in a thread; `close()` stops it. The reader is used
     by this thread only until close() returns."""
@@ -435,15 +355,501 @@ class _Prefetch:
         self._thread.join()
 
 
-def _reacquire(dets: Sequence[Detection], last_box, frames_lost: int, fps: float,
-               given: bool) -> Detection | None:
-    """The detection to resume the athlete from: near the last box (the gate widens by half a
-    body size per second lost, up to 2.5 sizes); the best-scoring one when there is no box yet."""
-    if not dets:
+# -- who is who while tracking ------------------------------------------------------------------------
+
+_CHECK_S = 0.5       # while tracking, the detector checks who is who this often (seconds of video)
+_WINDOW_S = 4.0      # a person's activity: their body's variation over this much video
+_RECENT_S = 2.0     # the tracked person's recent activity (quicker to tell a switch to a judge)
+_MIN_SPAN_S = 1.0    # ... seen over at least this long (else unknown)
+_KEEP_S = 6.0        # a person not seen for this long is forgotten
+_STILL = 0.025       # activity below: standing still (a judge, a bystander, a camera person)
+_ACTIVE = 0.04       # activity above: working out
+_SWITCH_RATIO = 0.5  # the tracked person is taken for another when this much stiller than one
+                     # working out
+_OTHER_S = 10.0      # a person found not to be the athlete is avoided this long
+_LOW_SCORE = 0.3     # weaker detections: checked with the landmark model, or (lost) taken when
+                     # they overlap the athlete's last body box (lying poses)
+_MAX_OTHERS = 3      # people besides the tracked one given landmarks at a check (nearest first)
+_HOLD_S = 1.5        # lost and nobody (acceptable) detected: the landmark model tries the last
+                     # ROI again (a bit larger) for this long (the detector misses people seen
+                     # from behind, lying, or half hidden by a bar)
+_LOOK_SAME = 0.93    # appearance similarity (Bhattacharyya) above: looks like the athlete
+_LOOK_OTHER = 0.6    # below: looks like someone else
+_BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+         for s in ("left", "right")]
+_HIPS = [INDEX["left_hip"], INDEX["right_hip"]]
+
+
+def _pose_shape(xy: np.ndarray, box) -> np.ndarray:
+    """Body joints (shoulders to ankles) relative to the mid hip, in units of the body's size."""
+    xy = np.asarray(xy, np.float64)
+    return ((xy[_BODY] - xy[_HIPS].mean(axis=0)) / _side(box)).ravel()
+
+
+def _look(frame: np.ndarray, det: Detection) -> np.ndarray | None:
+    """The person's appearance: colour histograms (hue x saturation for coloured pixels, 4 grey
+    levels for the rest) of the torso (mid hip to mid shoulder) and of the thighs below it, as
+    the detector's keypoints place them. None when the person is too small."""
+    import cv2
+
+    kp = det.keypoints.astype(np.float64)
+    hip, sh = kp[0], kp[2]
+    v = sh - hip
+    length = float(np.hypot(*v))
+    if not math.isfinite(length) or length < 6:
         return None
+    u = v / length
+    n = np.array([-u[1], u[0]])
+    out = []
+    for centre, half_len, half_w in ((hip + 0.5 * v, 0.4 * length, 0.22 * length),
+                                     (hip - 0.3 * v, 0.25 * length, 0.25 * length)):
+        w_px, h_px = 12, 20
+        src = np.float32([centre + half_len * u - half_w * n, centre + half_len * u + half_w * n,
+                          centre - half_len * u - half_w * n])
+        dst = np.float32([[0, 0], [w_px, 0], [0, h_px]])
+        crop = cv2.warpAffine(frame, cv2.getAffineTransform(src, dst), (w_px, h_px),
+                              flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV).reshape(-1, 3).astype(np.int32)
+        coloured = (hsv[:, 1] >= 64) & (hsv[:, 2] >= 50)
+        bins = np.where(coloured, (hsv[:, 0] * 12 // 180) * 2 + (hsv[:, 1] >= 160),
+                        24 + np.minimum(3, hsv[:, 2] // 64))
+        h = np.bincount(bins, minlength=28).astype(np.float64)
+        out.append(h / max(1.0, h.sum()))
+    return np.stack(out)
+
+
+def _similar(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return float(np.sqrt(a * b).sum(axis=1).mean())
+
+
+@dataclass
+class _Seen:
+    """One person the detector sees, followed from check to check."""
+    sightings: list = field(default_factory=list)  # (frame, Detection, pose shape or None)
+    look: np.ndarray | None = None
+    other_until: int = -1  # frame until which this person is known not to be the athlete
+
+    @property
+    def last(self) -> Detection:
+        return self.sightings[-1][1]
+
+
+class Athlete:
+    """What the tracker knows about the athlete and the people around them, beyond the last box.
+
+    Everyone the detector sees is followed from check to check (`observe`), with their activity:
+    how much their pose (the landmark model's joints relative to the hip, per body size) varied
+    over the last seconds, plus a third of their movement across the floor; an athlete working
+    out changes pose all the time, a judge or a bystander hardly. Besides: the athlete's
+    appearance (colours of torso and thighs, learnt while the tracked person is clearly working
+    out, so not from a judge followed by mistake) and size, and the people found not to be the
+    athlete. Pass one to `compute_track` calls over consecutive ranges of a video to keep it."""
+
+    def __init__(self, fps: float):
+        self.fps = fps if fps and fps > 0 else 25.0
+        self.people: list[_Seen] = []
+        self.look: np.ndarray | None = None
+        self.sizes: list[float] = []
+        self.frame = 0
+        self.tracked: _Seen | None = None  # the person the track is on
+
+    def _frames(self, seconds: float) -> int:
+        return int(round(seconds * self.fps))
+
+    def observe(self, frame_no: int, frame: np.ndarray, dets: Sequence[Detection]) -> list[_Seen]:
+        """Link this frame's detections to the people seen before (nearest centre within 0.8 of
+        a body size, more after a gap, size within 1.6x); returns each detection's person."""
+        self.frame = frame_no
+        keep = self._frames(_KEEP_S)
+        self.people = [p for p in self.people
+                       if frame_no - p.sightings[-1][0] <= keep or p.other_until >= frame_no]
+        pairs = []
+        for di, d in enumerate(dets):
+            for pi, p in enumerate(self.people):
+                if p.sightings[-1][0] >= frame_no:
+                    continue
+                last = p.last
+                dist = math.dist(_center(d.box), _center(last.box)) / _side(last.box)
+                ratio = max(_side(d.box), _side(last.box)) / min(_side(d.box), _side(last.box))
+                gap_s = (frame_no - p.sightings[-1][0]) / self.fps
+                if dist <= min(1.5, 0.6 + 0.4 * gap_s) and ratio <= 1.6:
+                    pairs.append((dist, di, pi))
+        pairs.sort()
+        owner: dict[int, _Seen] = {}
+        taken: set[int] = set()
+        for _, di, pi in pairs:
+            if di in owner or pi in taken:
+                continue
+            owner[di] = self.people[pi]
+            taken.add(pi)
+        out = []
+        for di, d in enumerate(dets):
+            p = owner.get(di)
+            if p is None:
+                p = _Seen()
+                self.people.append(p)
+            self._add(p, frame_no, frame, d)
+            out.append(p)
+        return out
+
+    def _add(self, p: _Seen, frame_no: int, frame: np.ndarray, d: Detection) -> None:
+        p.sightings.append((frame_no, d, None))
+        window = self._frames(_WINDOW_S)
+        p.sightings = [x for x in p.sightings if frame_no - x[0] <= window]
+        look = _look(frame, d)
+        if look is not None:
+            p.look = look if p.look is None else 0.7 * p.look + 0.3 * look
+
+    def follow(self, frame_no: int, frame: np.ndarray, det: Detection, res) -> _Seen:
+        """The tracked person seen at `frame_no` (`det`: their detection, or one made from the
+        landmarks `res` when the detector missed them), with their landmarks."""
+        self.frame = frame_no
+        p = self.tracked
+        if p is None or p not in self.people:
+            p = _Seen()
+            self.people.append(p)
+            self.tracked = p
+        if p.sightings and p.sightings[-1][0] >= frame_no:
+            p.sightings.pop()
+        self._add(p, frame_no, frame, det)
+        self.pose(p, res.xy, res.next_roi.body_box())
+        return p
+
+    @staticmethod
+    def pose(p: _Seen, xy: np.ndarray, box) -> None:
+        """The person's landmarks on their latest sighting."""
+        f, d, _ = p.sightings[-1]
+        p.sightings[-1] = (f, d, (_pose_shape(xy, box), np.asarray(xy, np.float64)[_HIPS].mean(0)
+                                  / _side(box)))
+
+    def activity(self, p: _Seen, seconds: float = _WINDOW_S) -> float | None:
+        """How much the person's pose changed over the last `seconds`; None when not seen with
+        landmarks long enough to say."""
+        recent = [x for x in p.sightings
+                  if x[2] is not None and self.frame - x[0] <= self._frames(seconds)]
+        s = [x[2] for x in recent]
+        frames = [x[0] for x in recent]
+        if len(s) < 3 or frames[-1] - frames[0] < self._frames(_MIN_SPAN_S):
+            return None
+        shapes = np.array([a for a, _ in s])
+        hips = np.array([b for _, b in s])
+        return float(shapes.std(axis=0).mean()) + float(hips.std(axis=0).mean()) / 3
+
+    def looks_like(self, p: _Seen) -> float | None:
+        return _similar(self.look, p.look)
+
+    def learn(self, p: _Seen, box) -> None:
+        """The tracked person `p` (body box `box`): their size always, their appearance when
+        they are clearly working out."""
+        self.sizes = (self.sizes + [_side(box)])[-64:]
+        a = self.activity(p)
+        if p.look is not None and a is not None and a >= _ACTIVE and p.other_until < self.frame:
+            self.look = p.look.copy() if self.look is None else 0.9 * self.look + 0.1 * p.look
+
+    def size(self) -> float | None:
+        return float(np.median(self.sizes)) if self.sizes else None
+
+    def is_other(self, p: _Seen) -> bool:
+        return p.other_until >= self.frame
+
+    def mark_other(self, p: _Seen) -> None:
+        p.other_until = self.frame + self._frames(_OTHER_S)
+
+    def still_other(self, p: _Seen) -> bool:
+        """Known to stand still (over the window) and not to look like the athlete."""
+        a = self.activity(p)
+        sim = self.looks_like(p)
+        return a is not None and a < _STILL and (sim is None or sim < _LOOK_SAME)
+
+
+def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
+               tracked: _Seen) -> int | None:
+    """The detection to follow instead of `tracked` when that one is much stiller than a person
+    working out who may be the athlete (None: stay). Appearance can veto: not when the tracked
+    one looks like the athlete and the other does not."""
+    a_t = ath.activity(tracked, _RECENT_S)
+    if a_t is None or a_t >= _ACTIVE:
+        return None
+    size = ath.size()
+    sim_t = ath.looks_like(tracked)
+    best, best_a = None, 0.0
+    for i, (p, d) in enumerate(zip(people, dets)):
+        if p is tracked or ath.is_other(p):
+            continue
+        a = ath.activity(p)
+        if a is None or a < _ACTIVE or a_t > _SWITCH_RATIO * a:
+            continue
+        if size is not None and max(_side(d.box), size) / min(_side(d.box), size) > 2.0:
+            continue
+        sim = ath.looks_like(p)
+        if sim_t is not None and sim is not None and sim_t >= _LOOK_SAME and sim < _LOOK_OTHER:
+            continue
+        if a > best_a:
+            best, best_a = i, a
+    return best
+
+
+def _reacquire(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection], last_box,
+               frames_lost: int, fps: float, given: bool,
+               low: Sequence[Detection] = ()) -> Detection | None:
+    """The detection to resume the athlete from.
+
+    Near the last box (the gate widens by half a body size per second lost, up to 2.5 sizes);
+    without a user's box also farther after 2 s lost, for one who works out or looks like the
+    athlete. Never a person known not to be the athlete (left for one working out before) nor,
+    unless they look like the athlete, one who stands still; among the rest: working out first,
+    then looking like the athlete, then nearest. `low`: weaker detections, taken only when one
+    overlaps the last box (lying poses the detector is unsure of). The best-scoring one when
+    there is no box yet."""
     if last_box is None:
-        return dets[0]
+        return dets[0] if dets else None
     seconds = abs(frames_lost) / fps if fps > 0 else 0.0  # before the box's frame too
     shift = min(2.5, 1.0 + 0.5 * seconds)
-    return nearest_detection(dets, last_box, max_shift=shift,
-                             max_scale_change=3.0 if given else 2.5)
+    scale = 3.0 if given else 2.5
+    bx, by = _center(last_box)
+    bs = _side(last_box)
+    size = bs if given else (ath.size() or bs)
+    best, best_key = None, None
+    for p, d in zip(people, dets):
+        dist = math.hypot(_center(d.box)[0] - bx, _center(d.box)[1] - by) / bs
+        ratio = max(_side(d.box), size) / min(_side(d.box), size)
+        if ratio > scale:
+            continue
+        if given:
+            if dist > shift:
+                continue
+            key = (0, 0.0, -iou(d.box, last_box), dist)
+        else:
+            if ath.is_other(p) or ath.still_other(p):
+                continue
+            a = ath.activity(p)
+            sim = ath.looks_like(p)
+            working = a is not None and a >= _ACTIVE
+            alike = sim is not None and sim >= _LOOK_SAME
+            unlike = sim is not None and sim < _LOOK_OTHER
+            if dist > shift and not (seconds >= 2.0 and (working or alike) and not unlike):
+                continue
+            if unlike and dist > 0.5:
+                continue
+            key = (0 if working else 1, -round(sim if sim is not None else 0.5, 1),
+                   -iou(d.box, last_box), dist)
+        if best_key is None or key < best_key:
+            best, best_key = d, key
+    if best is None and low and seconds <= 3.0:
+        over = [d for d in low if iou(d.box, last_box) >= 0.2]
+        if over:
+            best = max(over, key=lambda d: iou(d.box, last_box))
+    return best
+
+
+# -- the track --------------------------------------------------------------------------------------
+
+def compute_track(video_path, *, step: int | None = None, athlete_box=None,
+                  progress: Progress | None = None, cancel=None,
+                  start: int = 0, end: int | None = None,
+                  estimator: PoseEstimator | None = None, prefetch: bool = True,
+                  start_box=None, athlete: Athlete | None = None) -> PoseTrack:
+    """The athlete's pose track of `video_path` (see the module docstring for who "the athlete"
+    is). `step`: sample every step-th frame (default: every frame up to 15 fps). `athlete_box`:
+    (x0, y0, x1, y1) pixels around the athlete on the first frames, the user's pick: that person
+    is followed (re-found near their last box), never exchanged for one who moves more.
+    `start_box`: where the athlete was found to be at `start` (a resumed track), without the
+    automatic scan but with the checks of who is who. `athlete`: the `Athlete` model to use and
+    update (to carry it over consecutive ranges). `progress(done, total, text)` is called as
+    frames are done; `cancel` (a threading.Event) stops it with Cancelled.
+    Raises MediaError for unreadable videos; a video without anyone gives a track with score 0
+    everywhere (summary status "no pose"). `start`, `end`: the frame range to track (inclusive;
+    default the whole video), sampled from `start`. `prefetch`: decode the next frames in a thread while
+    the models run (the decoder releases the GIL)."""
+    est = estimator if estimator is not None else PoseEstimator()
+    with VideoReader(video_path, cache_frames=32) as reader:
+        info = reader.info
+        fps = info.fps
+        step = default_step(fps) if step is None else max(1, int(step))
+        last = len(reader) - 1 if end is None else min(int(end), len(reader) - 1)
+        first = max(0, int(start))
+        if last < first:
+            raise PoseError(f"{video_path}: empty frame range [{start}, {end}] "
+                            f"(the video has {len(reader)} frames).")
+        sampled = list(range(first, last + 1, step))
+        track = PoseTrack.empty(sampled, fps=fps, width=info.width, height=info.height,
+                                step=step, video_frames=len(reader))
+        total = len(sampled)
+        report(progress, 0, total, "finding the athlete")
+
+        target = None  # (frame the box belongs to, box)
+        for name, b in (("athlete_box", athlete_box), ("start_box", start_box)):
+            if b is None:
+                continue
+            box = tuple(float(v) for v in b)
+            if len(box) != 4 or not (box[2] > box[0] and box[3] > box[1]):
+                raise PoseError(f"{name} must be (x0, y0, x1, y1) with x1 > x0 and y1 > y0; "
+                                f"got {b!r}.")
+            target = (first, box)
+            break
+        if target is None:
+            chosen = choose_athlete(_scan(reader, est, sampled, fps, cancel), info.width,
+                                    info.height)
+            if chosen is not None:
+                target = chosen
+        if target is not None:  # as a user would draw it: inside the frame
+            x0, y0, x1, y1 = target[1]
+            track.athlete_box = (round(max(0.0, x0), 1), round(max(0.0, y0), 1),
+                                 round(min(float(info.width), x1), 1),
+                                 round(min(float(info.height), y1), 1))
+
+        roi: Roi | None = None
+        last_box = target[1] if target else None
+        last_seen = target[0] if target else 0
+        given = athlete_box is not None
+        ath = athlete if athlete is not None else Athlete(fps)
+        rate = fps if fps > 0 else TARGET_FPS
+        per_second = max(1, int(round(rate / step)))
+        check_every = max(1, int(round(_CHECK_S * rate / step)))
+        next_check = 0
+        last_roi: Roi | None = None
+        frames = _Prefetch(reader, sampled) if prefetch else ((i, reader.frame(i)) for i in sampled)
+        try:
+            for ti, (fi, frame) in enumerate(frames):
+                check_cancel(cancel, "The pose track")
+                if target is None and ti % per_second:  # nobody seen yet: look once a second
+                    if ti % 5 == 0:
+                        report(progress, ti + 1, total, f"frame {fi}")
+                    continue
+                res = None
+                if roi is not None:
+                    res = est.landmarks(frame, roi)
+                    if res.presence < est.presence_threshold:
+                        res = None
+                if res is not None and not given and ti >= next_check:
+                    res, still = _check(est, ath, fi, frame, res)
+                    next_check = ti + (max(1, check_every // 2) if still else check_every)
+                if res is None:
+                    dets = est.detect(frame, min_score=None if given else _LOW_SCORE)
+                    strong = [d for d in dets if d.score >= est.min_detection_score]
+                    low = [d for d in dets if d.score < est.min_detection_score]
+                    people = ath.observe(fi, frame, strong)
+                    det = _reacquire(ath, people, strong, last_box, fi - last_seen, fps, given,
+                                     low)
+                    for p, d in zip(people, strong):
+                        if d is det:
+                            ath.tracked = p
+                    if det is not None:
+                        res = est.landmarks(frame, det.roi())
+                        if res.presence < est.presence_threshold:
+                            res = None
+                    if res is None and last_roi is not None and not given \
+                            and fi - last_seen <= _HOLD_S * rate:
+                        res = est.landmarks(frame, Roi(last_roi.cx, last_roi.cy,
+                                                       last_roi.size * 1.2, last_roi.rotation))
+                        if res.presence < est.presence_threshold \
+                                or not _held(ath, res, last_box, fi, fps):
+                            res = None
+                if res is None:
+                    roi = None
+                else:
+                    roi = last_roi = res.next_roi
+                    track.xy[ti], track.z[ti] = res.xy, res.z
+                    track.visibility[ti] = res.visibility
+                    track.score[ti] = max(res.presence, 1e-6)
+                    last_box, last_seen = roi.body_box(), fi
+                    if target is None:
+                        target = (fi, last_box)
+                if ti % 5 == 0 or ti == total - 1:
+                    report(progress, ti + 1, total, f"frame {fi}")
+        finally:
+            if prefetch:
+                frames.close()
+        report(progress, total, total, "done")
+    return track
+
+
+def _from_landmarks(res) -> Detection:
+    """A detection made from the landmarks (when the detector misses the tracked person)."""
+    xy = np.asarray(res.xy, np.float64)
+    hip = xy[_HIPS].mean(axis=0)
+    shoulder = xy[[INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(axis=0)
+    roi = res.next_roi
+    r = roi.size / 2.0
+    top = (roi.cx + r * math.sin(roi.rotation), roi.cy - r * math.cos(roi.rotation))
+    kp = np.array([hip, top, shoulder, shoulder], np.float32)
+    box = roi.body_box()
+    return Detection(score=float(res.presence), box=box, keypoints=kp, face_box=box)
+
+
+def _held(ath: Athlete, res, last_box, frame_no: int, fps: float) -> bool:
+    """Whether landmarks found on the last ROI again can be the athlete: hips within half a body
+    size of the last box's centre, and not on a person seen in the last second who is known not
+    to be the athlete or stands still (a judge right beside them)."""
+    hip = _hips(res.xy)
+    if math.dist(hip, _center(last_box)) > 0.5 * _side(last_box):
+        return False
+    recent = frame_no - int(round(fps if fps > 0 else 25))
+    for p in ath.people:
+        if p is ath.tracked or p.sightings[-1][0] < recent:
+            continue
+        if math.dist(p.last.center, hip) <= 0.35 * _side(p.last.box) \
+                and (ath.is_other(p) or ath.still_other(p)):
+            return False
+    return True
+
+
+def _hips(xy) -> np.ndarray:
+    return np.asarray(xy, np.float64)[_HIPS].mean(axis=0)
+
+
+def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res):
+    """Who is who, while tracking. The detection whose mid hip lies on the track's is the
+    tracked person (observed with the track's landmarks); when there is none but the detector
+    sees the person followed so far elsewhere (linked to them, looking like them), the ROI has
+    slid off them onto someone else (a lying athlete next to a standing judge): the track goes
+    back to them. The other people are observed with the landmark model's pose (up to
+    `_MAX_OTHERS`, nearest first); when the tracked person has been much stiller than someone
+    working out, the track moves to that person. Returns the landmarks to keep and whether the
+    tracked person stands still (then the next check comes sooner)."""
+    dets = est.detect(frame, min_score=_LOW_SCORE)
+    body = res.next_roi.body_box()
+    bs = _side(body)
+    hip = _hips(res.xy)
+    ti, best = None, 0.35
+    for i, d in enumerate(dets):
+        dist = math.dist(d.center, hip) / bs
+        if dist <= best and max(_side(d.box), bs) / min(_side(d.box), bs) <= 2.0:
+            ti, best = i, dist
+    if ti is None and ath.tracked is not None:
+        people = ath.observe(fi, frame, dets)
+        k = next((i for i, p in enumerate(people) if p is ath.tracked), None)
+        if k is not None:
+            sim = ath.looks_like(people[k])
+            r = est.landmarks(frame, dets[k].roi())
+            if (sim is None or sim >= _LOOK_OTHER) and r.presence >= est.presence_threshold \
+                    and math.dist(_hips(r.xy), dets[k].center) <= 0.35 * _side(dets[k].box):
+                ath.pose(people[k], r.xy, r.next_roi.body_box())
+                return r, False
+            people[k].sightings.pop()  # not them after all
+        for p in people:  # undo: observed again below, without the tracked one
+            if p.sightings and p.sightings[-1][0] == fi:
+                p.sightings.pop()
+        ath.people = [p for p in ath.people if p.sightings or p is ath.tracked]
+    tracked = ath.follow(fi, frame, dets[ti] if ti is not None else _from_landmarks(res), res)
+    ath.learn(tracked, body)
+    own = dets[ti].box if ti is not None else body
+    others = sorted((d for i, d in enumerate(dets) if i != ti and iou(d.box, own) < 0.5),
+                    key=lambda d: math.dist(_center(d.box), _center(body)))
+    people = ath.observe(fi, frame, others)
+    found = {}
+    for i, (p, d) in enumerate(zip(people[:_MAX_OTHERS], others)):
+        r = est.landmarks(frame, d.roi())
+        if r.presence >= est.presence_threshold:
+            ath.pose(p, r.xy, r.next_roi.body_box())
+            found[i] = r
+    a = ath.activity(tracked, _RECENT_S)
+    still = a is not None and a < _STILL
+    j = _switch_to(ath, people, others, tracked)
+    if j is None or j not in found:
+        return res, still
+    ath.mark_other(tracked)
+    ath.tracked = people[j]
+    return found[j], False

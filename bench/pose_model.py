@@ -6,7 +6,9 @@
 1. generation speed: synthetic pose tracks (`core.demo.motion`) per second, in reps/s, 1 and 2 workers;
 2. trains the full pose model (`train_pose_model`, target <= 5 min on 2 cores) into --out;
 3. held-out synthetic workouts (seeds disjoint from train and val: `demo_plans`-style WODs and random
-   plans, with no-reps): clip top-1 per movement on the true reps and on rest windows, confusion;
+   plans, with no-reps, `motion.varied_config`): clip top-1 per movement on the true reps and on rest
+   windows, confusion; held-out tracks outside the nine (`motion.other_track`): share of windows
+   called none / none or low confidence, per kind;
 4. the rep counter given the true sets: count MAE / off-by-one / exact; the judge: no-rep precision and
    recall against the generator's ground truth (all views, and side views only);
 5. inference ms per clip (one clip per call, after warm-up).
@@ -55,7 +57,31 @@ def test_tracks(n: int, seed: int) -> list:
     plans = demo_plans(seed=9000 + seed, n_videos=max(6, half), target_seconds=60)[:half]
     seeds = [9_000_000 + seed * 1000 + i for i in range(n)]
     workouts = plans + [M.random_workout(s) for s in seeds[half:]]
-    return M.generate_tracks(seeds, M.MotionConfig(norep_p=0.25), workers=2, workouts=workouts)
+    return M.generate_tracks(seeds, M.varied_config(norep_p=0.25), workers=2, workouts=workouts)
+
+
+def other_eval(model, n: int, seed: int) -> dict:
+    """Held-out tracks of movements outside the nine (`motion.other_track`, other seeds than training):
+    per kind the share of 1.5 s / 3 s windows called none, and marked low confidence (top < 0.5)."""
+    from core.inference import pose_predict as PP
+
+    trs = M.generate_tracks([9_500_000 + seed * 1000 + i for i in range(n)], M.varied_config(), workers=2,
+                            workouts=["other"] * n)
+    per: dict = {}
+    for tr in trs:
+        ranges = PP.window_ranges(int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
+        p = PM.predict_clips(model, tr.arrays(), ranges, tr.fps)
+        none = p.argmax(-1) == model.labels.index("none")
+        low = none | (p.max(-1) < PP.LOW_CONFIDENCE)
+        for k in tr.meta["other"]:
+            d = per.setdefault(k, [0, 0, 0])
+            d[0] += int(none.sum())
+            d[1] += int(low.sum())
+            d[2] += len(none)
+    out = {k: {"none": round(a / c, 3), "none_or_low": round(b / c, 3), "windows": c} for k, (a, b, c) in per.items()}
+    tot = np.array(list(per.values())).sum(0)
+    out["all"] = {"none": round(tot[0] / tot[2], 3), "none_or_low": round(tot[1] / tot[2], 3), "windows": int(tot[2])}
+    return out
 
 
 def clip_eval(model, tracks) -> dict:
@@ -124,6 +150,7 @@ def main(argv=None) -> int:
     res["test_tracks"] = {"tracks": len(tracks), "reps": sum(len(t.reps) for t in tracks),
                           "no_reps": sum(not r["valid"] for t in tracks for r in t.reps)}
     res["clips"] = clip_eval(model, tracks)
+    res["outside_nine"] = other_eval(model, max(10, a.test_workouts // 3), a.seed)
     res["reps_all_views"] = PR.evaluate_tracks(tracks)
     side = [t for t in tracks if abs(t.meta["yaw_deg"]) >= 45]
     res["reps_side_views"] = {k: v for k, v in PR.evaluate_tracks(side).items() if k != "per_movement"}
@@ -142,6 +169,8 @@ def main(argv=None) -> int:
     print(f"held-out synthetic: rep clips top-1 {c['rep_clips_top1']}, with rest windows {c['all_top1']} (n={c['n']})")
     for k, v in c["per_class"].items():
         print(f"  {k:>18s} {v}")
+    print("outside the nine (held-out other_track windows): " + ", ".join(
+        f"{k} {v['none']:.2f}/{v['none_or_low']:.2f}" for k, v in res["outside_nine"].items()) + "  (none / none or low)")
     labels = model.labels
     print("confusion (rows true, cols predicted): " + " ".join(s[:5] for s in labels))
     for k, row in zip(labels, c["confusion"]):

@@ -173,6 +173,53 @@ def synthetic_workouts(model, n: int, seed0: int = 900_000) -> dict:
     return out
 
 
+def track_stats(xy, vis, score) -> dict:
+    """Statistics of a pose track that `core.demo.motion.TrackNoise` models: no-pose share and runs,
+    the second-difference residual (torso lengths) of the torso and of the wrists/ankles on the stillest
+    fifth of the frames (jitter, little motion), left/right swap frames, low visibility share."""
+    xy = np.asarray(xy, np.float64)
+    ok = np.isfinite(xy).all(axis=(1, 2)) & (np.nan_to_num(np.asarray(score, np.float64)) > 0.3)
+    if ok.sum() < 8:
+        return {}
+    hip, sh = 0.5 * (xy[:, 23] + xy[:, 24]), 0.5 * (xy[:, 11] + xy[:, 12])
+    torso = float(np.median(np.linalg.norm(sh - hip, axis=-1)[ok]))
+    o3 = ok[:-2] & ok[1:-1] & ok[2:]
+    res = np.linalg.norm(xy[1:-1] - 0.5 * (xy[:-2] + xy[2:]), axis=-1)[o3] / torso
+    speed = np.linalg.norm(xy[2:] - xy[:-2], axis=-1)[o3].mean(1) / torso
+    still = speed <= np.percentile(speed, 20)
+    swaps = 0
+    for a, b in ((25, 26), (27, 28), (15, 16)):
+        same = np.linalg.norm(xy[1:-1, a] - xy[:-2, a], axis=-1) + np.linalg.norm(xy[1:-1, b] - xy[:-2, b], axis=-1)
+        cross = np.linalg.norm(xy[1:-1, a] - xy[:-2, b], axis=-1) + np.linalg.norm(xy[1:-1, b] - xy[:-2, a], axis=-1)
+        swaps += int(np.nansum((cross < 0.5 * same) & (same > 0.3 * torso) & o3))
+    v = np.asarray(vis)[ok]
+    runs = int((np.diff(np.r_[0, (~ok).astype(int), 0]) == 1).sum())
+    return {"no_pose": float((~ok).mean()), "no_pose_runs_per_frame": runs / len(ok),
+            "still_jitter_torso": float(np.median(res[still][:, [11, 12, 23, 24]])),
+            "still_jitter_limbs": float(np.median(res[still][:, [15, 16, 27, 28]])),
+            "swaps_per_frame": swaps / max(int(o3.sum()), 1), "visibility_below_0.5": float((v < 0.5).mean()),
+            "visibility_mean": float(v.mean())}
+
+
+def noise_stats(rows, n_synthetic: int = 30) -> dict:
+    """Real tracks (the cached ones of `rows`) vs synthetic tracks of `core.demo.motion`'s defaults:
+    median and spread of `track_stats` (for fitting TrackNoise, not classes)."""
+    from core.demo import motion as M
+
+    real = [track_stats(t.xy, t.visibility, t.score) for t in (get_track(REAL_VIDEOS / r["file"]) for r in rows)]
+    syn = [track_stats(t.xy, t.visibility, t.score)
+           for t in M.generate_tracks(range(900, 900 + n_synthetic), M.varied_config(), workers=2)]
+    out = {}
+    for name, st in (("real", real), ("synthetic", syn)):
+        st = [x for x in st if x]
+        out[name] = {k: {"p10": round(float(np.percentile([x[k] for x in st], 10)), 4),
+                         "median": round(float(np.median([x[k] for x in st])), 4),
+                         "p90": round(float(np.percentile([x[k] for x in st], 90)), 4),
+                         "mean": round(float(np.mean([x[k] for x in st])), 4)} for k in st[0]}
+        out[name]["tracks"] = len(st)
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "pose-synth"))
@@ -183,7 +230,21 @@ def main(argv=None) -> int:
     ap.add_argument("--no-plots", action="store_true")
     ap.add_argument("--synthetic", type=int, default=0, metavar="N",
                     help="also the whole-workout analysis on N held-out synthetic workouts")
+    ap.add_argument("--noise-stats", action="store_true",
+                    help="only compare pose-track statistics (jitter, swaps, no-pose, visibility) of the real "
+                         "tracks with synthetic ones (what TrackNoise is fitted to), then exit")
     args = ap.parse_args(argv)
+    if args.noise_stats:
+        with open(REAL_VIDEOS / "index.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        st = noise_stats(rows)
+        for k in st["real"]:
+            if k != "tracks":
+                print(f"{k:24s} real {st['real'][k]}  synthetic {st['synthetic'][k]}")
+        if args.json:
+            OUT.mkdir(parents=True, exist_ok=True)
+            (OUT / "noise_stats.json").write_text(json.dumps(st, indent=1))
+        return 0
     folder = Path(args.model)
     if args.train:
         from core.base.workspace import Workspace

@@ -60,3 +60,27 @@ def test_cancel_and_bad_arguments(tmp_path):
         PM.train_pose_model(tmp_path / "c", n_train=1, n_val=50, epochs=1, seed=0)
     with pytest.raises(ModelingError):
         PM.load_pose_model(tmp_path / "nothing")
+
+
+def test_image_frame_features_and_first_layout(track):
+    arr = track.arrays()
+    r = track.reps[0]
+    f = PM.clip_features(arr, r["start"], r["end"])
+    v1 = PM.clip_features(arr, r["start"], r["end"], settings=PM.FeatureSettings(version=1))
+    assert v1.shape == (32, PM.N_FEATURES_V1) and PM.N_FEATURES_V1 != PM.N_FEATURES
+    assert np.allclose(f[:, :132], v1[:, :132])               # the same body-relative landmarks
+    # the anchors' image paths: a body moved up in the image moves them, not the body-relative part
+    xy = arr["xy"].copy()
+    sel = (arr["frames"] >= r["start"]) & (arr["frames"] <= r["end"])
+    xy[sel] -= np.linspace(0, 80, sel.sum())[:, None, None] * np.array([0.0, 1.0], np.float32)
+    g = PM.clip_features(dict(arr, xy=xy), r["start"], r["end"])
+    assert np.allclose(f[:, :66], g[:, :66], atol=1e-3) and not np.allclose(f[:, 132:142], g[:, 132:142], atol=1e-2)
+
+
+def test_other_tracks_are_a_none_pool_and_temperature_is_at_least_one():
+    trs = [M.motion_track(M.random_workout(4), 4, M.MotionConfig()), M.other_track(4), M.other_track(5)]
+    (rel, hip, vis, mask, dur), y = PM.make_samples(trs, 220, seed=1)
+    assert hip.shape[2] == PM.N_ANCHORS and (y == PM.LABELS.index("none")).mean() > 0.15
+    z = np.array([[4.0, 0.0], [0.0, 4.0]] * 20)
+    assert PM.fit_temperature(z, np.array([0, 1] * 20)) == 1.0          # right and sure: not sharpened
+    assert PM.fit_temperature(z, np.array([1, 0] * 10 + [0, 1] * 10)) > 2.0   # half wrong: softened

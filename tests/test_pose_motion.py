@@ -93,3 +93,43 @@ def test_generate_tracks_in_order_with_workers():
     two = M.generate_tracks(seeds, workers=2)
     assert [len(t.reps) for t in one] == [len(t.reps) for t in two]
     assert all(np.array_equal(a.xy, b.xy, equal_nan=True) for a, b in zip(one, two))
+
+
+@pytest.mark.parametrize("kind", M.OTHER_KINDS)
+def test_other_tracks_are_none_and_finite(kind):
+    tr = M.other_track(12, kinds=(kind,))
+    assert tr.reps == [] and (tr.labels == M.NONE).all() and (tr.frame_labels() == M.NONE).all()
+    assert np.isfinite(tr.xy_clean).all() and tr.meta["other"] == [kind]
+    xy = tr.xy_clean
+    torso = np.linalg.norm(0.5 * (xy[:, 11] + xy[:, 12]) - 0.5 * (xy[:, 23] + xy[:, 24]), axis=-1)
+    assert torso.min() > 0.2 * np.median(torso)          # a body, not a collapsed figure
+    if kind in ("push-up", "mountain climber", "plank"):   # prone: the torso is roughly level in a side view
+        a = M.other_track(12, M.MotionConfig(view=M.ViewRanges(yaw_deg=(85, 90), roll_deg=0.0)), kinds=(kind,))
+        d = 0.5 * (a.xy_clean[:, 11] + a.xy_clean[:, 12]) - 0.5 * (a.xy_clean[:, 23] + a.xy_clean[:, 24])
+        assert np.median(np.abs(d[:, 0])) > np.median(np.abs(d[:, 1]))
+
+
+def test_other_tracks_deterministic_and_in_generate_tracks():
+    a = M.other_track(5)
+    b = M.generate_tracks([5], workouts=["other"])[0]
+    assert np.array_equal(a.xy, b.xy, equal_nan=True) and a.meta["workout"] == b.meta["workout"]
+    assert not np.array_equal(a.xy_clean[:10], M.other_track(6).xy_clean[:10])
+
+
+def test_strict_pullups_swing_less():
+    from core.demo.synthetic import Workout
+    w = Workout(seed=8, blocks=[("transition", 60), ("chest-to-bar", 6), ("rest", 30)], fps=30.0)
+    side = M.ViewRanges(yaw_deg=(85.0, 90.0), follow_p=0.0, mirror_p=0.0)
+
+    def swing(strict_p):
+        tr = M.motion_track(w, 8, M.varied_config(noise=M.CLEAN, noise_scale=(1.0, 1.0), view=side, strict_p=strict_p))
+        st = tr.sets()[0]
+        sel = (tr.frames >= st["start"]) & (tr.frames <= st["end"])
+        xy = tr.xy_clean[sel]
+        torso = np.median(np.linalg.norm(0.5 * (xy[:, 11] + xy[:, 12]) - 0.5 * (xy[:, 23] + xy[:, 24]), axis=-1))
+        ankle = 0.5 * (xy[:, 27, 0] + xy[:, 28, 0]) - 0.5 * (xy[:, 15, 0] + xy[:, 16, 0])
+        return float(np.std(ankle) / torso), len(tr.reps)
+
+    kip, strict = swing(0.0), swing(1.0)
+    assert kip[1] == strict[1] == 6
+    assert strict[0] < 0.6 * kip[0]

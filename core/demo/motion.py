@@ -28,6 +28,15 @@ of it, with ground truth, for training and measuring pose models without any rea
    filter, dropouts (NaN rows, score 0); visibility is low on far-side limbs in side views, on the face
    seen from behind and outside the image.
 
+6. **Outside the nine**: `other_track(seed)` makes tracks of other exercises and idling (`OTHER_KINDS`:
+   push-ups, mountain climbers, planks, lunges, jumping jacks, kettlebell swings, air squats, walking,
+   standing about) from keyframes in the figure's pose parameters, through the same camera and pose
+   estimator; every frame is NONE (for a pose model's "none" class).
+
+`varied_config()` is the wider variety a pose model trains on: slow and fast sets, higher cameras,
+strict (non-kipping) chest-to-bar sets, low double-under hops. The `TrackNoise` defaults are fitted
+to BlazePose tracks of real videos (`bench/pose_real.py --noise-stats`).
+
 A `MotionTrack` holds the pose-track arrays of `core.pose.landmarks` (``frames, xy, z, visibility,
 score``), per-frame labels (movement index in `MOVEMENTS`, `NONE` = -1 for rests and transitions) and
 the reps: ``{"label", "start", "end", "valid", "reason", "checks"}`` (decoder frame indices of the
@@ -39,7 +48,9 @@ Public API::
     motion_track(workout, seed, config=MotionConfig()) -> MotionTrack
     random_workout(seed, movements=None) -> Workout
     generate_tracks(seeds, config=MotionConfig(), workers=1, workouts=None, progress=None, cancel=None)
-        -> list[MotionTrack]
+        -> list[MotionTrack]             # workouts[i] == "other": other_track(seeds[i])
+    other_track(seed, config=MotionConfig(), kinds=None) -> MotionTrack
+    varied_config(**overrides) -> MotionConfig
     fk_world(sim, params=None, body=None) -> (joints (n, 24, 3), heading (n,))
     landmarks_3d(joints, params, heading, body) -> (n, 33, 3)
 
@@ -55,12 +66,14 @@ import numpy as np
 
 from core.base.labels import DEFAULT_MOVEMENTS, REP_FRAMES_30FPS
 from core.base.progress import Progress, check_cancel, report
-from core.demo.synthetic import JOINTS, PARAMS, Workout, plan_workout, simulate
+from core.demo.synthetic import (IDLE_ARMS, IDLE_HIPS, IDLE_KNEES, IDLE_LOOK, JOINTS, PARAMS, Workout, plan_workout,
+                                 simulate)
+from core.demo.synthetic import pose as spose
 
 __all__ = [
     "LANDMARKS", "LANDMARK_INDEX", "FLIP_LANDMARKS", "MOVEMENTS", "NONE", "NOREP_KINDS", "GT_STANDARDS",
     "TrackNoise", "ViewRanges", "MotionConfig", "MotionTrack", "motion_track", "random_workout",
-    "generate_tracks", "fk_world", "landmarks_3d", "TORSO_CM",
+    "generate_tracks", "fk_world", "landmarks_3d", "TORSO_CM", "OTHER_KINDS", "other_track", "varied_config",
 ]
 
 # Same names and order as core.pose.landmarks.NAMES (this layer may not import core.pose).
@@ -124,18 +137,22 @@ class TrackNoise:
     """How a pose estimator's track differs from the truth (per sampled frame). Lengths are fractions
     of the torso length (mid-shoulder to mid-hip in the image); rates are per sampled frame."""
 
-    jitter: float = 0.015             # landmark jitter SD
-    jitter_low_vis: float = 0.06      # extra SD at visibility 0 (scaled by 1 - visibility)
+    # Defaults fitted to BlazePose tracks of real videos (`bench/pose_real.py --noise-stats`: the
+    # median second-difference residual of the torso and the wrists/ankles on the stillest fifth of
+    # the frames, left/right swap runs, no-pose runs); `MotionConfig.noise_scale` spreads them over
+    # the range the real tracks show (about 0.5x to 3x the median).
+    jitter: float = 0.009             # landmark jitter SD
+    jitter_low_vis: float = 0.04      # extra SD at visibility 0 (scaled by 1 - visibility)
     jitter_corr: float = 0.6          # AR(1) correlation of the jitter from one sampled frame to the next
     outlier_rate: float = 0.002       # chance that one landmark jumps in a frame
     outlier_scale: float = 0.35       # SD of such a jump
-    swap_rate: float = 0.006          # chance that a left/right swap run starts
+    swap_rate: float = 0.0015         # chance that a left/right swap run starts
     swap_len: float = 3.0             # its mean length (frames)
     swap_legs_only: float = 0.6       # share of swaps that exchange the legs only (else the whole body)
     lag: float = 0.25                 # exponential smoothing weight of the previous output (0 = none)
-    dropout_rate: float = 0.006       # chance that a no-pose run starts (NaN rows, score 0)
-    dropout_len: float = 4.0          # its mean length (frames)
-    far_visibility: tuple = (0.25, 0.75)   # visibility of the far side in a pure side view
+    dropout_rate: float = 0.002       # chance that a no-pose run starts (NaN rows, score 0)
+    dropout_len: float = 6.0          # its mean length (frames)
+    far_visibility: tuple = (0.35, 0.9)    # visibility of the far side in a pure side view
     out_of_frame_visibility: float = 0.15
     score: tuple = (0.75, 1.0)        # pose presence where there is a pose
 
@@ -143,7 +160,7 @@ class TrackNoise:
         """The same noise with every amplitude and rate times k (k = 0: a clean track)."""
         return dataclasses.replace(
             self, jitter=self.jitter * k, jitter_low_vis=self.jitter_low_vis * k, outlier_rate=self.outlier_rate * k,
-            swap_rate=self.swap_rate * k, lag=min(0.9, self.lag * k), dropout_rate=self.dropout_rate * k)
+            swap_rate=self.swap_rate * k, lag=min(0.6, self.lag * k), dropout_rate=self.dropout_rate * k)
 
 
 CLEAN = TrackNoise(jitter=0.0, jitter_low_vis=0.0, outlier_rate=0.0, swap_rate=0.0, lag=0.0, dropout_rate=0.0,
@@ -163,7 +180,7 @@ class ViewRanges:
     fill: tuple = (0.35, 1.0)             # share of the limiting image side the athlete's extent covers
     overflow_p: float = 0.08              # chance that the extent is larger than the image (cut off)
     mirror_p: float = 0.5
-    follow_p: float = 0.4                 # a panning camera that follows the athlete (else fixed)
+    follow_p: float = 0.3                 # a panning camera that follows the athlete (else fixed)
 
 
 @dataclass(frozen=True)
@@ -171,7 +188,7 @@ class MotionConfig:
     fps: float = 30.0                     # video fps (the figure is simulated at this rate)
     step: int = 2                         # the pose track samples every step-th frame (15 fps)
     noise: TrackNoise = TrackNoise()
-    noise_scale: tuple = (0.5, 1.6)       # per track, the noise is scaled by a factor in this range
+    noise_scale: tuple = (0.5, 3.0)       # per track, the noise is scaled by a factor in this range (log-uniform)
     view: ViewRanges = ViewRanges()
     proportions: float = 0.05             # SD of the random segment length factors
     tempo: tuple = (0.75, 1.25)           # per-set speed factor
@@ -180,6 +197,18 @@ class MotionConfig:
     pause_s: tuple = (0.2, 1.2)
     norep_p: float = 0.0                  # chance that a rep of a movement with standards is a no-rep
     norep_kinds: dict | None = None       # movement -> allowed kinds (default NOREP_KINDS)
+    strict_p: float = 0.0                 # chance that a chest-to-bar set is strict (little kip, legs hang)
+    du_jump: tuple = (1.0, 1.0)           # double-unders: jump height factor per track (low: single-under-like hops)
+
+
+def varied_config(**overrides) -> MotionConfig:
+    """The wider variety the pose model trains on (and is measured on, held out): slow and fast sets
+    (scaled, tired or demonstrated reps: 0.45-1.35x the real rep speed), cameras up to 3.2 m high,
+    strict chest-to-bar sets (40 %), low double-under hops, no-reps 15 %."""
+    base = dict(tempo=(0.45, 1.35), view=ViewRanges(height_m=(0.4, 3.2)), strict_p=0.4, du_jump=(0.35, 1.2),
+                norep_p=0.15)
+    base.update(overrides)
+    return MotionConfig(**base)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -432,6 +461,31 @@ def _apply_variant(P: np.ndarray, a: int, b: int, label: str, kind: str, rng) ->
     else:
         raise ValueError(kind)
     return None
+
+
+def _strict_sets(P: np.ndarray, frame_labels, p: float, rng) -> None:
+    """Some chest-to-bar sets strict (in place): the kip's trunk and leg swing blended towards a still
+    hang (legs straight or knees bent); the arms, so the pull's height, are unchanged."""
+    if p <= 0:
+        return
+    lab = np.array([lb == "chest-to-bar" for lb in frame_labels], bool)
+    if not lab.any():
+        return
+    n = len(P)
+    edges = np.flatnonzero(np.diff(np.r_[0, lab.astype(int), 0]))
+    w = np.zeros(n)
+    for a, b in zip(edges[::2], edges[1::2]):
+        if rng.random() < p:
+            w[max(0, a - 10):min(n, b + 10)] = rng.uniform(0.65, 1.0)
+    if not w.any():
+        return
+    w = _box_mean(w, 9)
+    th = rng.uniform(0.0, 45.0)
+    knee = rng.uniform(0.0, 95.0)
+    tgt = {"T": 181.0, "N": 181.0, "THL": th, "THR": th, "SHL": th - knee, "SHR": th - knee,
+           "FTL": 90.0 + th - knee - 20.0, "FTR": 90.0 + th - knee - 20.0}
+    for k, v in tgt.items():
+        P[:, _P[k]] += w * (v - P[:, _P[k]])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -774,8 +828,12 @@ def motion_track(workout: Workout, seed: int, config: MotionConfig = MotionConfi
             if res is not None:
                 partial[s["start"]] = res
             variant[i] = kind
+    _strict_sets(P, sim.frame_labels, cfg.strict_p, rng)
     body = _perturbed_body(sim.scene.body, cfg.proportions, rng)
     J, heading = fk_world(sim, P, body)
+    du = np.array([lb == "double-unders" for lb in sim.frame_labels], bool)
+    if du.any():      # lower hops (single-under-like): the jump height of the whole track scaled
+        J[du, :, 1] -= (1.0 - rng.uniform(*cfg.du_jump)) * np.maximum(P[du, _P["air"]], 0.0)[:, None]
     L3 = landmarks_3d(J, P, heading, body)
     # time warp -> video frames
     reps_src = [(s["start"], s["end"], s["label"]) for s in seg]
@@ -798,10 +856,17 @@ def motion_track(workout: Workout, seed: int, config: MotionConfig = MotionConfi
         ok, reason, checks = judge_3d(s["label"], q, a, b)
         reps.append({"label": s["label"], "start": a, "end": b, "valid": bool(ok), "reason": reason,
                      "checks": checks, "variant": variant[i]})
-    # camera and sampling
+    facts_extra = {"workout": workout.name}
+    return _observe(Lv, lab_v, hv, reps, cfg, rng, facts_extra)
+
+
+def _observe(Lv, lab_v, hv, reps, cfg: MotionConfig, rng, facts_extra: dict) -> MotionTrack:
+    """World landmarks per video frame -> a random camera -> sampled frames -> the pose estimator."""
+    nv = len(Lv)
     uv, zpx, tocam, (W, H), facts = _camera(Lv, lab_v, hv, cfg.view, rng)
     k = cfg.noise_scale
-    noise = cfg.noise.scaled(rng.uniform(*k)) if k != (1.0, 1.0) else cfg.noise
+    noise = cfg.noise.scaled(math.exp(rng.uniform(math.log(k[0]), math.log(k[1])))) if k != (1.0, 1.0) \
+        else cfg.noise
     vis = _visibility(Lv, tocam, uv, W, H, noise, rng)
     if rng.random() < cfg.view.mirror_p:
         uv = uv[:, _FLIP]
@@ -815,22 +880,210 @@ def motion_track(workout: Workout, seed: int, config: MotionConfig = MotionConfi
     xy_c = uv[frames].astype(np.float32)
     xy, z, visn, score = corrupt(xy_c, zpx[frames], vis[frames], noise, rng)
     facts["noise"] = dataclasses.asdict(noise)
-    facts["workout"] = workout.name
+    facts.update(facts_extra)
     return MotionTrack(frames=frames, xy=xy, z=z, visibility=visn, score=score, labels=lab_v[frames],
                        reps=reps, width=int(W), height=int(H), fps=float(cfg.fps), step=int(cfg.step),
                        n_video_frames=int(nv), xy_clean=xy_c, meta=facts)
 
 
+# ----------------------------------------------------------------------------------------------
+# movements outside the nine ("none"): other exercises and idling, from the figure's own poses
+# ----------------------------------------------------------------------------------------------
+# Every frame of such a track is labelled NONE; a pose model learns from them that a push-up is not a
+# burpee nor a handstand push-up, a lunge or an air squat not a thruster, a swing not a clean.
+OTHER_KINDS = ("push-up", "mountain climber", "plank", "lunge", "jumping jack", "kb swing", "air squat", "walk",
+               "idle")
+_PRONE = ("push-up", "mountain climber", "plank")
+_ARMS = {"down": dict(UA=3, FA=8, abdA=8), "hips": dict(UA=-8, FA=8, abdA=42, abdF=-55),
+         "forward": dict(UA=88, FA=90, abdA=8), "chest": dict(UA=25, FA=165, abdA=12, abdF=0),
+         "overhead": dict(UA=178, FA=180, abdA=20)}
+
+
+def _pvec(p: dict) -> np.ndarray:
+    return np.array([p[k] for k in PARAMS], np.float64)
+
+
+def _other_def(kind: str, rng):
+    """(keys [(phase, pose dict)] of one periodic cycle, cycle seconds (lo, hi), jump height m)."""
+    u = rng.uniform
+    plank = spose(T=u(95, 101), N=104, TH=-80, SH=-81, FT=0, UA=u(0, 8), FA=4, abdA=u(10, 20), abdL=5)
+    if kind == "push-up":
+        d = u(0.55, 1.0)
+        bot = spose(plank, T=93, N=98, UA=4 - 115 * d, FA=6, abdA=14 + 25 * d, abdF=10)
+        return [(0, plank), (0.45, bot), (0.55, bot), (1, plank)], (0.9, 2.2), 0.0
+    if kind == "mountain climber":
+        th, sh = u(0, 30), u(-100, -80)
+        lft = dict(plank, THL=th, SHL=sh, FTL=u(0, 40))
+        rgt = dict(plank, THR=th, SHR=sh, FTR=u(0, 40))
+        return [(0, plank), (0.25, lft), (0.5, plank), (0.75, rgt), (1, plank)], (0.6, 1.3), 0.0
+    if kind == "plank":
+        return [(0, plank), (0.5, spose(plank, T=plank["T"] + 3, TH=-78)), (1, plank)], (2.0, 4.0), 0.0
+    stand = spose(**_ARMS[str(rng.choice(["down", "down", "hips"]))])
+    if kind == "lunge":
+        arms = _ARMS[str(rng.choice(["down", "hips", "forward", "overhead"]))]
+        front, back = dict(TH=u(70, 92), SH=u(-12, 0), FT=90), dict(TH=u(-30, -10), SH=u(-110, -90), FT=u(10, 40))
+        base = spose(stand, T=u(172, 182), N=178, **arms)
+        lft = dict(base, THL=front["TH"], SHL=front["SH"], FTL=90, THR=back["TH"], SHR=back["SH"], FTR=back["FT"])
+        rgt = dict(base, THR=front["TH"], SHR=front["SH"], FTR=90, THL=back["TH"], SHL=back["SH"], FTL=back["FT"])
+        top = spose(stand, **arms)
+        return [(0, top), (0.25, lft), (0.5, top), (0.75, rgt), (1, top)], (2.4, 4.4), 0.0
+    if kind == "jumping jack":
+        a = u(130, 175)
+        closed = spose(UA=0, FA=0, abdA=u(4, 12), abdL=4)
+        opened = spose(UA=0, FA=0, abdA=a, abdF=a + u(0, 10), abdL=u(12, 20))
+        return [(0, closed), (0.5, opened), (1, closed)], (0.7, 1.2), u(0.03, 0.12)
+    if kind == "kb swing":
+        ua = u(160, 182) if rng.random() < 0.5 else u(70, 100)
+        hinge = spose(T=u(118, 135), N=145, TH=u(18, 36), SH=u(-14, -6), UA=-25, FA=-30, abdA=6)
+        top = spose(T=184, N=182, TH=-2, SH=0, UA=ua, FA=ua + 3, abdA=8)
+        return [(0, hinge), (0.5, top), (1, hinge)], (1.0, 1.7), 0.0
+    if kind == "air squat":
+        # not the front rack: a squat with the hands at the shoulders is the thruster's own squat
+        arms = _ARMS[str(rng.choice(["forward", "forward", "hips", "down"]))]
+        bot = spose(T=u(138, 156), N=165, TH=u(92, 110), SH=u(-38, -26), FT=90, abdL=u(8, 18), **arms)
+        top = spose(stand, **(arms if rng.random() < 0.5 else {}))
+        return [(0, top), (0.5, bot), (1, top)], (1.0, 2.2), 0.0
+    if kind == "walk":
+        a = dict(THL=22, SHL=-8, THR=-15, SHR=-35, FTL=95, FTR=60, UAL=-18, UAR=18, FAL=-10, FAR=30)
+        b = {k[:-1] + ("R" if k[-1] == "L" else "L"): v for k, v in a.items()}
+        return [(0, spose(**a)), (0.5, spose(**b)), (1, spose(**a))], (0.9, 1.25), 0.0
+    raise ValueError(kind)
+
+
+def _cyclic(keys, x: np.ndarray) -> np.ndarray:
+    """Periodic Catmull-Rom through keyframes [(phase, pose)] (first == last) at phases x (n,)."""
+    kt = np.array([k for k, _ in keys], np.float64)
+    kv = np.stack([_pvec(p) for _, p in keys])
+    K = len(kt) - 1
+    x = np.mod(x, 1.0)
+    i = np.clip(np.searchsorted(kt, x, side="right") - 1, 0, K - 1)
+    t = ((x - kt[i]) / (kt[i + 1] - kt[i]))[:, None]
+    p0, p1, p2, p3 = kv[(i - 1) % K], kv[i], kv[i + 1], kv[(i + 2) % K]
+    return 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t * t
+                  + (3 * p1 - p0 - 3 * p2 + p3) * t * t * t)
+
+
+def _idle(n: int, prone: bool, rng) -> np.ndarray:
+    """Params (n, NP) of standing about (or holding a plank): random held poses, smooth changes."""
+    if prone:
+        keys, _, _ = _other_def("plank", rng)
+        return _cyclic(keys, np.arange(n) / (rng.uniform(2.0, 4.0) * 30.0))
+    poses = [spose(), IDLE_HIPS, IDLE_ARMS, IDLE_LOOK, IDLE_KNEES, spose(UA=40, FA=150, abdA=10, abdF=-20)]
+    out = np.zeros((n, len(PARAMS)))
+    t, cur = 0, _pvec(poses[rng.integers(len(poses))])
+    while t < n:
+        hold, move = int(rng.uniform(0.5, 2.5) * 30), int(rng.uniform(0.4, 1.0) * 30)
+        nxt = _pvec(poses[rng.integers(len(poses))])
+        w = np.clip(np.arange(hold + move) - hold, 0, move) / max(move, 1)
+        w = (w * w * (3 - 2 * w))[:, None]
+        seg = cur + w * (nxt - cur)
+        out[t:t + len(seg)] = seg[:n - t]
+        t += len(seg)
+        cur = nxt
+    return out
+
+
+def _prone_pivot(J: np.ndarray) -> np.ndarray:
+    """Body-frame joints tilted about the hands so that the supporting toes are as low as the hands."""
+    g = J[:, [10, 11]].mean(1)
+    sup = np.where(J[:, 22, 2] < J[:, 23, 2], 22, 23)          # the foot further back supports
+    v = J[np.arange(len(J)), sup] - g
+    a = np.arctan(v[:, 1] / np.where(np.abs(v[:, 2]) > 1e-6, v[:, 2], -1e-6))
+    c, s = np.cos(a)[:, None], np.sin(a)[:, None]
+    r = J - g[:, None]
+    out = r.copy()
+    out[..., 1] = r[..., 1] * c - r[..., 2] * s
+    out[..., 2] = r[..., 1] * s + r[..., 2] * c
+    return out + g[:, None]
+
+
+def other_track(seed: int, config: MotionConfig = MotionConfig(), kinds: tuple | None = None) -> MotionTrack:
+    """A track of movements outside the nine (`OTHER_KINDS`: sets of one or two of them with idling
+    between), every frame NONE; the same camera and pose-estimator model as `motion_track`."""
+    cfg = config
+    rng = np.random.default_rng([int(seed), 0x6F746872])
+    fps = cfg.fps
+    if kinds is None:
+        prone = rng.random() < 0.35
+        fam = _PRONE if prone else tuple(k for k in OTHER_KINDS if k not in _PRONE and k != "idle")
+        kinds = tuple(str(k) for k in rng.choice(fam, size=int(rng.integers(1, 3)), replace=False))
+    kinds = tuple(kinds)
+    prone = any(k in _PRONE for k in kinds)
+    sim = simulate(Workout(seed=int(seed), blocks=[("rest", 4)], fps=fps), 854, 480, fps)
+    body = _perturbed_body(sim.scene.body, cfg.proportions, rng)
+    parts, air, walk = [], [], []
+    parts.append(_idle(int(rng.uniform(0.5, 2.0) * fps), prone, rng))
+    for j in range(int(rng.integers(1, 4))):
+        kind = kinds[j % len(kinds)] if kinds != ("idle",) else "idle"
+        if kind == "idle":
+            parts.append(_idle(int(rng.uniform(4, 10) * fps), prone, rng))
+        else:
+            keys, (lo, hi), h = _other_def(kind, rng)
+            cyc = rng.uniform(lo, hi) * fps
+            n_cyc = rng.uniform(4, 10) * fps / cyc if kind == "walk" else int(rng.integers(3, 13)) / (
+                2 if kind in ("lunge", "mountain climber") else 1)
+            n = max(8, int(n_cyc * cyc))
+            rate = (1.0 + 0.06 * _box_mean(rng.normal(0, 1, n), int(cyc) + 1) * 3) / cyc
+            x = np.cumsum(rate) - rate[0]
+            parts.append(_cyclic(keys, x))
+            if h > 0:
+                air.append((sum(len(p) for p in parts[:-1]), h * np.abs(np.sin(2 * np.pi * x))))
+            if kind == "walk":
+                walk.append((sum(len(p) for p in parts[:-1]), n, 1.35 / cyc * rng.uniform(0.8, 1.2)))
+        parts.append(_idle(int(rng.uniform(1.0, 4.0) * fps), prone, rng))
+    P = np.concatenate(parts)
+    n = len(P)
+    b = 0
+    for p in parts[:-1]:            # cross-fade the joins
+        b += len(p)
+        lo, hi = max(0, b - 6), min(n - 1, b + 6)
+        w = ((np.arange(lo, hi + 1) - lo) / max(hi - lo, 1))[:, None]
+        P[lo:hi + 1] = P[lo] + w * (P[hi] - P[lo])
+    h0 = rng.uniform(-np.pi, np.pi)
+    heading = np.full(n, h0)
+    pos = np.zeros(n)
+    for a, m, v in walk:            # back and forth over a few metres, turning at the ends
+        L = rng.uniform(1.5, 4.0)
+        s = np.arange(m) * v
+        tri = np.abs(np.mod(s, 2 * L) - L)
+        pos[a:a + m] = L - tri
+        back = np.mod(s, 2 * L) >= L
+        heading[a:a + m] = h0 + np.pi * _box_mean(back.astype(float), 15)
+        pos[a + m:] = pos[a + m - 1]
+    Jb = _fk(P, body)
+    if prone:
+        Jb = _prone_pivot(Jb)
+    J = _roty(Jb, heading)
+    lift = np.zeros(n)
+    for a, h in air:
+        lift[a:a + len(h)] += h[:n - a]
+    if prone:
+        ref = J[:, [10, 11]].mean(1)
+        low = J[:, [10, 11, 22, 23, 16, 17, 3, 2]][..., 1].min(1) - 0.03
+    else:
+        ref = J[:, [20, 21, 22, 23]].mean(1)
+        ref = _box_mean(ref, 31)
+        low = J[:, [20, 21, 22, 23, 16, 17, 10, 11, 2]][..., 1].min(1) - 0.03
+    fwd = np.stack([np.sin(h0) * pos, np.zeros(n), np.cos(h0) * pos], -1)
+    root = fwd - ref * [1, 0, 1] - low[:, None] * [0, 1, 0] + lift[:, None] * [0, 1, 0]
+    J = J + root[:, None]
+    L3 = landmarks_3d(J, P, heading, body)
+    lab = np.full(n, NONE, np.int16)
+    return _observe(L3, lab, heading, [], cfg, rng, {"workout": "other: " + ", ".join(kinds), "other": list(kinds)})
+
+
 def _one(args):
     seed, cfg, workout = args
+    if workout == "other":
+        return other_track(seed, cfg)
     w = workout if workout is not None else random_workout(seed)
     return motion_track(w, seed, cfg)
 
 
 def generate_tracks(seeds, config: MotionConfig = MotionConfig(), workers: int = 1, workouts: list | None = None,
                     progress: Progress | None = None, cancel=None) -> list[MotionTrack]:
-    """One track per seed (of `random_workout(seed)`, or of `workouts[i]`), in order; `workers` > 1
-    runs them in spawned processes."""
+    """One track per seed (of `random_workout(seed)`, or of `workouts[i]`; the string "other" there:
+    `other_track(seed)`), in order; `workers` > 1 runs them in spawned processes."""
     seeds = [int(s) for s in seeds]
     jobs = [(s, config, workouts[i] if workouts is not None else None) for i, s in enumerate(seeds)]
     out: list = []

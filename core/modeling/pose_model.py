@@ -4,28 +4,41 @@ Trained on synthetic motion only (`core.demo.motion`: the demo figure's movement
 cameras through a simulated pose estimator), so it needs no real labels and runs on any BlazePose
 track (`core.pose.landmarks` arrays: ``frames, xy, visibility[, score]``).
 
-Features of a clip or window (frames ``start..end`` of a track; `clip_features`):
+Features of a clip or window (frames ``start..end`` of a track; `clip_features`; layout version 2):
 
 - the 33 landmarks relative to the mid-hip of each step, divided by the clip's torso length (median
   over the clip of mid-shoulder to mid-hip): translation and scale free, gravity kept (image y down);
-- their velocities (torso lengths per second, x0.1), the mid-hip's path relative to its clip mean
-  (jumps, travel) and its velocity, the landmarks' visibility, a mask (1 where the frame had a pose),
-  and log(clip seconds) (so one model sees reps of 0.4 s and windows of 4 s);
+- their velocities (torso lengths per second, x0.1);
+- the body's motion in the image: the paths of the mid-hip, mid-wrist, mid-ankle, mid-shoulder and
+  nose relative to their clip means (torso lengths) and their velocities, so that a pull-up (wrists
+  still in the image, the body and the feet rising) is not an overhead squat (wrists going down with
+  the squat, feet still) even though the body-relative poses are alike;
+- a mask (1 where the frame had a pose) and log(clip seconds) (so one model sees reps of 0.4 s and
+  windows of 4 s); visibility is not a feature (BlazePose reports ~1 almost everywhere on real video);
 - NaN gaps (no pose: NaN rows or score < `min_score`) are linearly interpolated in time before
   resampling to `steps` equally spaced times (default 32) over the clip; a clip with no pose at all
   gives zeros and mask 0.
 
+Models saved with the first layout (hip path only, plus visibility; no ``version`` in their
+features) still load and predict with it.
+
 Model: a small temporal conv net (tf.keras via tf_keras, as `core.modeling.movinet`): 4 Conv1D
 layers with batch norm, average+max pooling, dropout, 10 logits. Training (`train_pose_model`)
-generates synthetic tracks (train and val from disjoint seeds: different athletes, cameras, plans),
+generates synthetic tracks (`core.demo.motion.varied_config`: slow to fast sets, high cameras, strict
+pull-ups, low hops; train and val from disjoint seeds: different athletes, cameras, plans) plus a
+third as many tracks of movements outside the nine (`core.demo.motion.other_track`: push-ups,
+mountain climbers, planks, lunges, jumping jacks, swings, air squats, walking, idling; all "none"),
 cuts rep clips (edges jittered: partial reps), windows of 0.7-4 s inside sets, and rest/transition
-windows ("none"), class-balanced; augments every epoch (mirror with FLIP, rotation, anisotropic
-scale, jitter); keeps the best epoch on val.
+windows ("none"), class-balanced (the none windows of the other movements are a pool of their own, so
+none has two shares); augments every epoch (mirror with FLIP, rotation, anisotropic scale, jitter);
+label smoothing 0.1; keeps the best epoch on val; then fits a softmax temperature on val
+(`fit_temperature`, never below 1) that `PoseModel.logits` applies.
 
 Saved model folder::
 
     out_dir/pose_model.keras     the Keras model
-    out_dir/pose_model.json      {"kind": "pose", "labels", "features": {...}, "metrics": {...}, ...}
+    out_dir/pose_model.json      {"kind": "pose", "labels", "features": {steps, min_score, version},
+                                  "temperature", "metrics": {...}, ...}
 
 API::
 
@@ -67,9 +80,19 @@ _LS, _RS, _LH, _RH = INDEX["left_shoulder"], INDEX["right_shoulder"], INDEX["lef
 class FeatureSettings:
     steps: int = 32
     min_score: float = 0.3       # frames whose pose score is lower count as no pose
+    version: int = 2             # 1: the first layout (hip path only, visibility), still loadable
 
 
-N_FEATURES = N_LANDMARKS * 2 * 2 + 4 + N_LANDMARKS + 2
+# image-frame paths: mid-hip, mid-wrist, mid-ankle, mid-shoulder, nose (each relative to its clip mean)
+_ANCHORS = ((INDEX["left_hip"], INDEX["right_hip"]), (INDEX["left_wrist"], INDEX["right_wrist"]),
+            (INDEX["left_ankle"], INDEX["right_ankle"]), (_LS, _RS), (INDEX["nose"], INDEX["nose"]))
+N_ANCHORS = len(_ANCHORS)
+N_FEATURES = N_LANDMARKS * 2 * 2 + N_ANCHORS * 2 * 2 + 2
+N_FEATURES_V1 = N_LANDMARKS * 2 * 2 + 4 + N_LANDMARKS + 2
+
+
+def n_features(settings: "FeatureSettings") -> int:
+    return N_FEATURES_V1 if settings.version == 1 else N_FEATURES
 
 
 # ----------------------------------------------------------------------------------------------
@@ -105,7 +128,8 @@ def _pose_ok(xy: np.ndarray, score: np.ndarray | None, min_score: float) -> np.n
 
 
 def _normalised(frames, xy, vis, score, start, end, fps, st: FeatureSettings):
-    """Resampled hip-relative torso-scaled coords [S,33,2], hip path [S,2], vis [S,33], mask [S], seconds."""
+    """Resampled hip-relative torso-scaled coords [S,33,2], image-frame anchor paths [S,A,2] (torso
+    lengths from their clip means: the body's motion in the image), vis [S,33], mask [S], seconds."""
     S = st.steps
     frames = np.asarray(frames)
     sel = np.ones(len(frames), bool)
@@ -114,7 +138,7 @@ def _normalised(frames, xy, vis, score, start, end, fps, st: FeatureSettings):
     if end is not None:
         sel &= frames <= end
     idx = np.flatnonzero(sel)
-    z = (np.zeros((S, N_LANDMARKS, 2)), np.zeros((S, 2)), np.zeros((S, N_LANDMARKS)), np.zeros(S))
+    z = (np.zeros((S, N_LANDMARKS, 2)), np.zeros((S, N_ANCHORS, 2)), np.zeros((S, N_LANDMARKS)), np.zeros(S))
     if not len(idx):
         return (*z, 1.0 / fps)
     fr = frames[idx].astype(np.float64)
@@ -137,22 +161,29 @@ def _normalised(frames, xy, vis, score, start, end, fps, st: FeatureSettings):
     f = np.where(span > 0, np.clip((ts - fr[i]) / np.where(span > 0, span, 1), 0, 1), 0.0)
     lerp = lambda A: A[i] * (1 - f).reshape((-1,) + (1,) * (A.ndim - 1)) + A[j] * f.reshape((-1,) + (1,) * (A.ndim - 1))  # noqa: E731
     rel_s = lerp(rel)
-    hip_s = lerp(hip)
+    anc = np.stack([0.5 * (P[:, a] + P[:, b]) for a, b in _ANCHORS], 1)
+    hip_s = lerp(anc)
     hip_s = (hip_s - hip_s.mean(0)) / torso
     vis_s = lerp(V)
     mask = lerp(ok.astype(np.float64))
     return rel_s, hip_s, vis_s, mask, dur
 
 
-def _assemble(rel, hip, vis, mask, dur) -> np.ndarray:
-    """Features [N, S, F] from batched normalised arrays ([N,S,33,2], [N,S,2], [N,S,33], [N,S], [N])."""
+def _assemble(rel, hip, vis, mask, dur, version: int = 2) -> np.ndarray:
+    """Features [N, S, F] from batched normalised arrays ([N,S,33,2], [N,S,A,2], [N,S,33], [N,S], [N]).
+    The visibility is not a feature: BlazePose reports ~1 for almost every landmark on real video, so
+    what it says on synthetic tracks would not carry over."""
     N, S = rel.shape[:2]
     dt = (np.asarray(dur, np.float64) / max(S - 1, 1)).reshape(N, 1, 1, 1)
     vel = np.gradient(rel, axis=1) / dt * 0.1
-    hvel = np.gradient(hip, axis=1) / dt[..., 0] * 0.1
+    hvel = np.gradient(hip, axis=1) / dt * 0.1
     ld = np.broadcast_to(np.log(np.asarray(dur, np.float64)).reshape(N, 1, 1), (N, S, 1))
-    out = np.concatenate([rel.reshape(N, S, -1), np.clip(vel, -3, 3).reshape(N, S, -1), hip, np.clip(hvel, -3, 3),
-                          vis, mask[..., None], ld], -1)
+    if version == 1:
+        out = np.concatenate([rel.reshape(N, S, -1), np.clip(vel, -3, 3).reshape(N, S, -1), hip[:, :, 0],
+                              np.clip(hvel[:, :, 0], -3, 3), vis, mask[..., None], ld], -1)
+        return np.nan_to_num(out).astype(np.float32)
+    out = np.concatenate([rel.reshape(N, S, -1), np.clip(vel, -3, 3).reshape(N, S, -1), hip.reshape(N, S, -1),
+                          np.clip(hvel, -3, 3).reshape(N, S, -1), mask[..., None], ld], -1)
     return np.nan_to_num(out).astype(np.float32)
 
 
@@ -161,7 +192,7 @@ def clip_features(track: dict, start: int | None = None, end: int | None = None,
     """Features [steps, N_FEATURES] of frames start..end (decoder indices, inclusive) of a pose track."""
     rel, hip, vis, mask, dur = _normalised(track["frames"], np.asarray(track["xy"]), np.asarray(track["visibility"]),
                                            track.get("score"), start, end, fps, settings)
-    return _assemble(rel[None], hip[None], vis[None], mask[None], np.array([dur]))[0]
+    return _assemble(rel[None], hip[None], vis[None], mask[None], np.array([dur]), settings.version)[0]
 
 
 def _augment(rel, hip, vis, mask, rng):
@@ -171,14 +202,14 @@ def _augment(rel, hip, vis, mask, rng):
     m = rng.random(N) < 0.5
     rel[m] = rel[m][:, :, _FLIP]
     rel[m, ..., 0] *= -1
-    hip[m, :, 0] *= -1
+    hip[m, ..., 0] *= -1
     vis[m] = vis[m][:, :, _FLIP]
     a = np.radians(rng.uniform(-12, 12, N))
     sx, sy = rng.uniform(0.85, 1.15, N), rng.uniform(0.92, 1.08, N)
     c, s = np.cos(a), np.sin(a)
     R = np.stack([np.stack([c * sx, -s * sx], -1), np.stack([s * sy, c * sy], -1)], -2)   # [N,2,2]
     rel = np.einsum("nij,nslj->nsli", R, rel)
-    hip = np.einsum("nij,nsj->nsi", R, hip)
+    hip = np.einsum("nij,nslj->nsli", R, hip)
     rel += rng.normal(0, 0.01, rel.shape)
     return rel, hip, vis, mask
 
@@ -218,14 +249,16 @@ def make_samples(tracks, n: int, seed: int, settings: FeatureSettings = FeatureS
     """n class-balanced clips from MotionTracks: normalised arrays (rel, hip, vis, mask, dur) and labels."""
     rng = np.random.default_rng([int(seed), 77])
     cands = []
+    other = len(LABELS)       # pool of the none windows of tracks outside the nine (`motion.other_track`)
     for ti, tr in enumerate(tracks):
+        is_other = bool(tr.meta.get("other"))
         for a, b, y in _candidates(tr, rng, windows_per_track=max(8, tr.n_video_frames // 60)):
-            cands.append((ti, a, b, y))
+            cands.append((ti, a, b, y, other if is_other else y))
     if not cands:
         raise ModelingError("No training clips could be cut from the synthetic tracks.")
     by = {}
     for c in cands:
-        by.setdefault(c[3], []).append(c)
+        by.setdefault(c[4], []).append(c[:4])
     classes = sorted(by)
     per = int(math.ceil(n / len(classes)))
     chosen = []
@@ -236,7 +269,7 @@ def make_samples(tracks, n: int, seed: int, settings: FeatureSettings = FeatureS
     chosen = [chosen[i] for i in rng.permutation(len(chosen))[:n]]
     S = settings.steps
     rel = np.zeros((len(chosen), S, N_LANDMARKS, 2), np.float32)
-    hip = np.zeros((len(chosen), S, 2), np.float32)
+    hip = np.zeros((len(chosen), S, N_ANCHORS, 2), np.float32)
     vis = np.zeros((len(chosen), S, N_LANDMARKS), np.float32)
     mask = np.zeros((len(chosen), S), np.float32)
     dur = np.zeros(len(chosen), np.float32)
@@ -284,8 +317,13 @@ class PoseModel:
     settings: FeatureSettings
     meta: dict
 
+    @property
+    def temperature(self) -> float:
+        return float(self.meta.get("temperature", 1.0) or 1.0)
+
     def logits(self, feats: np.ndarray) -> np.ndarray:
-        return np.asarray(self.keras_model(feats, training=False))
+        """Calibrated logits: the network's divided by the temperature fitted on val."""
+        return np.asarray(self.keras_model(feats, training=False)) / self.temperature
 
 
 def _softmax(z):
@@ -301,7 +339,8 @@ def predict_clips(model: PoseModel, track: dict, ranges, fps: float = 30.0, batc
     parts = [_normalised(track["frames"], xy, vis, score, a, b, fps, model.settings) for a, b in ranges]
     if not parts:
         return np.zeros((0, len(model.labels)), np.float32)
-    feats = _assemble(*[np.stack([p[k] for p in parts]) for k in range(4)], np.array([p[4] for p in parts]))
+    feats = _assemble(*[np.stack([p[k] for p in parts]) for k in range(4)], np.array([p[4] for p in parts]),
+                      model.settings.version)
     out = [_softmax(model.logits(feats[i:i + batch])) for i in range(0, len(feats), batch)]
     return np.concatenate(out).astype(np.float32)
 
@@ -324,24 +363,42 @@ def load_pose_model(path) -> PoseModel:
         km = keras.models.load_model(str(model_p), compile=False)
     except Exception as e:  # noqa: BLE001 - a broken file is the user's problem to see
         raise ModelingError(f"The pose model in {path} could not be loaded: {e}") from e
-    st = FeatureSettings(**meta.get("features", {}))
+    feats = dict(meta.get("features", {}))
+    feats.setdefault("version", 1)        # models saved before the version field have the first layout
+    st = FeatureSettings(**feats)
     return PoseModel(km, tuple(meta["labels"]), st, meta)
 
 
 # ----------------------------------------------------------------------------------------------
 # training
 # ----------------------------------------------------------------------------------------------
-def _tracks(seeds, workers, progress, cancel, lo, hi, text):
-    from core.demo.motion import MotionConfig, generate_tracks
+def _tracks(seeds, workers, progress, cancel, lo, hi, text, n_other: int = 0, other_base: int = 0):
+    """Workout tracks of `seeds` and n_other tracks of movements outside the nine (all none)."""
+    from core.demo.motion import generate_tracks, varied_config
 
     def prog(done, total, _t):
         report(progress, lo + (hi - lo) * done / max(total, 1), 100, f"{text} {done}/{total}")
 
-    return generate_tracks(seeds, MotionConfig(norep_p=0.15), workers=workers, progress=prog, cancel=cancel)
+    seeds = list(seeds)
+    workouts = [None] * len(seeds) + ["other"] * n_other
+    seeds += list(range(other_base, other_base + n_other))
+    return generate_tracks(seeds, varied_config(), workers=workers, workouts=workouts, progress=prog, cancel=cancel)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray, lo: float = 1.0, hi: float = 5.0) -> float:
+    """The temperature in [lo, hi] with the least NLL of softmax(logits / T) on (logits, y). Never
+    below 1: a model that is near perfect on synthetic val is not made more confident than trained."""
+    best = (np.inf, 1.0)
+    for T in np.exp(np.linspace(np.log(lo), np.log(hi), 41)):
+        p = _softmax(logits / T)[np.arange(len(y)), y]
+        nll = float(np.mean(-np.log(p + 1e-9)))
+        if nll < best[0]:
+            best = (nll, float(T))
+    return best[1]
 
 
 def evaluate_samples(model: PoseModel, X, y) -> dict:
-    feats = _assemble(*X)
+    feats = _assemble(*X, model.settings.version)
     probs = np.concatenate([_softmax(model.logits(feats[i:i + 512])) for i in range(0, len(feats), 512)])
     pred = probs.argmax(-1)
     C = len(model.labels)
@@ -365,12 +422,15 @@ def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs
     st = FeatureSettings()
     n_tr_tracks = max(12, int(round(n_train * tracks_per_sample)))
     n_va_tracks = max(6, int(round(n_val * tracks_per_sample)))
-    # disjoint seeds: train 0..49999, val 50000.. in the seed's block of 100000
+    n_tr_other, n_va_other = max(4, n_tr_tracks // 3), max(3, n_va_tracks // 3)
+    # disjoint seeds: train 0..49999, val 50000.. in the seed's block of 100000 (other-motion tracks
+    # from 20000 and 70000)
     base = int(seed) * 100_000
     report(progress, 0, 100, "generating synthetic pose tracks")
-    tr_tracks = _tracks(range(base, base + n_tr_tracks), workers, progress, cancel, 0, 30, "train tracks")
+    tr_tracks = _tracks(range(base, base + n_tr_tracks), workers, progress, cancel, 0, 30, "train tracks",
+                        n_tr_other, base + 20_000)
     va_tracks = _tracks(range(base + 50_000, base + 50_000 + n_va_tracks), workers, progress, cancel, 30, 38,
-                        "val tracks")
+                        "val tracks", n_va_other, base + 70_000)
     check_cancel(cancel, "Training the pose model")
     Xtr, ytr = make_samples(tr_tracks, n_train, seed, st)
     Xva, yva = make_samples(va_tracks, n_val, seed + 1, st)
@@ -385,7 +445,7 @@ def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs
     steps_per_epoch = int(math.ceil(len(ytr) / batch))
     sched = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, epochs * steps_per_epoch), alpha=0.05)
     km.compile(optimizer=keras.optimizers.Adam(sched),
-               loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.05))
+               loss=keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1))
     model = PoseModel(km, LABELS, st, {})
     rng = np.random.default_rng([int(seed), 99])
     Fva = _assemble(*Xva)
@@ -405,16 +465,20 @@ def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs
             best = (acc, ep + 1, [w.copy() for w in km.get_weights()])
         report(progress, 40 + 58 * (ep + 1) / epochs, 100, f"epoch {ep + 1}/{epochs}: val top-1 {acc:.3f}")
     km.set_weights(best[2])
+    logits = np.concatenate([np.asarray(km(Fva[i:i + 1024], training=False)) for i in range(0, len(Fva), 1024)])
+    temperature = fit_temperature(logits, yva)
+    model.meta = {"temperature": temperature}
     val = evaluate_samples(model, Xva, yva)
     train_s = time.time() - t0
     metrics = {"val_top1": val["top1"], "val_per_class": val["per_class"], "val_confusion": val["confusion"],
                "best_epoch": best[1], "epochs": epochs, "history": history, "n_train": int(len(ytr)),
                "n_val": int(len(yva)), "train_tracks": n_tr_tracks, "val_tracks": n_va_tracks,
+               "other_tracks": [n_tr_other, n_va_other], "temperature": round(temperature, 3),
                "generate_s": round(gen_s, 1), "total_s": round(train_s, 1), "seed": int(seed),
                "data": "synthetic (core.demo.motion); val: disjoint seeds (other athletes, cameras, plans)"}
     km.save(str(out_dir / MODEL_FILE))
     meta = {"kind": "pose", "labels": list(LABELS), "features": asdict(st), "n_features": N_FEATURES,
-            "architecture": "pose_tcn", "fps_assumed": 30.0, "metrics": metrics,
+            "architecture": "pose_tcn", "fps_assumed": 30.0, "temperature": temperature, "metrics": metrics,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (out_dir / META_FILE).write_text(json.dumps(meta, indent=1))
     model.meta = meta

@@ -9,7 +9,7 @@ import pytest
 
 CORE = Path(__file__).resolve().parents[1] / "core"
 # Bottom to top; a package may import itself and the packages before it.
-LAYERS = ("base", "media", "demo", "pose", "labeling", "dataset", "modeling", "inference",
+LAYERS = ("base", "media", "pose", "demo", "labeling", "dataset", "modeling", "inference",
           "evaluation", "analysis", "cli")
 
 

@@ -68,7 +68,9 @@ from core.base.labels import DEFAULT_MOVEMENTS, REP_FRAMES_30FPS
 from core.base.progress import Progress, check_cancel, report
 from core.demo.synthetic import (IDLE_ARMS, IDLE_HIPS, IDLE_KNEES, IDLE_LOOK, JOINTS, PARAMS, Workout, plan_workout,
                                  simulate)
+from core.demo.synthetic import body_joints, rotate_y, sagittal_dir
 from core.demo.synthetic import pose as spose
+from core.pose.landmarks import FLIP, INDEX, NAMES
 
 __all__ = [
     "LANDMARKS", "LANDMARK_INDEX", "FLIP_LANDMARKS", "MOVEMENTS", "NONE", "NOREP_KINDS", "GT_STANDARDS",
@@ -76,18 +78,9 @@ __all__ = [
     "generate_tracks", "fk_world", "landmarks_3d", "TORSO_CM", "OTHER_KINDS", "other_track", "varied_config",
 ]
 
-# Same names and order as core.pose.landmarks.NAMES (this layer may not import core.pose).
-LANDMARKS = (
-    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
-    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
-    "left_pinky", "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb",
-    "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
-    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
-)
-LANDMARK_INDEX = {n: i for i, n in enumerate(LANDMARKS)}
-FLIP_LANDMARKS = tuple(LANDMARK_INDEX[n.replace("left", "#").replace("right", "left").replace("#", "right")]
-                       for n in LANDMARKS)
+LANDMARKS = NAMES  # BlazePose's 33, in their order (core.pose.landmarks)
+LANDMARK_INDEX = INDEX
+FLIP_LANDMARKS = FLIP
 MOVEMENTS = tuple(DEFAULT_MOVEMENTS)
 NONE = -1
 TORSO_CM = 50.0          # nominal torso length (mid-shoulder to mid-hip) used to report lengths in cm
@@ -258,53 +251,6 @@ class MotionTrack:
 # ----------------------------------------------------------------------------------------------
 # forward kinematics (the figure's, see core.demo.synthetic's module doc)
 # ----------------------------------------------------------------------------------------------
-def _sag(a, lat, s):
-    cl = np.cos(lat)
-    return np.stack([s * np.sin(lat) * np.ones_like(a), -np.cos(a) * cl, np.sin(a) * cl], -1)
-
-
-def _fk(params: np.ndarray, b) -> np.ndarray:
-    """Joints (n, 24, 3) in the body frame (pelvis at the origin, facing +z, y up)."""
-    r = np.radians(params)
-    n = len(params)
-    g = lambda k: r[:, _P[k]]  # noqa: E731
-    zero = np.zeros(n)
-    J = np.zeros((n, len(JOINTS), 3))
-    u = _sag(g("T"), zero, 1.0)
-    fr = _sag(g("T") - np.pi / 2, zero, 1.0)
-    J[:, 1] = b.trunk * u
-    J[:, 3] = 0.62 * b.trunk * u + 0.4 * b.torso_d * fr
-    J[:, 2] = J[:, 1] + (b.neck + b.head_r) * _sag(g("N"), zero, 1.0)
-    X = np.array([1.0, 0.0, 0.0])
-    toe_out = np.full(n, 0.15)
-    for k, (s, sd) in enumerate(((1.0, "L"), (-1.0, "R"))):
-        sh = 0.93 * b.trunk * u + s * b.sh_w * X
-        el = sh + b.upper_arm * _sag(g("UA" + sd), g("abdA"), s)
-        wr = el + b.forearm * _sag(g("FA" + sd), g("abdF"), s)
-        had = _sag(g("FA" + sd) + g("WR"), g("abdF"), s)
-        J[:, 4 + k], J[:, 6 + k], J[:, 8 + k] = sh, el, wr
-        J[:, 10 + k] = wr + 0.45 * b.hand * had
-        J[:, 12 + k] = wr + b.hand * had
-        hip = np.broadcast_to(s * b.hip_w * X, (n, 3))
-        kn = hip + b.thigh * _sag(g("TH" + sd), g("abdL"), s)
-        an = kn + b.shank * _sag(g("SH" + sd), 0.5 * g("abdL"), s)
-        ftd = _sag(g("FT" + sd), toe_out, s)
-        sole = _sag(g("FT" + sd) - np.pi / 2, zero, 1.0)
-        J[:, 14 + k], J[:, 16 + k], J[:, 18 + k] = hip, kn, an
-        J[:, 20 + k] = an + sole * b.ankle_h * 0.55 - ftd * b.foot * 0.22
-        J[:, 22 + k] = an + sole * b.ankle_h * 0.35 + ftd * b.foot * 0.75
-    return J
-
-
-def _roty(v: np.ndarray, h: np.ndarray) -> np.ndarray:
-    c, s = np.cos(h), np.sin(h)
-    while c.ndim < v.ndim - 1:
-        c, s = c[..., None], s[..., None]
-    out = np.empty_like(v)
-    out[..., 0] = v[..., 0] * c + v[..., 2] * s
-    out[..., 1] = v[..., 1]
-    out[..., 2] = -v[..., 0] * s + v[..., 2] * c
-    return out
 
 
 def _anchor(mode: str, J: np.ndarray) -> np.ndarray:
@@ -340,7 +286,7 @@ def fk_world(sim, params: np.ndarray | None = None, body=None, modes: list | Non
     body = sim.scene.body if body is None else body
     root = Jo[:, 0]
     Jr_o = Jo - root[:, None]
-    Jr_n = _roty(_fk(params, body), heading)
+    Jr_n = rotate_y(body_joints(params, body)[0], heading)
     if modes is None:
         modes = [_MODE.get(lb, "feet") for lb in sim.frame_labels]
     onehot = np.zeros((len(Jo), len(_MODES)))
@@ -360,7 +306,7 @@ def landmarks_3d(J: np.ndarray, params: np.ndarray, heading: np.ndarray, body) -
     zero = np.zeros(n)
     hd = J[:, 2] - J[:, 1]
     hd /= np.linalg.norm(hd, axis=-1, keepdims=True) + 1e-9
-    hf = _roty(_sag(r[:, _P["N"]] - np.pi / 2, zero, 1.0), heading)      # face front
+    hf = rotate_y(sagittal_dir(r[:, _P["N"]] - np.pi / 2, zero, 1.0), heading)      # face front
     lat = J[:, 4] - J[:, 5]
     lat /= np.linalg.norm(lat, axis=-1, keepdims=True) + 1e-9            # towards the left side
     R = body.head_r
@@ -1050,10 +996,10 @@ def other_track(seed: int, config: MotionConfig = MotionConfig(), kinds: tuple |
         back = np.mod(s, 2 * L) >= L
         heading[a:a + m] = h0 + np.pi * _box_mean(back.astype(float), 15)
         pos[a + m:] = pos[a + m - 1]
-    Jb = _fk(P, body)
+    Jb = body_joints(P, body)[0]
     if prone:
         Jb = _prone_pivot(Jb)
-    J = _roty(Jb, heading)
+    J = rotate_y(Jb, heading)
     lift = np.zeros(n)
     for a, h in air:
         lift[a:a + len(h)] += h[:n - a]

@@ -189,12 +189,13 @@ def _make_body(rng: np.random.Generator, muted: bool = False) -> Body:
     )
 
 
-def _sag(a: np.ndarray, lat, s: float) -> np.ndarray:
+def sagittal_dir(a: np.ndarray, lat, s: float) -> np.ndarray:
+    """Unit vectors of segment angles `a` (from straight down towards the front) tilted sideways by `lat`."""
     cl = np.cos(lat)
     return np.stack([s * np.sin(lat) * np.ones_like(a), -np.cos(a) * cl, np.sin(a) * cl], -1)
 
 
-def _fk(params: np.ndarray, b: Body):
+def body_joints(params: np.ndarray, b: Body):
     """Joint positions (n, NJ, 3) in the body frame (pelvis at the origin, facing +z, y up) and
     directions (n, 3, 3): trunk axis, chest front, face front."""
     r = np.radians(params)
@@ -203,20 +204,20 @@ def _fk(params: np.ndarray, b: Body):
     zero = np.zeros(n)
     J = np.zeros((n, NJ, 3))
     T = g("T")
-    u = _sag(T, zero, 1.0)
-    fr = _sag(T - np.pi / 2, zero, 1.0)
+    u = sagittal_dir(T, zero, 1.0)
+    fr = sagittal_dir(T - np.pi / 2, zero, 1.0)
     J[:, 1] = b.trunk * u
     J[:, 3] = 0.62 * b.trunk * u + 0.4 * b.torso_d * fr
-    hd = _sag(g("N"), zero, 1.0)
-    hf = _sag(g("N") - np.pi / 2, zero, 1.0)
+    hd = sagittal_dir(g("N"), zero, 1.0)
+    hf = sagittal_dir(g("N") - np.pi / 2, zero, 1.0)
     J[:, 2] = J[:, 1] + (b.neck + b.head_r) * hd
     X = np.array([1.0, 0.0, 0.0])
     toe_out = np.full(n, 0.15)
     for k, (s, sd) in enumerate(((1.0, "L"), (-1.0, "R"))):
         sh = 0.93 * b.trunk * u + s * b.sh_w * X
-        uad = _sag(g("UA" + sd), g("abdA"), s)
-        fad = _sag(g("FA" + sd), g("abdF"), s)
-        had = _sag(g("FA" + sd) + g("WR"), g("abdF"), s)
+        uad = sagittal_dir(g("UA" + sd), g("abdA"), s)
+        fad = sagittal_dir(g("FA" + sd), g("abdF"), s)
+        had = sagittal_dir(g("FA" + sd) + g("WR"), g("abdF"), s)
         el = sh + b.upper_arm * uad
         wr = el + b.forearm * fad
         J[:, _SH + k] = sh
@@ -225,10 +226,10 @@ def _fk(params: np.ndarray, b: Body):
         J[:, _GR + k] = wr + 0.45 * b.hand * had
         J[:, _TIP + k] = wr + b.hand * had
         hip = np.broadcast_to(s * b.hip_w * X, (n, 3))
-        kn = hip + b.thigh * _sag(g("TH" + sd), g("abdL"), s)
-        an = kn + b.shank * _sag(g("SH" + sd), 0.5 * g("abdL"), s)
-        ftd = _sag(g("FT" + sd), toe_out, s)
-        sole = _sag(g("FT" + sd) - np.pi / 2, zero, 1.0)
+        kn = hip + b.thigh * sagittal_dir(g("TH" + sd), g("abdL"), s)
+        an = kn + b.shank * sagittal_dir(g("SH" + sd), 0.5 * g("abdL"), s)
+        ftd = sagittal_dir(g("FT" + sd), toe_out, s)
+        sole = sagittal_dir(g("FT" + sd) - np.pi / 2, zero, 1.0)
         J[:, _HIP + k] = hip
         J[:, _KN + k] = kn
         J[:, _AN + k] = an
@@ -238,7 +239,7 @@ def _fk(params: np.ndarray, b: Body):
     return J, D
 
 
-def _roty(v: np.ndarray, h) -> np.ndarray:
+def rotate_y(v: np.ndarray, h) -> np.ndarray:
     """Rotate vectors (n, ..., 3) about +y by heading h (n,) radians (0 faces +z)."""
     h = np.asarray(h, dtype=np.float64)
     c, s = np.cos(h), np.sin(h)
@@ -377,10 +378,10 @@ def _realize(seg: Seg, b: Body, x: np.ndarray):
     x = np.asarray(x, dtype=np.float64)
     p = _seg_params(seg, x)
     heading = seg.heading + np.radians(p[:, PI["turn"]])
-    J, D = _fk(p, b)
-    Jr = _roty(J, heading)
-    Dr = _roty(D, heading)
-    off = _roty(np.stack([p[:, PI["side"]], np.zeros(len(x)), p[:, PI["fwd"]]], -1), np.full(len(x), seg.heading))
+    J, D = body_joints(p, b)
+    Jr = rotate_y(J, heading)
+    Dr = rotate_y(D, heading)
+    off = rotate_y(np.stack([p[:, PI["side"]], np.zeros(len(x)), p[:, PI["fwd"]]], -1), np.full(len(x), seg.heading))
     air = p[:, PI["air"]]
     root = _place(seg.A[0], Jr, _target(seg.A[1], x) + off, air, b)
     if seg.B is not None:
@@ -852,7 +853,7 @@ class _Scene:
                       for m in REP_FRAMES_30FPS}
 
     def _grip_y(self, p: dict) -> float:
-        J, _ = _fk(_vec(p)[None], self.body)
+        J, _ = body_joints(_vec(p)[None], self.body)
         root = _place("feet", J, np.zeros((1, 3)), np.zeros(1), self.body)
         return float((J[0, [_GR, _GR + 1], 1] + root[0, 1]).mean())
 
@@ -887,14 +888,14 @@ class _Scene:
             d.keys[-1] = (1.0, fp)
         # GHD: pad height so that the hands touch the floor at the bottom
         d = self.defs["ghd"]
-        J, _ = _fk(_vec(max(d.keys, key=lambda kp: kp[1]["T"])[1])[None], b)
+        J, _ = body_joints(_vec(max(d.keys, key=lambda kp: kp[1]["T"])[1])[None], b)
         low = J[0, [_TIP, _TIP + 1], 1].min()
         self.pad_y = float(b.r_hand - low)
         st = self.stations.get("ghd")
         if st is not None:
-            J0, _ = _fk(_vec(G_SEAT)[None], b)
+            J0, _ = body_joints(_vec(G_SEAT)[None], b)
             st.geo["pelvis"] = st.pos + np.array([0.0, self.pad_y, 0.0])
-            Jw = _roty(J0, np.array([st.heading]))[0] + st.geo["pelvis"]
+            Jw = rotate_y(J0, np.array([st.heading]))[0] + st.geo["pelvis"]
             st.geo["ankles"] = Jw[[_AN, _AN + 1]]
             fwd = np.array([math.sin(st.heading), 0.0, math.cos(st.heading)])
             st.geo["approach"] = st.geo["pelvis"] * [1, 0, 1] - 0.55 * fwd
@@ -902,8 +903,8 @@ class _Scene:
         st = self.stations.get("rig")
         if st is not None:
             reach = self._reach_pose()
-            J, _ = _fk(_vec(reach)[None], b)
-            Jr = _roty(J, np.array([st.heading]))
+            J, _ = body_joints(_vec(reach)[None], b)
+            Jr = rotate_y(J, np.array([st.heading]))
             root = _place("feet", Jr, st.pos[None], np.array([reach["air"]]), b)
             g = (Jr[0, [_GR, _GR + 1]] + root[0]).mean(0)
             st.geo["bar"] = st.pos + np.array([0.0, g[1], 0.0])
@@ -912,18 +913,18 @@ class _Scene:
         st = self.stations.get("wall")
         if st is not None:
             fwd = np.array([math.sin(st.heading), 0.0, math.cos(st.heading)])
-            J, _ = _fk(_vec(S_LOCK)[None], b)
-            Jr = _roty(J, np.array([st.heading]))
+            J, _ = body_joints(_vec(S_LOCK)[None], b)
+            Jr = rotate_y(J, np.array([st.heading]))
             root = _place("hands", Jr, st.pos[None], np.zeros(1), b)
             Jw = Jr[0] + root[0]
             st.geo["wall_d"] = float(max((Jw[[_HEEL, _HEEL + 1, _TOE, _TOE + 1]] - st.pos) @ fwd)) + b.r_foot + 0.01
-            J, _ = _fk(_vec(S_BEND)[None], b)
-            Jr = _roty(J, np.array([st.heading]))
+            J, _ = body_joints(_vec(S_BEND)[None], b)
+            Jr = rotate_y(J, np.array([st.heading]))
             rf = _place("feet", Jr, np.zeros((1, 3)), np.zeros(1), b)
             hands = (Jr[0, [_GR, _GR + 1]] + rf[0]).mean(0)
             st.geo["approach"] = st.pos - hands * [1, 0, 1]
-            J, _ = _fk(_vec(S_BOT)[None], b)
-            Jr = _roty(J, np.array([st.heading]))
+            J, _ = body_joints(_vec(S_BOT)[None], b)
+            Jr = rotate_y(J, np.array([st.heading]))
             root = _place("hands", Jr, st.pos[None], np.zeros(1), b)
             st.geo["head"] = Jr[0, 2] + root[0]
         st = self.stations.get("rope")
@@ -935,7 +936,7 @@ class _Scene:
             st.geo["bar_pos"] = st.pos.copy()
             st.geo["bar_heading"] = st.heading
         # the offset of the grip from the feet in the floor pose (to approach the bar)
-        J, _ = _fk(_vec(self.floor_pose)[None], b)
+        J, _ = body_joints(_vec(self.floor_pose)[None], b)
         rf = _place("feet", J, np.zeros((1, 3)), np.zeros(1), b)
         self.floor_grip = (J[0, [_GR, _GR + 1]] + rf[0]).mean(0) * [1, 0, 1]
 
@@ -960,7 +961,7 @@ class _Scene:
                 top = st.geo["bar"][1] + 0.15
             for dx in (-lat, lat):
                 for dz in (-back, front):
-                    off = _roty(np.array([[dx, 0.0, dz]]), np.array([st.heading]))[0]
+                    off = rotate_y(np.array([[dx, 0.0, dz]]), np.array([st.heading]))[0]
                     for y in (0.0, top):
                         pts.append(st.pos + off + np.array([0.0, y, 0.0]))
         pts = np.array(pts)
@@ -1129,7 +1130,7 @@ class _Timeline:
         gL, gR = J[_GR], J[_GR + 1]
         s = np.linspace(0, 1, 17)[:, None]
         base = gL * (1 - s) + gR * s
-        d = _roty(np.array([[0.0, -math.cos(theta), math.sin(theta)]]), np.array([heading]))[0]
+        d = rotate_y(np.array([[0.0, -math.cos(theta), math.sin(theta)]]), np.array([heading]))[0]
         bulge = np.sin(np.pi * s) ** 0.7
         pts = base + R * bulge * d
         if floor:
@@ -1141,8 +1142,8 @@ class _Timeline:
 
     def _rope_floor(self, st):
         p = _vec(DU_READY)[None]
-        J, _ = _fk(p, self.b)
-        Jr = _roty(J, np.array([st.heading]))
+        J, _ = body_joints(p, self.b)
+        Jr = rotate_y(J, np.array([st.heading]))
         root = _place("feet", Jr, st.pos[None], np.zeros(1), self.b)
         Jw = Jr[0] + root[0]
         Jw[[_GR, _GR + 1], 1] = 0.0
@@ -1161,7 +1162,7 @@ class _Timeline:
                 if label == "bar-facing burpee":
                     spot = self.bar_pos * [1, 0, 1] - self.sc.D_burpee * fwd
                 else:
-                    spot = self.bar_pos * [1, 0, 1] - _roty(self.sc.floor_grip[None], np.array([h]))[0]
+                    spot = self.bar_pos * [1, 0, 1] - rotate_y(self.sc.floor_grip[None], np.array([h]))[0]
                 cands.append((float(np.linalg.norm(spot - self.feet)) + (0.3 if flip else 0.0), spot, h))
             _, spot, h = min(cands, key=lambda c: c[0])
             return spot, h
@@ -1642,7 +1643,7 @@ class _Renderer:
         # wooden platform under the barbell
         bst = sc.stations.get("bar")
         if bst is not None and rng.random() < 0.5:
-            q = _roty((P - bst.pos.astype(np.float32))[None], np.array([-bst.heading]))[0]
+            q = rotate_y((P - bst.pos.astype(np.float32))[None], np.array([-bst.heading]))[0]
             plat = (np.abs(q[..., 0]) < 1.3) & (np.abs(q[..., 2]) < 1.2)
             wood = np.array([150, 112, 70], np.float32) * (0.9 + 0.1 * np.sin(q[..., 0] * 40)[..., None])
             floor = np.where(plat[..., None], wood, floor)
@@ -1746,8 +1747,8 @@ class _Renderer:
         for pos, h in sorted(people, key=lambda ph: -depth(ph[0])):
             body = _make_body(rng, muted=True)
             p = [IDLE_HIPS, IDLE_ARMS, IDLE_LOOK, STAND][rng.integers(4)]
-            J, D = _fk(_vec(p)[None], body)
-            Jr, Dr = _roty(J, np.array([h])), _roty(D, np.array([h]))
+            J, D = body_joints(_vec(p)[None], body)
+            Jr, Dr = rotate_y(J, np.array([h])), rotate_y(D, np.array([h]))
             root = _place("feet", Jr, pos[None], np.zeros(1), body)
             items: list = []
             self._figure_items(items, Jr[0] + root[0], Dr[0], body, dx=-self.pad, dy=-self.pad)
@@ -1779,9 +1780,9 @@ class _Renderer:
             P[:, PI["N"]] += 6.0 * np.sin(2 * np.pi * t / 5.3 + ph)
             P[:, PI["turn"]] += 8.0 * np.sin(2 * np.pi * t / 7.0 + ph)
             P[:, PI["THL"]] += 3.0 * np.sin(2 * np.pi * t / 3.1)
-            J, D = _fk(P, body)
+            J, D = body_joints(P, body)
             hh = h + np.radians(P[:, PI["turn"]])
-            Jr, Dr = _roty(J, hh), _roty(D, hh)
+            Jr, Dr = rotate_y(J, hh), rotate_y(D, hh)
             root = _place("feet", Jr, np.repeat(pos[None], n, 0), np.zeros(n), body)
             self.judge = (Jr + root[:, None], Dr, body)
 

@@ -1,5 +1,4 @@
 """Label: mark the frame range of every rep with the keyboard, on the exact frames of core.media.video."""
-import pandas as pd
 import streamlit as st
 
 from core.labeling.annotator import (DATASET_RULE, LabelError, check_annotator_name, dataset_segments,

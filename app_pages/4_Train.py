@@ -67,17 +67,24 @@ st.caption("Reads the athlete's pose (BlazePose landmarks) instead of pixels, so
            "from the demo figure and needs no labelled clips: `python -m core train --preset pose`, about 2–3 minutes "
            "on a laptop CPU. It names the nine movements (or none), counts the reps and judges each one on Predict "
            "and Analyze, on real video.")
-if st.button("Train the pose model", key="launch_pose"):
-    from core.modeling.pose_run import launch_pose
 
+
+def start_run(launch, what: str) -> None:
+    """Launch a run and follow it below; a bad config or a refused job is shown, nothing else changes."""
     try:
-        run_id = launch_pose(ws)
+        run_id = launch()
     except (cfg_mod.TrainError, jobs.JobError) as exc:
         st.error(str(exc))
     else:
         st.session_state["train_run"] = run_id
         st.session_state.pop("log_state", None)
-        st.success(f"Launched pose model run {run_id}.")
+        st.success(f"Launched {what} {run_id}.")
+
+
+if st.button("Train the pose model", key="launch_pose"):
+    from core.modeling.pose_run import launch_pose
+
+    start_run(lambda: launch_pose(ws), "pose model run")
 
 st.subheader("New run")
 st.selectbox("Preset", ["demo", "analyze", "study", "custom"], key="f_preset", on_change=on_preset,
@@ -151,18 +158,15 @@ def form_config() -> dict:
     return cfg
 
 
+def launch_form() -> str:
+    cfg = cfg_mod.validate_config(form_config())
+    if backend == "ray" and not address.strip():
+        raise cfg_mod.TrainError("Give the Ray cluster's dashboard address.")
+    return tr.launch(ws, cfg, backend=backend, address=address.strip() or None)
+
+
 if st.button("Launch training", key="launch", type="primary", disabled=not n_clips):
-    try:
-        cfg = cfg_mod.validate_config(form_config())
-        if backend == "ray" and not address.strip():
-            raise cfg_mod.TrainError("Give the Ray cluster's dashboard address.")
-        run_id = tr.launch(ws, cfg, backend=backend, address=address.strip() or None)
-    except (cfg_mod.TrainError, jobs.JobError) as exc:
-        st.error(str(exc))
-    else:
-        st.session_state["train_run"] = run_id
-        st.session_state.pop("log_state", None)
-        st.success(f"Launched run {run_id}.")
+    start_run(launch_form, "run")
 
 # --- the chosen run: live log and curves -----------------------------------------------------------
 runs = jobs.list_runs(store, kind="train")

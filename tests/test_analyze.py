@@ -367,9 +367,7 @@ def test_keypress_study_on_a_workspace(workout_ws):
 # ----------------------------------------------------------------------------------------------
 
 def _page(monkeypatch, root):
-    from streamlit.testing.v1 import AppTest
 
-    from core.base.workspace import PROJECT_ROOT
 
     monkeypatch.setenv("WORKSPACE", str(root))
     at = page_test("app_pages/7_Analyze.py", default_timeout=120)

@@ -7,7 +7,7 @@ import pytest
 
 from core.media import library
 from core.base.workspace import Workspace
-from tests.browser import chromium, label_state, open_label_page, press, running_app, wait_frame, wait_synced
+from tests.browser import chromium, label_state, open_label_page, press, running_app, wait_frame
 
 SMALL = "kbtrainer__front_squat_.mp4"
 

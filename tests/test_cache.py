@@ -7,7 +7,6 @@ import pytest
 from core.dataset import training_cache as cache
 from core.dataset import clips
 from core.media import library
-from core.dataset import splits
 from core.media.video import load_clip
 from core.base.workspace import Workspace
 from tests.conftest import REAL_VIDEOS

@@ -1,6 +1,5 @@
 """A tree of already cut clips as labelled data: one rep per clip, splits grouped by source video."""
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -117,7 +116,6 @@ def test_manifest_problems_are_reported(tmp_path):
 
 
 def test_videos_page_imports_a_clip_tree_and_offers_unknown_movements(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("WORKSPACE", str(tmp_path / "ws"))
     tree = make_tree(tmp_path / "clips", {"t.mp4": [("thruster", 1), ("muscle-up", 2)]})

@@ -1,5 +1,4 @@
 """AppTest of the Clips page: the statistics shown, splits, the cut task, the clip browser and downloads."""
-import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -7,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 from core.dataset import clips
 from core.media import library
 from core.labeling.annotator import DATASET_RULE
-from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.base.workspace import Workspace
 from tests.test_stats import EXPECTED, make_fixture
 from tests.apptest import page_test
 

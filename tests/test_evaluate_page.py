@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.base.workspace import PROJECT_ROOT as ROOT
 from core.base.workspace import Workspace
 from core.evaluation import predictions as preds
 from core.modeling import registry

@@ -4,7 +4,6 @@ import json
 import cv2
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from core.media import library
 from core.media.frame_server import unpack

@@ -3,7 +3,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.media import library
-from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.base.workspace import Workspace
 from tests.apptest import page_test
 
 SMALL = "kbtrainer__front_squat_.mp4"

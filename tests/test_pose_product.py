@@ -247,9 +247,7 @@ def page_ws(pose_ws):
 
 
 def _app(page: str, ws, monkeypatch, **state):
-    from streamlit.testing.v1 import AppTest
 
-    from core.base.workspace import PROJECT_ROOT
 
     monkeypatch.setenv("WORKSPACE", str(ws.root))
     at = page_test(f"app_pages/{page}", default_timeout=180)

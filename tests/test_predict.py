@@ -21,7 +21,6 @@ from core.modeling import registry
 from tests.predict_helpers import (  # noqa: E402
     FRAMES,
     PORTRAIT,
-    RESOLUTION,
     export_tiny,
     make_clip_workspace,
 )

@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core.inference import predictor as P  # noqa: E402
-from core.base.workspace import PROJECT_ROOT as ROOT, Workspace  # noqa: E402
+from core.base.workspace import Workspace  # noqa: E402
 from tests.predict_helpers import export_tiny, make_clip_workspace  # noqa: E402
 from tests.apptest import page_test
 

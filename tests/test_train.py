@@ -2,7 +2,6 @@
 resume after SIGKILL without duplicated steps, export + registration loadable by core.modeling.movinet.load_model,
 configuration (presets, files, flags) and clear errors."""
 import json
-import os
 import signal
 import subprocess
 import sys

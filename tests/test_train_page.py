@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from core.modeling import jobs
 from core.modeling import config
 from core.modeling import train as tr
-from core.base.workspace import PROJECT_ROOT as ROOT, Workspace
+from core.base.workspace import Workspace
 from core.modeling import registry
 from tests.test_train import TINY, make_tiny_ws
 from tests.apptest import page_test

@@ -32,7 +32,7 @@ from core.base.store import now
 from core.base.workspace import Workspace
 from core.modeling import registry
 from core.modeling.config import POSE_PRESET, TrainError
-from core.modeling.train import RunLog, model_path, new_run_id, run_dir, write_config
+from core.modeling.train import RunLog, finish_run, under_job, model_path, new_run_id, run_dir, write_config
 
 __all__ = ["pose_config", "train_pose_run", "launch_pose", "POSE_PRESET"]
 
@@ -58,14 +58,6 @@ def pose_config(overrides: dict | None = None) -> dict:
     return cfg
 
 
-def _managed(store, run_id: str) -> bool:
-    """Started by core.modeling.jobs (the job system owns the run row's status)."""
-    if os.environ.get("WORKBENCH_JOB") == run_id:
-        return True
-    row = store.run(run_id)
-    return bool(row and row.get("status") in ("pending", "running") and (row.get("job") or {}).get("argv"))
-
-
 def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = None, *,
                    echo: Callable[[str], None] | None = None, progress=None, cancel=None,
                    register: bool = True) -> dict:
@@ -82,7 +74,7 @@ def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = 
         raise TrainError(f"Run {run_id} already has a model in {out_dir}; choose a new run id.")
     folder.mkdir(parents=True, exist_ok=True)
     write_config(ws, run_id, cfg)
-    managed = _managed(store, run_id)
+    managed = under_job(store, run_id)
     log = RunLog(None if managed else folder / "log.txt", echo)
     if not managed:
         fields = dict(kind="train", backend="local", status="running", pid=os.getpid(),
@@ -111,7 +103,7 @@ def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = 
     except BaseException as exc:
         log(f"error: {type(exc).__name__}: {exc}")
         status = "stopped" if type(exc).__name__ in ("Cancelled", "KeyboardInterrupt") else "failed"
-        _finish(store, run_id, managed, status, {**summary, "error": str(exc)}, 130 if status == "stopped" else 1)
+        finish_run(store, run_id, managed, status, {**summary, "error": str(exc)}, 130 if status == "stopped" else 1)
         raise
     best = 0.0
     with open(folder / "metrics.jsonl", "w") as f:
@@ -135,20 +127,8 @@ def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = 
     summary.update(epochs_done=cfg["epochs"], best_val_top1=metrics["val_top1"], best_epoch=metrics["best_epoch"],
                    model=run_id if register else None, seconds=metrics.get("total_s"), run_id=run_id,
                    path=model_path(run_id))
-    _finish(store, run_id, managed, "succeeded", summary, 0)
+    finish_run(store, run_id, managed, "succeeded", summary, 0)
     return summary
-
-
-def _finish(store, run_id, managed, status, summary, code) -> None:
-    try:
-        if store.run(run_id) is None:
-            return
-        if managed:
-            store.update_run(run_id, summary=summary)
-        else:
-            store.update_run(run_id, status=status, summary=summary, finished_at=now(), exit_code=code)
-    except Exception:  # the database is best effort at the very end
-        pass
 
 
 def job_argv(ws: Workspace, run_id: str, cfg: dict) -> list[str]:

@@ -149,7 +149,7 @@ def _truncate_metrics(path: Path, step: int, epochs_done: int) -> int:
     return dropped
 
 
-def _under_job(store, run_id: str) -> bool:
+def under_job(store, run_id: str) -> bool:
     """Is this process a job started by core.modeling.jobs (which then owns the run row's status and log)?"""
     if os.environ.get("WORKBENCH_JOB") in (run_id, "1"):
         return True
@@ -361,7 +361,7 @@ def train(ws: Workspace, cfg: dict | None = None, run_id: str | None = None, *, 
     folder.mkdir(parents=True, exist_ok=True)
     write_config(ws, run_id, cfg)
 
-    managed = _under_job(store, run_id)
+    managed = under_job(store, run_id)
     log = RunLog(None if managed else folder / "log.txt", echo)
     row = store.run(run_id)
     if not managed:
@@ -380,22 +380,23 @@ def train(ws: Workspace, cfg: dict | None = None, run_id: str | None = None, *, 
             summary = _train(ws, store, cfg, run_id, folder, resume, log, summary, stop, managed, register)
     except TrainError as exc:
         log(f"error: {exc}")
-        _finish(store, run_id, managed, "failed", {**summary, "error": str(exc)}, 2)
+        finish_run(store, run_id, managed, "failed", {**summary, "error": str(exc)}, 2)
         raise
     except KeyboardInterrupt:
         log("interrupted")
-        _finish(store, run_id, managed, "stopped", summary, 130)
+        finish_run(store, run_id, managed, "stopped", summary, 130)
         raise
     except BaseException as exc:
         log(f"error: {type(exc).__name__}: {exc}")
-        _finish(store, run_id, managed, "failed", {**summary, "error": f"{type(exc).__name__}: {exc}"}, 1)
+        finish_run(store, run_id, managed, "failed", {**summary, "error": f"{type(exc).__name__}: {exc}"}, 1)
         raise
     status = "stopped" if summary.get("stopped") else "succeeded"
-    _finish(store, run_id, managed, status, summary, EXIT_STOPPED.get(stop.signum, 0) if stop.signum else 0)
+    finish_run(store, run_id, managed, status, summary, EXIT_STOPPED.get(stop.signum, 0) if stop.signum else 0)
     return summary
 
 
-def _finish(store, run_id, managed, status, summary, code) -> None:
+def finish_run(store, run_id, managed, status, summary, code) -> None:
+    """The run row at the end: its summary, and (when no job runner owns the row) status and exit code."""
     try:
         if store.run(run_id) is None:
             return

@@ -56,10 +56,12 @@ def add(ws, path) -> int:
 
 def test_computed_once_stored_by_content_model_and_step(real_videos, ws, tmp_path, estimator,
                                                          monkeypatch):
-    vid = add(ws, cut(real_videos, SQUAT, tmp_path / "squat.mp4"))
+    vid = add(ws, cut(real_videos, SQUAT, tmp_path / "squat.mp4", n=90))
     video = ws.store().video(vid)
     path = store.track_file(ws, video)
     assert path == ws.root / "pose" / f"{video['sha256'][:16]}_{store.MODEL_VERSION}_s2.npz"
+    clip = add(ws, cut(real_videos, SQUAT, tmp_path / "one_rep.mp4", n=60))  # a 2 s clip: every frame
+    assert store.track_file(ws, clip).name.endswith("_s1.npz")
     assert store.track_file(ws, vid, step=3).name.endswith("_s3.npz")
     assert store.load_track(ws, vid) is None
     assert store.track_status(ws, vid)["state"] == "none"
@@ -67,13 +69,13 @@ def test_computed_once_stored_by_content_model_and_step(real_videos, ws, tmp_pat
     seen = []
     track = store.ensure_track(ws, vid, estimator=estimator,
                                progress=lambda d, t, s: seen.append((d, t)))
-    assert path.is_file() and track.frames.tolist() == list(range(0, 60, 2))
+    assert path.is_file() and track.frames.tolist() == list(range(0, 90, 2))
     s = track.summary()
     assert s["status"] == "ok" and s["share_with_pose"] >= 0.95 and s["athlete_box"]
-    assert seen[-1] == (30, 30) and all(t == 30 for _, t in seen)
+    assert seen[-1] == (45, 45) and all(t == 45 for _, t in seen)
     assert all(a <= b for (a, _), (b, _) in zip(seen, seen[1:]))
     st = store.track_status(ws, vid)
-    assert st["state"] == "done" and st["frames_done"] == st["frames_total"] == 30
+    assert st["state"] == "done" and st["frames_done"] == st["frames_total"] == 45
 
     back = store.load_track(ws, vid)
     np.testing.assert_array_equal(back.xy, track.xy)
@@ -85,7 +87,7 @@ def test_computed_once_stored_by_content_model_and_step(real_videos, ws, tmp_pat
 
 
 def test_resumes_after_a_cancel(real_videos, ws, tmp_path, estimator, monkeypatch):
-    src = cut(real_videos, SQUAT, tmp_path / "squat.mp4")
+    src = cut(real_videos, SQUAT, tmp_path / "squat.mp4", n=90)
     vid = add(ws, src)
     stop = threading.Event()
 
@@ -109,8 +111,8 @@ def test_resumes_after_a_cancel(real_videos, ws, tmp_path, estimator, monkeypatc
         return real(*a, **k)
     monkeypatch.setattr(store, "compute_track", spy)
     track = store.ensure_track(ws, vid, chunk=8, estimator=estimator)
-    assert starts == [32, 48]  # continued after the 16 sampled frames already done
-    assert track.frames.tolist() == list(range(0, 60, 2))
+    assert starts == [32, 48, 64, 80]  # continued after the 16 sampled frames already done
+    assert track.frames.tolist() == list(range(0, 90, 2))
     np.testing.assert_array_equal(track.xy[:16], partial.xy)
     assert track.summary()["share_with_pose"] >= 0.95
     assert not target.with_name(target.stem + ".partial.npz").exists()
@@ -156,7 +158,7 @@ def test_athlete_correction_recomputes(real_videos, ws, tmp_path, estimator):
 def test_bad_input_gives_a_clear_track(real_videos, ws, tmp_path, estimator):
     black = add(ws, encode(tmp_path / "black.mp4", [np.zeros((240, 320, 3), np.uint8)] * 20))
     s = store.ensure_track(ws, black, estimator=estimator).summary()
-    assert s["status"] == "no pose" and s["lost_ranges"] == [[0, 18]]
+    assert s["status"] == "no pose" and s["lost_ranges"] == [[0, 19]]
     with VideoReader(real_videos / SQUAT) as r:
         frames = list(r.frames(0, 9))
     one = add(ws, encode(tmp_path / "one.mp4", frames[:1]))
@@ -219,7 +221,7 @@ def test_cli_pose(real_videos, ws, tmp_path):
     proc = run_cli(vid, workspace=ws.root)
     assert proc.returncode == 0, proc.stderr
     line = proc.stdout.strip()
-    assert line.startswith(f"video {vid} (") and "ok; 15 frames sampled (every 2)" in line
+    assert line.startswith(f"video {vid} (") and "ok; 30 frames sampled (every 1)" in line
     assert "100.0% with pose" in line and "lost: none" in line and "x real time" in line
     assert "athlete box (" in line
     assert store.load_track(ws, vid) is not None
@@ -227,13 +229,13 @@ def test_cli_pose(real_videos, ws, tmp_path):
     assert "stored" in again.stdout
 
     js = json.loads(run_cli(vid, "--json", workspace=ws.root).stdout)
-    assert js["video_id"] == vid and js["frames"] == list(range(0, 30, 2))
-    assert len(js["xy"]) == 15 and len(js["xy"][0]) == 33 and js["summary"]["status"] == "ok"
+    assert js["video_id"] == vid and js["frames"] == list(range(30))
+    assert len(js["xy"]) == 30 and len(js["xy"][0]) == 33 and js["summary"]["status"] == "ok"
 
     # A file outside the workspace, a file inside it (by content), and --all.
     black = encode(tmp_path / "black.mp4", [np.zeros((120, 160, 3), np.uint8)] * 6)
     out = run_cli(black, workspace=ws.root)
-    assert out.returncode == 0 and "no pose" in out.stdout and "lost: 0–4" in out.stdout
+    assert out.returncode == 0 and "no pose" in out.stdout and "lost: 0–5" in out.stdout
     assert list((ws.root / "pose" / "uploads").glob("*.npz"))
     same = run_cli(tmp_path / "squat.mp4", workspace=ws.root)
     assert same.stdout.startswith(f"video {vid} (") and "stored" in same.stdout

@@ -150,10 +150,10 @@ def test_tracking_reuses_the_roi(real_videos, models):
 
 def test_track_of_a_real_clip(real_videos, tmp_path, estimator):
     seen = []
-    track = compute_track(real_videos / SQUAT, end=59, estimator=estimator,
+    track = compute_track(real_videos / SQUAT, end=89, estimator=estimator,
                           progress=lambda d, t, s: seen.append((d, t)))
     assert track.step == default_step(30.0) == 2
-    assert track.frames.tolist() == list(range(0, 60, 2))
+    assert track.frames.tolist() == list(range(0, 90, 2))
     assert (track.width, track.height) == (270, 480)
     s = track.summary()
     assert s["status"] == "ok" and s["share_with_pose"] >= 0.95 and s["lost_ranges"] == []
@@ -162,7 +162,7 @@ def test_track_of_a_real_clip(real_videos, tmp_path, estimator):
     shoulders = track.xy[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]], 1].mean(1)
     assert (hips > shoulders).mean() >= 0.95
     assert hips.max() - hips.min() > 40  # the squat moves the hips (pixels)
-    assert seen[-1] == (30, 30) and all(t == 30 for _, t in seen)
+    assert seen[-1] == (45, 45) and all(t == 45 for _, t in seen)
 
     # save / load round trip
     path = track.save(tmp_path / "squat.npz")
@@ -173,7 +173,11 @@ def test_track_of_a_real_clip(real_videos, tmp_path, estimator):
         (track.fps, track.width, track.height, track.step, track.model)
     assert back.summary() == s
     j = json.loads(json.dumps(track.to_json()))
-    assert j["summary"] == s and len(j["xy"]) == 30 and j["names"][0] == "nose"
+    assert j["summary"] == s and len(j["xy"]) == 45 and j["names"][0] == "nose"
+
+    # a single-rep clip (up to 2.5 s) is sampled on every frame
+    clip = compute_track(real_videos / SQUAT, start=10, end=22, estimator=estimator)
+    assert clip.step == 1 and clip.frames.tolist() == list(range(10, 23))
 
 
 def test_cancel_raises_cancelled(real_videos, estimator):
@@ -197,7 +201,7 @@ def test_black_video_gives_no_pose(tmp_path, estimator):
     s = track.summary()
     assert s["status"] == "no pose" and s["share_with_pose"] == 0 and s["mean_presence"] == 0
     assert (track.score == 0).all() and np.isnan(track.xy).all()
-    assert s["lost_ranges"] == [[0, 18]]
+    assert s["lost_ranges"] == [[0, 19]]
     assert track.athlete_box is None
 
 

@@ -4,6 +4,7 @@
     load_track(ws, video_id)        # None until computed (or after the athlete box changed)
     ensure_all(ws)                  # every video; drop_stale(ws) first
     track_for_path("upload.mp4", ws)  # a file outside the workspace, cached by its content
+    load_track_for_path("upload.mp4", ws)  # that cached track, or None (never computes)
 
 Where: ``<workspace>/pose/<sha256[:16]>_<model>_s<step>.npz`` (`track_file`), keyed by the video
 row's content hash, the pose model's version (`MODEL_VERSION`, from the model files' hashes and
@@ -52,8 +53,8 @@ from core.pose.models import MODELS
 from core.pose.track import Athlete, PoseTrack, choose_athlete, compute_track, default_step
 
 __all__ = ["MODEL_VERSION", "CHUNK", "pose_dir", "track_file", "load_track", "ensure_track",
-           "ensure_all", "drop_stale", "track_for_path", "video_step", "people_on_frame",
-           "set_athlete", "track_status"]
+           "ensure_all", "drop_stale", "track_for_path", "load_track_for_path", "stored_track",
+           "video_step", "people_on_frame", "set_athlete", "track_status"]
 
 # Bump when core.pose.track / blazepose change what a track holds (old files are then stale).
 PIPELINE = 2  # 2: who is who checked while tracking (core.pose.track.Athlete)
@@ -81,8 +82,8 @@ def _video_row(ws: Workspace, video) -> dict:
 
 
 def video_step(video: dict, step: int | None = None) -> int:
-    """The sampling step of a video row: `step`, else every frame up to 15 fps."""
-    return default_step(float(video["fps"])) if step is None else max(1, int(step))
+    """The sampling step of a video row: `step`, else every frame up to 15 fps (every frame of a clip)."""
+    return default_step(float(video["fps"]), int(video["frames"])) if step is None else max(1, int(step))
 
 
 def track_file(ws: Workspace, video, step: int | None = None) -> Path:
@@ -214,7 +215,7 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
     with VideoReader(path, cache_frames=8) as reader:
         n, fps = len(reader), reader.info.fps
         width, height = reader.info.width, reader.info.height
-        step = default_step(fps) if step is None else max(1, int(step))
+        step = default_step(fps, n) if step is None else max(1, int(step))
         sampled = list(range(0, n, step))
         total = len(sampled)
         done: PoseTrack | None = None
@@ -418,6 +419,37 @@ def drop_stale(ws: Workspace) -> list[Path]:
     return removed
 
 
+def _upload_target(ws: Workspace, path: Path, digest: str, step: int | None) -> Path:
+    if step is None:
+        with VideoReader(path, cache_frames=1) as reader:
+            step = default_step(reader.info.fps, len(reader))
+    return pose_dir(ws) / "uploads" / f"{digest[:16]}_{MODEL_VERSION}_s{int(step)}.npz"
+
+
+def load_track_for_path(path, ws: Workspace, step: int | None = None) -> PoseTrack | None:
+    """The track `track_for_path` stored for a file's content (an upload predicted or analysed with
+    a pose model), or None when there is none complete; never computes."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    target = _upload_target(ws, path, content_hash(path), step)
+    side = _read_json(_sidecar(target))
+    if not target.exists() or side is None or not side.get("complete") or side.get("box") is not None:
+        return None
+    try:
+        return PoseTrack.load(target)
+    except PoseError:
+        return None
+
+
+def stored_track(ws: Workspace, *, video_id: int | None = None, path=None) -> PoseTrack | None:
+    """The pose track already stored for a workspace video (`load_track`) or a file's content
+    (`load_track_for_path`), or None; never computes (what a page shows without waiting)."""
+    if video_id is not None:
+        return load_track(ws, int(video_id))
+    return load_track_for_path(path, ws)
+
+
 def track_for_path(path, ws: Workspace | None = None, *, step: int | None = None,
                    athlete_box=None, progress: Progress | None = None, cancel=None,
                    recompute: bool = False, chunk: int = CHUNK,
@@ -431,10 +463,7 @@ def track_for_path(path, ws: Workspace | None = None, *, step: int | None = None
     meta: dict = {}
     if ws is not None:
         digest = content_hash(path)
-        if step is None:
-            with VideoReader(path, cache_frames=1) as reader:
-                step = default_step(reader.info.fps)
-        target = pose_dir(ws) / "uploads" / f"{digest[:16]}_{MODEL_VERSION}_s{int(step)}.npz"
+        target = _upload_target(ws, path, digest, step)
         st = _stat(path)
         meta = {"sha256": digest, "path": str(path), "size": st[0], "mtime_ns": st[1]}
     return _compute(path, target, meta, step=step, box=athlete_box, progress=progress,

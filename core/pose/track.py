@@ -5,7 +5,8 @@
     track.save("workout.pose.npz"); PoseTrack.load("workout.pose.npz")
 
 Frames come from the project's one decoder (`core.media.video.VideoReader`); ``frames`` holds
-its indices. Default sampling: every frame up to 15 fps, i.e. ``step = max(1, round(fps / 15))``.
+its indices. Default sampling: every frame up to 15 fps, i.e. ``step = max(1, round(fps / 15))``; a range of
+at most 2.5 s (a cut single-rep clip, some only 13 frames) is sampled on every frame.
 
 The athlete, not the judge. CrossFit footage has judges, camera people and other athletes in
 frame, so the track follows one person:
@@ -58,14 +59,19 @@ __all__ = ["PoseTrack", "Athlete", "compute_track", "default_step", "choose_athl
            "TARGET_FPS"]
 
 TARGET_FPS = 15.0
+CLIP_EVERY_FRAME_S = 2.5   # ranges up to this long (single-rep clips) are sampled on every frame
 _FORMAT = 1
 _SCAN_ANCHORS = 6
 _SCAN_GAP_S = 0.3
 
 
-def default_step(fps: float) -> int:
-    """Every frame up to 15 fps: step = max(1, round(fps / 15)) (1 when the rate is unknown)."""
-    return max(1, int(round(fps / TARGET_FPS))) if fps and fps > 0 else 1
+def default_step(fps: float, frames: int | None = None) -> int:
+    """Every frame up to 15 fps: step = max(1, round(fps / 15)) (1 when the rate is unknown); every
+    frame of a range of `frames` lasting at most CLIP_EVERY_FRAME_S (one rep of a cut clip is a few
+    frames: the model needs every one of them)."""
+    if not fps or fps <= 0 or (frames is not None and frames / fps <= CLIP_EVERY_FRAME_S):
+        return 1
+    return max(1, int(round(fps / TARGET_FPS)))
 
 
 @dataclass
@@ -652,7 +658,8 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                   estimator: PoseEstimator | None = None, prefetch: bool = True,
                   start_box=None, athlete: Athlete | None = None) -> PoseTrack:
     """The athlete's pose track of `video_path` (see the module docstring for who "the athlete"
-    is). `step`: sample every step-th frame (default: every frame up to 15 fps). `athlete_box`:
+    is). `step`: sample every step-th frame (default: every frame up to 15 fps; every
+    frame for ranges up to `CLIP_EVERY_FRAME_S`, single-rep clips of a few frames). `athlete_box`:
     (x0, y0, x1, y1) pixels around the athlete on the first frames, the user's pick: that person
     is followed (re-found near their last box), never exchanged for one who moves more.
     `start_box`: where the athlete was found to be at `start` (a resumed track), without the
@@ -667,9 +674,9 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
     with VideoReader(video_path, cache_frames=32) as reader:
         info = reader.info
         fps = info.fps
-        step = default_step(fps) if step is None else max(1, int(step))
         last = len(reader) - 1 if end is None else min(int(end), len(reader) - 1)
         first = max(0, int(start))
+        step = default_step(fps, last - first + 1) if step is None else max(1, int(step))
         if last < first:
             raise PoseError(f"{video_path}: empty frame range [{start}, {end}] "
                             f"(the video has {len(reader)} frames).")

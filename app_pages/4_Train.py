@@ -125,9 +125,11 @@ with st.expander("More options"):
     b.number_input("Dropout", 0.0, 0.95, key="f_dropout", step=0.05)
     c3.selectbox("Augmentation", list(cfg_mod.AUGMENTS), key="f_augment")
     d.number_input("Seed", 0, 2**31 - 1, key="f_seed")
-    a.selectbox("Focus", ["none", "motion"], key="f_focus",
+    a.selectbox("Focus", list(cfg_mod.FOCUS_CHOICES), key="f_focus",
                 help="motion: each clip is cropped to the square around what moves (the athlete in a wide gym "
-                     "shot) before resizing; prediction and analysis then do the same. none: the whole frame.")
+                     "shot) before resizing; athlete: to the square around the athlete's pose landmarks (each "
+                     "video's pose track, computed first where missing; motion where a clip has no pose); "
+                     "prediction and analysis then do the same. none: the whole frame.")
     b.number_input("Windows per epoch", 0, 100000, key="f_windows", step=100,
                    help="Whole-workout windows (as the Analyze page slides them) drawn at random each "
                         "epoch beside the clips, with an extra class 'none' for rests and set-ups; 0: clips only.")

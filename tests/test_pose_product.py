@@ -201,6 +201,25 @@ def test_analyze_file_routes_a_pose_model(pose_ws, real_videos):
         assert s["movement"] in a.labels and s["movement"] != "none"
 
 
+def test_an_uploads_pose_track_is_kept_for_its_skeleton(pose_ws, real_videos, tmp_path):
+    """Predicting or analysing an upload with a pose model stores its track by the file's content, so
+    the Predict and Analyze pages can draw the skeleton after the temporary copy is gone."""
+    from core.analysis.workout import analyze_file
+    from core.inference.predictor import default_predictor
+    from core.pose.store import stored_track
+    from tests.test_pose_store import cut
+
+    upload = cut(real_videos, "kbtrainer__backSquats.mp4", tmp_path / "upload.mp4", n=90)
+    assert stored_track(pose_ws, path=upload) is None
+    with open(upload, "rb") as f:
+        out = default_predictor().predict_upload("pose-tiny", f, "my squat.mp4", ws=pose_ws)
+    kept = stored_track(pose_ws, path=upload)
+    assert kept is not None and kept.frames.tolist() == out["frames_used"]
+    other = cut(real_videos, "kbtrainer__backSquats.mp4", tmp_path / "later.mp4", start=90, n=90)
+    analyze_file(pose_ws, "pose-tiny", other)
+    assert stored_track(pose_ws, path=other) is not None
+
+
 def test_analysis_without_an_athlete(model):
     n = 40
     track = {"frames": np.arange(n) * 2, "xy": np.full((n, 33, 2), np.nan, np.float32),

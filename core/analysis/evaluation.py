@@ -13,6 +13,7 @@ from core.analysis.scan import scan
 from core.analysis.settings import AnalyzeError, Settings
 from core.analysis.workout import (
     Analysis,
+    athlete_track,
     analyze_file,
     is_pose,
     model_input,
@@ -157,9 +158,11 @@ def evaluate_split(ws, model_ref, split: str = "test", settings: Settings | None
             sc = None
         else:
             frames, size, box, focus = model_input(row, video)
-            sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel, focus=focus)
+            track = athlete_track(ws, focus, ws.absolute(video["path"]), video, prog, cancel)
+            sc = scan(ws.absolute(video["path"]), fn, frames, size, box, settings, prog, cancel, focus=focus,
+                      track=track)
             result = analyze_scan(sc, row["labels"], settings, model=row["id"])
-            vote_segments(result, ws.absolute(video["path"]), fn, frames, size, box, focus, settings, cancel)
+            vote_segments(result, ws.absolute(video["path"]), fn, frames, size, box, focus, settings, cancel, track)
         result.video_id = video["id"]
         result.run_id = row.get("run_id")
         result.timings["total"] = time.perf_counter() - t0

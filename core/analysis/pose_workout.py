@@ -40,7 +40,6 @@ import numpy as np
 from core.analysis.scan import frame_probabilities
 from core.analysis.segments import segment_probs
 from core.analysis.settings import AnalyzeError, Settings
-from core.base.errors import AnalysisError
 from core.base.progress import check_cancel, report
 from core.inference import pose_predict as pp
 from core.pose.reps import judge_range, rep_text
@@ -148,17 +147,19 @@ def _resolve_overlaps(segments: list[dict]) -> list[dict]:
 def analyze_pose(ws, row: dict, model, path, settings: Settings | None = None, progress=None, cancel=None,
                  video: dict | None = None, track=None) -> dict:
     """`pose_analysis` of a video file (its workspace row `video` when it has one: the stored pose
-    track is used), with the pose track's time in the timings."""
+    track is used; else the file's track, cached under the workspace by content), with the pose
+    track's time in the timings."""
     t0 = time.perf_counter()
     if track is None:
         def prog(done, total, text):
             report(progress, done, total, f"pose track: {text}")
 
-        try:
-            track = pp.track_of(path, progress=prog, cancel=cancel, ws=ws,
-                                video_id=(video or {}).get("id"))
-        except AnalysisError:
-            raise
+        if video is None and ws is not None:  # an upload: its track cached by content, for the skeleton view
+            from core.pose.store import track_for_path
+
+            track = track_for_path(path, ws, progress=prog, cancel=cancel)
+        else:
+            track = pp.track_of(path, progress=prog, cancel=cancel, ws=ws, video_id=(video or {}).get("id"))
     t1 = time.perf_counter()
     out = pose_analysis(model, row["labels"], track, settings, video=str(path), model_id=row["id"],
                         progress=progress, cancel=cancel)

@@ -47,13 +47,15 @@ def _motion_size(width: int, height: int, pixels: int) -> tuple[int, int]:
 
 def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, size, crop=None,
          settings: Settings | None = None, progress: Progress | None = None, cancel=None,
-         focus: str | None = None) -> Scan:
+         focus: str | None = None, track=None) -> Scan:
     """Decode `path` once; classify sliding windows with `predict` (batch [B, T, H, W, 3] float32
     in [0, 1] -> probabilities [B, classes]) and keep the small motion frames. See the module doc.
 
     size: int or (h, w) of the model input; crop: pixel box (x0, y0, x1, y1) or None; focus: the
     model's focus (None: each frame is preprocessed once as decoded; "motion": the window's frames
-    are preprocessed together, since the athlete box is found from the window's own motion).
+    are preprocessed together, since the athlete box is found from the window's own motion;
+    "athlete": the same, cropped to the athlete box of the window's frames from `track`, the
+    video's pose track, `core.pose.focus.athlete_box`).
     progress(done_frames, total_frames, stage); cancel: threading.Event or callable -> bool.
     The model runs in a worker thread while decoding goes on (TensorFlow and FFmpeg release the
     GIL), at most two batches in flight; each batch is a copy, so the frame buffer can move on.
@@ -61,6 +63,7 @@ def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, si
     from av.video.reformatter import VideoReformatter
 
     from core.media.video import VideoReader, preprocess, sample_indices
+    from core.pose.focus import athlete_box
 
     settings = settings or Settings()
     size = (int(size), int(size)) if np.isscalar(size) else (int(size[0]), int(size[1]))
@@ -97,7 +100,9 @@ def scan(path, predict: Callable[[np.ndarray], np.ndarray], clip_frames: int, si
                 return
             if focus:
                 t0 = time.perf_counter()
-                batch = np.stack([preprocess([kept[i] for i in idx], size, crop, focus) for idx in pending])
+                batch = np.stack([preprocess([kept[i] for i in idx], size, crop, focus,
+                                             athlete_box(track, idx[0], idx[-1]) if focus == "athlete" else None)
+                                  for idx in pending])
                 t_prep += time.perf_counter() - t0
             else:
                 batch = np.stack([np.stack([kept[i] for i in idx]) for idx in pending]).astype(np.float32)

@@ -139,11 +139,13 @@ def _none_index(labels: Sequence[str]) -> int | None:
 
 
 def classify_reps(path, predict, clip_frames: int, size, crop, focus, reps: Sequence, batch: int = 16,
-                  cancel=None) -> np.ndarray:
+                  cancel=None, track=None) -> np.ndarray:
     """Probabilities [len(reps), classes] of each rep (start, end) read exactly as a training clip:
-    `sample_indices` over the rep and THE preprocessing (crop, focus). Batches of `batch` (padded,
-    so a traced model keeps one input shape)."""
+    `sample_indices` over the rep and THE preprocessing (crop, focus; the athlete focus' box from
+    `track`, the video's pose track). Batches of `batch` (padded, so a traced model keeps one input
+    shape)."""
     from core.media.video import VideoReader, preprocess, sample_indices
+    from core.pose.focus import athlete_box
 
     out: list[np.ndarray] = []
     pending: list[np.ndarray] = []
@@ -161,7 +163,7 @@ def classify_reps(path, predict, clip_frames: int, size, crop, focus, reps: Sequ
         for a, b in sorted((int(a), int(b)) for a, b in reps):
             check_cancel(cancel, "The analysis")
             pending.append(preprocess([reader.frame(i) for i in sample_indices(a, b, int(clip_frames))],
-                                      size, crop, focus))
+                                      size, crop, focus, athlete_box(track, a, b) if focus == "athlete" else None))
             if len(pending) >= batch:
                 flush()
     flush()
@@ -206,13 +208,14 @@ def votes(settings: Settings, labels: Sequence[str]) -> bool:
     return settings.rep_vote if settings.rep_vote is not None else _none_index(labels) is None
 
 
-def vote_segments(result: "Analysis", path, predict, clip_frames, size, crop, focus, settings: Settings, cancel=None):
+def vote_segments(result: "Analysis", path, predict, clip_frames, size, crop, focus, settings: Settings, cancel=None,
+                  track=None):
     """Apply `vote_reps` to an analysis in place (when `votes(settings, labels)`), timing it."""
     if not votes(settings, result.labels) or not result.segments:
         return result
     t0 = time.perf_counter()
     reps = [r for s in sorted(result.segments, key=lambda s: s["start_frame"]) for r in s["reps"]]
-    probs = classify_reps(path, predict, clip_frames, size, crop, focus, reps, settings.batch, cancel)
+    probs = classify_reps(path, predict, clip_frames, size, crop, focus, reps, settings.batch, cancel, track)
     result.segments = vote_reps(result.segments, probs, result.labels, result.fps, settings.merge_gap_s)
     dt = time.perf_counter() - t0
     result.timings["vote"] = dt
@@ -283,6 +286,27 @@ def model_input(row: dict, video: dict | None) -> tuple[int, tuple[int, int], ob
     return frames, size, box, registry.focus(row)
 
 
+def athlete_track(ws, focus: str | None, path, video: dict | None = None, progress: Progress | None = None,
+                  cancel=None):
+    """The pose track a model with focus "athlete" crops by (a workspace video's stored track, else the
+    file's, cached by content; computed when missing), None for other focuses."""
+    if focus != "athlete":
+        return None
+    from core.base.errors import Cancelled, WorkbenchError
+    from core.pose.focus import focus_track
+
+    def prog(done, total, text):
+        if progress:
+            progress(done, total, f"pose track: {text}")
+
+    try:
+        return focus_track(ws, video_id=(video or {}).get("id"), path=path, progress=prog, cancel=cancel)
+    except Cancelled:
+        raise
+    except WorkbenchError as exc:
+        raise AnalyzeError(f"The model crops to the athlete's pose, and the pose track failed: {exc}") from exc
+
+
 def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress: Progress | None = None,
                  cancel=None, engine: str = "auto", video: dict | None = None) -> Analysis:
     """Analyse a video file with a registered model (id, run id, row or exported folder)."""
@@ -299,14 +323,18 @@ def analyze_file(ws, model_ref, path, settings: Settings | None = None, progress
     t1 = time.perf_counter()
     warm_up(fn, frames, size, settings)
     t2 = time.perf_counter()
-    sc = scan(path, fn, frames, size, box, settings, progress, cancel, focus=focus)
+    track = athlete_track(ws, focus, path, video, progress, cancel)
+    t3 = time.perf_counter()
+    sc = scan(path, fn, frames, size, box, settings, progress, cancel, focus=focus, track=track)
     result = analyze_scan(sc, row["labels"], settings, model=row["id"])
     if progress and votes(settings, row["labels"]):
         progress(sc.frames, sc.frames, "classifying the reps")
-    vote_segments(result, path, fn, frames, size, box, focus, settings, cancel)
+    vote_segments(result, path, fn, frames, size, box, focus, settings, cancel, track)
     result.run_id = row.get("run_id")
     result.timings["load_model"] = t1 - t0
     result.timings["warm_up"] = t2 - t1
+    if track is not None:
+        result.timings["pose_track"] = t3 - t2
     if progress:
         progress(sc.frames, sc.frames, "done")
     return result

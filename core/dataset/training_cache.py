@@ -10,7 +10,11 @@ is the JPEG loss (tested: mean absolute difference < 0.02 per clip, on the [0, 1
 crop: True reads the clip file as it was cut (cropped to the athlete box when the clip is);
 False gives the whole frame: the clip file if it is uncropped, else the same frames
 start..end read from the source video. focus: None, or "motion" = each clip's frames further
-cropped to the square around what moves (`core.media.video.motion_box`: the athlete in a wide shot).
+cropped to the square around what moves (`core.media.video.motion_box`: the athlete in a wide shot),
+or "athlete" = to the square around the athlete's pose landmarks over the clip
+(`core.pose.focus.athlete_box` on the source video's stored pose track, computed when missing; a
+clip without a pose falls back to the motion focus). A track recomputed later (the athlete
+corrected on the Label page) does not re-crop records already cached: clear the setting's cache.
 
 Layout: `cache/n<N>_<H>x<W>_<crop|full>[_<focus>]/` holds `shard-<k>.tfrecord` files and `manifest.json`
 {"format", "setting", "clips": {clip fingerprint: {"shard", "bytes", "label", "path"}}, "shards"}.
@@ -78,11 +82,22 @@ def _setting(frames, size, crop, quality, focus=None) -> dict:
     h, w = size_pair(size)
     setting = {"frames": int(frames), "height": h, "width": w, "crop": bool(crop), "jpeg_quality": int(quality)}
     if focus:  # absent rather than null, so caches built before focus existed stay valid
-        from core.media.video import MOTION_BOX_VERSION
-
         setting["focus"] = focus
-        setting["focus_version"] = MOTION_BOX_VERSION  # a changed motion_box rebuilds the records
+        setting["focus_version"] = focus_version(focus)  # a changed box rule rebuilds the records
     return setting
+
+
+def focus_version(focus: str | None):
+    """What the records of a focus depend on beyond the clip: the motion box's version; for the
+    athlete focus also the athlete box's and the pose model's (its tracks are other landmarks)."""
+    from core.media.video import MOTION_BOX_VERSION
+
+    if focus == "athlete":  # falls back to the motion box where a clip has no pose
+        from core.pose.focus import ATHLETE_BOX_VERSION
+        from core.pose.store import MODEL_VERSION
+
+        return f"a{ATHLETE_BOX_VERSION}-m{MOTION_BOX_VERSION}-{MODEL_VERSION}"
+    return MOTION_BOX_VERSION
 
 
 def setting_matches(manifest: dict, frames, size, crop, quality, focus=None) -> bool:
@@ -127,23 +142,53 @@ class _Lock:
 # --------------------------------------------------------------------------------------------
 
 def clip_source(ws: Workspace, clip: dict, videos: dict, frames: int, size, crop: bool, quality: int,
-         focus: str | None = None) -> dict:
-    """What a worker needs to compute one clip's record (plain data, picklable)."""
-    if crop or not clip["crop"]:
+         focus: str | None = None, tracks: dict | None = None) -> dict:
+    """What a worker needs to compute one clip's record (plain data, picklable). With focus
+    "athlete" it holds the clip's athlete box ("athlete", None without a pose) in the pixels of the
+    frames it reads; `tracks` ({video id: pose track}) saves loading a video's track per clip."""
+    from_clip = crop or not clip["crop"]
+    if from_clip:
         path, start, end = str(ws.absolute(clip["path"])), 0, clip["frames"] - 1
     else:  # the whole frame of a cropped clip: the same frames from the source video
         video = videos[clip["video_id"]]
         path, start, end = str(ws.absolute(video["path"])), clip["start_frame"], clip["end_frame"]
-    return {"fingerprint": clip["fingerprint"], "label": clip["label"], "clip": clip["path"], "path": path,
-            "start": start, "end": end, "frames": int(frames), "size": size_pair(size), "quality": int(quality),
-            "focus": focus}
+    job = {"fingerprint": clip["fingerprint"], "label": clip["label"], "clip": clip["path"], "path": path,
+           "start": start, "end": end, "frames": int(frames), "size": size_pair(size), "quality": int(quality),
+           "focus": focus}
+    if focus == "athlete":
+        job["athlete"] = clip_athlete_box(ws, clip, from_clip, tracks)
+    return job
+
+
+def clip_athlete_box(ws: Workspace, clip: dict, from_clip: bool, tracks: dict | None = None) -> list[int] | None:
+    """The athlete box of a clip (`core.pose.focus.athlete_box` of its source video's pose track
+    over the clip's frames), in the pixels of the cut clip file when `from_clip` (moved by the
+    clip's crop), else of the source video. None without a pose in the clip."""
+    from core.base.errors import WorkbenchError
+    from core.pose.focus import athlete_box, focus_track
+
+    vid = int(clip["video_id"])
+    tracks = {} if tracks is None else tracks
+    if vid not in tracks:
+        try:
+            tracks[vid] = focus_track(ws, video_id=vid)
+        except WorkbenchError as exc:
+            raise CacheError(f"The athlete focus needs the pose track of video {vid} ({clip['path']}): {exc}") from exc
+    box = athlete_box(tracks[vid], clip["start_frame"], clip["end_frame"])
+    if box is None:
+        return None
+    if from_clip and clip["crop"]:
+        dx, dy = clip["crop"][0], clip["crop"][1]
+        box = (box[0] - dx, box[1] - dy, box[2] - dx, box[3] - dy)
+    return [int(v) for v in box]
 
 
 def compute_record(job: dict) -> tuple[dict, list[bytes]]:
     """load_clip → uint8 → JPEG per frame. Returns (job, [jpeg bytes] * N)."""
     from core.media.video import load_clip
 
-    x = load_clip(job["path"], job["start"], job["end"], job["frames"], job["size"], None, job.get("focus"))
+    x = load_clip(job["path"], job["start"], job["end"], job["frames"], job["size"], None, job.get("focus"),
+                  job.get("athlete"))
     return job, encode_frames(x, job["quality"], job["clip"])
 
 
@@ -194,10 +239,33 @@ def build(ws: Workspace, frames: int = 10, size=224, crop: bool = True, *, quali
 
     def make_jobs(missing):
         videos = {v["id"]: v for v in store.videos()}
-        return [clip_source(ws, c, videos, frames, size, crop, quality, focus) for c in missing]
+        tracks = pose_tracks(ws, {c["video_id"] for c in missing}, progress, cancel) if focus == "athlete" else None
+        return [clip_source(ws, c, videos, frames, size, crop, quality, focus, tracks) for c in missing]
 
     return update_records(ws, frames, size, crop, quality, focus, "clip", wanted, make_jobs, compute_records, 16,
                    jobs, progress, cancel)
+
+
+def pose_tracks(ws: Workspace, video_ids, progress: Progress | None = None, cancel=None) -> dict:
+    """{video id: pose track} for the athlete focus: each video's stored track, computed first
+    where missing (the slow part of an athlete-focus build: reported as progress)."""
+    from core.base.errors import Cancelled, WorkbenchError
+    from core.pose.focus import focus_track
+
+    out = {}
+    ids = sorted(int(v) for v in video_ids)
+    for k, vid in enumerate(ids):
+        def prog(done, total, text, k=k, vid=vid):
+            if progress:
+                progress(done, total, f"pose track of video {vid} ({k + 1}/{len(ids)}): {text}")
+
+        try:
+            out[vid] = focus_track(ws, video_id=vid, progress=prog, cancel=cancel)
+        except Cancelled:
+            raise
+        except WorkbenchError as exc:
+            raise CacheError(f"The athlete focus needs the pose track of video {vid}: {exc}") from exc
+    return out
 
 
 def update_records(ws: Workspace, frames, size, crop, quality, focus, kind: str, wanted: dict, make_jobs, compute,
@@ -425,10 +493,8 @@ def dataset(ws: Workspace, split: str | None, frames: int = 10, size=224, crop: 
     folder = cache_dir(ws, frames, size, crop, focus)
     manifest = read_manifest(folder)
     if manifest and focus:
-        from core.media.video import MOTION_BOX_VERSION
-
-        if (manifest.get("setting") or {}).get("focus_version") != MOTION_BOX_VERSION:
-            manifest = None  # cropped by an older motion_box: every record is stale
+        if (manifest.get("setting") or {}).get("focus_version") != focus_version(focus):
+            manifest = None  # cropped by an older box rule: every record is stale
     need = [e for e in wanted if not manifest or e["fingerprint"] not in manifest["clips"]
             or manifest["clips"][e["fingerprint"]]["shard"] not in manifest["shards"]]
     if need:

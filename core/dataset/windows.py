@@ -31,7 +31,7 @@ from typing import Sequence
 
 from core.base.progress import Progress
 from core.base.workspace import Workspace
-from core.dataset.training_cache import JPEG_QUALITY, encode_frames, size_pair, update_records
+from core.dataset.training_cache import JPEG_QUALITY, encode_frames, pose_tracks, size_pair, update_records
 
 NONE = "none"
 DEFAULT_SCALES = (1.0, 2.0)  # window spans in seconds (1 s and 2 s: short and long reps) unless a model says otherwise
@@ -115,18 +115,28 @@ def examples(ws, split: str, clip_frames: int, crop: bool = True, scales: Sequen
     return out
 
 
-def window_jobs(ws, wanted: Sequence[dict], size, quality: int, focus: str | None) -> list[dict]:
-    """One picklable job per video for the windows in `wanted` (see `compute_video`)."""
+def window_jobs(ws, wanted: Sequence[dict], size, quality: int, focus: str | None, progress=None,
+                cancel=None) -> list[dict]:
+    """One picklable job per video for the windows in `wanted` (see `compute_video`). With focus
+    "athlete" each window carries its athlete box (`core.pose.focus.athlete_box` over its frames,
+    from the video's pose track, computed first where missing)."""
     store = ws.store()
     by_video: dict[int, list[dict]] = {}
     for e in wanted:
         by_video.setdefault(e["video_id"], []).append(e)
+    tracks = pose_tracks(ws, by_video, progress, cancel) if focus == "athlete" else {}
     out = []
     for vid, items in by_video.items():
         video = store.video(vid)
+        windows = [{k: e[k] for k in ("fingerprint", "label", "path", "start", "step", "frames", "box")}
+                   for e in items]
+        if focus == "athlete":
+            from core.pose.focus import athlete_box
+
+            for w in windows:
+                w["athlete"] = athlete_box(tracks[vid], w["start"], w["start"] + (w["frames"] - 1) * w["step"])
         out.append({"path": str(ws.absolute(video["path"])), "size": size, "quality": int(quality), "focus": focus,
-                    "windows": [{k: e[k] for k in ("fingerprint", "label", "path", "start", "step", "frames", "box")}
-                                for e in items]})
+                    "windows": windows})
     return out
 
 
@@ -150,7 +160,7 @@ def compute_video(job: dict) -> list[tuple[dict, list[bytes]]]:
                 kept[i] = reader.frame(i)
             while w is not None and w["start"] + (w["frames"] - 1) * w["step"] == i:
                 idx = list(range(w["start"], i + 1, w["step"]))
-                x = preprocess([kept[j] for j in idx], job["size"], w["box"], job["focus"])
+                x = preprocess([kept[j] for j in idx], job["size"], w["box"], job["focus"], w.get("athlete"))
                 out.append((dict(w, size=job["size"], clip=w["path"]), encode_frames(x, job["quality"], w["path"])))
                 for j in idx:
                     needed[j] -= 1
@@ -168,7 +178,8 @@ def build_windows(ws: Workspace, wanted: list[dict], frames: int, size, crop: bo
     windows elsewhere, e.g. of other spans, and clips are left alone).
     Each video is decoded once. Returns the summary of `build` (counting windows)."""
     return update_records(ws, frames, size, crop, quality, focus, "window", {e["fingerprint"]: e for e in wanted},
-                   lambda missing: window_jobs(ws, missing, size_pair(size), quality, focus), compute_videos, 1,
+                   lambda missing: window_jobs(ws, missing, size_pair(size), quality, focus, progress, cancel),
+                   compute_videos, 1,
                    jobs, progress, cancel, replaced_only=True)
 
 

@@ -188,16 +188,18 @@ def load_predictions(ws, model_id: str, split: str = "test") -> Predictions | No
     return stored
 
 
-def clip_input(ws, clip: dict, frames: int, size, crop: bool, videos: dict, focus: str | None = None) -> np.ndarray:
+def clip_input(ws, clip: dict, frames: int, size, crop: bool, videos: dict, focus: str | None = None,
+               tracks: dict | None = None) -> np.ndarray:
     """The model input of one clip (a clips-table row as `core.dataset.clips.clips` gives it): float32
     [frames, H, W, 3] in [0, 1], from THE preprocessing (core.media.video.load_clip), read exactly as the
     training cache reads it (core.dataset.training_cache.clip_source: the clip file as cut, or for crop=False on a cropped
-    clip the same frames of the source video). `videos`: {id: video row}."""
+    clip the same frames of the source video). `videos`: {id: video row}; `tracks`: {video id: pose
+    track}, filled as the athlete focus loads them."""
     from core.dataset.training_cache import clip_source
     from core.media.video import load_clip
 
-    job = clip_source(ws, clip, videos, frames, size, crop, 90)
-    return load_clip(job["path"], job["start"], job["end"], frames, size, None, focus)
+    job = clip_source(ws, clip, videos, frames, size, crop, 90, focus, tracks)
+    return load_clip(job["path"], job["start"], job["end"], frames, size, None, focus, job.get("athlete"))
 
 
 def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4, force: bool = False,
@@ -234,13 +236,14 @@ def predict_split(ws, model_id: str, split: str = "test", *, batch_size: int = 4
     rows = {r["path"]: r for r in clip_table(store)}
     probs = np.zeros((len(clips), len(model["labels"])), dtype=np.float32)
     total = len(clips)
+    tracks: dict = {}  # the athlete focus' pose tracks, one load per video
     if pose:  # each clip's own pose track, then the pose model (core.inference.pose_predict)
         _pose_probs(ws, loaded, clips, rows, videos, crop, probs, progress, cancel)
     for start in range(0, 0 if pose else total, batch_size):
         if cancel is not None and cancel.is_set():
             raise EvaluateError("Evaluation cancelled; nothing was stored.")
         part = clips[start:start + batch_size]
-        x = np.stack([clip_input(ws, rows[c["path"]], frames, size, crop, videos, model_focus)
+        x = np.stack([clip_input(ws, rows[c["path"]], frames, size, crop, videos, model_focus, tracks)
                       for c in part]).astype(np.float32)
         if len(part) < batch_size and total > batch_size:
             # pad the last batch to the same shape: a traced model (core.modeling.fastpath) would trace again

@@ -74,13 +74,15 @@ CAPACITY = 3
 # ----------------------------------------------------------------------------------------------
 
 def clip_tensor(path, start: int | None = None, end: int | None = None, n: int = 10, size=224, crop=None,
-                timings: dict | None = None, focus: str | None = None) -> tuple[np.ndarray, list[int], tuple[int, int]]:
-    """`core.media.video.load_clip(path, start, end, n, size, crop, focus)`, computed step by step (equal bit for
-    bit): returns (float32 [n, H, W, 3], the sampled frame indices, (start, end)).
+                timings: dict | None = None, focus: str | None = None,
+                track=None, athlete=None) -> tuple[np.ndarray, list[int], tuple[int, int]]:
+    """`core.media.video.load_clip(path, start, end, n, size, crop, focus, athlete)`, computed step by step
+    (equal bit for bit): returns (float32 [n, H, W, 3], the sampled frame indices, (start, end)).
 
     start/end default to the first/last frame of the video (one open of the file; `load_clip`
-    needs them known). timings, when given, gets "decode" (open + index + decode, ms) and
-    "preprocess" (ms).
+    needs them known). focus "athlete": the box `athlete`, else the athlete box of start..end from
+    `track` (the video's pose track, `core.pose.focus.athlete_box`). timings, when given, gets "decode" (open + index +
+    decode, ms) and "preprocess" (ms).
     """
     t0 = time.perf_counter()
     with VideoReader(path, cache_frames=max(8, int(n))) as reader:
@@ -96,7 +98,11 @@ def clip_tensor(path, start: int | None = None, end: int | None = None, n: int =
             if i not in decoded:
                 decoded[i] = reader.frame(i)
     t1 = time.perf_counter()
-    x = preprocess([decoded[i] for i in indices], size, crop, focus)
+    if focus == "athlete" and athlete is None:
+        from core.pose.focus import athlete_box
+
+        athlete = athlete_box(track, start, end)
+    x = preprocess([decoded[i] for i in indices], size, crop, focus, athlete)
     t2 = time.perf_counter()
     if timings is not None:
         timings["decode"] = (t1 - t0) * 1000.0
@@ -320,21 +326,31 @@ class Predictor:
         if isinstance(crop, str) and crop == "auto":
             crop = registry.model_box(row)
         timings: dict = {}
-        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, registry.focus(row))
+        track = _athlete_track(row, timings, ws, path=path)
+        x, indices, rng = clip_tensor(path, start, end, frames, size, crop, timings, registry.focus(row), track)
         return self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
 
     def _pose(self, ws, row, path, start, end, topk, video_id=None) -> dict:
-        """A pose model: the range's pose track, the movement and its judged reps (core.inference.pose_predict)."""
+        """A pose model: the range's pose track, the movement and its judged reps (core.inference.pose_predict).
+        A whole file outside the workspace's videos (an upload) has its track cached under the workspace by
+        content (`core.pose.store.track_for_path`), so its skeleton can be shown after the prediction."""
         from core.inference.pose_predict import predict_pose_file
 
+        track = None
+        if video_id is None and ws is not None and start is None and end is None:
+            from core.pose.store import track_for_path
+
+            track = track_for_path(path, ws)
         return predict_pose_file(self.entry(ws, row), path, start=start, end=end, topk=topk, ws=ws,
-                                 video_id=video_id)
+                                 video_id=video_id, track=track)
 
     def _finish(self, ws, row, x, indices, rng, timings, topk, engine, t0) -> dict:
         out = self.predict_array(ws, row, x, topk, engine)
         load_ms = out["timings_ms"].pop("load")
         out["timings_ms"] = {"decode": timings.get("decode", 0.0), "preprocess": timings.get("preprocess", 0.0),
                              "model": out["timings_ms"]["model"], "total": (time.perf_counter() - t0) * 1000.0}
+        if "pose" in timings:  # the athlete focus' pose track (computed or loaded)
+            out["timings_ms"]["pose"] = timings["pose"]
         if load_ms > 50:
             out["timings_ms"]["load"] = load_ms
         out["frames_used"] = [int(i) for i in indices]
@@ -380,8 +396,9 @@ class Predictor:
         if box is None:
             box = registry.model_box(row)
         timings: dict = {}
+        track = _athlete_track(row, timings, ws, video_id=int(video_id))
         x, indices, rng = clip_tensor(ws.absolute(video["path"]), start, end, frames, size, box, timings,
-                                      registry.focus(row))
+                                      registry.focus(row), track)
         out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["video_id"] = int(video_id)
         return out
@@ -399,18 +416,36 @@ class Predictor:
         row = resolve(ws, ref if ref is not None else _newest(ws))
         frames, size, crop_flag = registry.preprocessing(row)
         videos = {v["id"]: v for v in store.videos()}
-        job = clip_source(ws, clip, videos, frames, size, crop_flag, 90)
-        if model_kind(row["folder"]) == "pose":  # the clip file as cut: its own pose track
+        pose_model = model_kind(row["folder"]) == "pose"
+        job = clip_source(ws, clip, videos, frames, size, crop_flag, 90, None if pose_model else registry.focus(row))
+        if pose_model:  # the clip file as cut: its own pose track
             out = self._pose(ws, row, job["path"], job["start"], job["end"], topk)
         else:
             timings: dict = {}
             x, indices, rng = clip_tensor(job["path"], job["start"], job["end"], frames, size, None, timings,
-                                          registry.focus(row))
+                                          registry.focus(row), athlete=job.get("athlete"))
             out = self._finish(ws, row, x, indices, rng, timings, topk, engine, t0)
         out["clip_id"] = int(clip_id)
         out["clip"] = clip["path"]
         out["label"] = clip["label"]
         return out
+
+
+def _athlete_track(row: dict, timings: dict, ws, *, video_id: int | None = None, path=None):
+    """The pose track a model with focus "athlete" crops by (`core.pose.focus.focus_track`: a workspace
+    video's stored track, a file's cached by content), timed as "pose" (ms); None for other models."""
+    if registry.focus(row) != "athlete":
+        return None
+    from core.base.errors import WorkbenchError
+    from core.pose.focus import focus_track
+
+    t0 = time.perf_counter()
+    try:
+        track = focus_track(ws, video_id=video_id, path=path)
+    except WorkbenchError as exc:
+        raise PredictError(f"Model {row['id']} crops to the athlete's pose, and the pose track failed: {exc}") from exc
+    timings["pose"] = (time.perf_counter() - t0) * 1000.0
+    return track
 
 
 def _newest(ws) -> dict:

@@ -499,7 +499,9 @@ def sample_indices(start: int, end: int, n: int) -> list[int]:
     return [start + (2 * k * span + n - 1) // (2 * (n - 1)) for k in range(n)]
 
 
-FOCUS_MODES = (None, "motion")
+# "athlete": the box of the athlete's pose landmarks, which the caller computes (core.pose.focus)
+# and passes in, since the media layer sits below the pose layer.
+FOCUS_MODES = (None, "motion", "athlete")
 MOTION_BOX_VERSION = 2  # bump when motion_box changes what it returns: caches of focused clips are rebuilt
 
 
@@ -559,14 +561,29 @@ def _crop(f: np.ndarray, crop) -> np.ndarray:
     return f[y0:y1, x0:x1]
 
 
-def preprocess(frames, size, crop=None, focus=None) -> np.ndarray:
+def _athlete_in_crop(athlete, crop, shape) -> tuple | None:
+    """The athlete box given in the pixels of the frames before `crop`, moved into the cropped
+    frames and clipped to them; None when nothing of it is left."""
+    x0, y0, x1, y1 = (float(v) for v in athlete)
+    if crop is not None:
+        cx, cy = (max(0.0, float(v)) for v in crop[:2])
+        x0, y0, x1, y1 = x0 - cx, y0 - cy, x1 - cx, y1 - cy
+    h, w = shape[:2]
+    x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1)
+    return (x0, y0, x1, y1) if x1 - x0 >= 2 and y1 - y0 >= 2 else None
+
+
+def preprocess(frames, size, crop=None, focus=None, athlete=None) -> np.ndarray:
     """The model-boundary preprocessing: crop, focus, resize, scale. Shared by training, eval, predict.
 
     frames: sequence (or array) of HxWx3 uint8 RGB frames (one clip or window: `focus` looks at
     them together). crop: pixel box (x0, y0, x1, y1) in the (rotated) frame, x1/y1 exclusive,
-    clipped to the frame; None = whole frame. focus: None, or "motion" = then crop further to
-    `motion_box` of the (cropped) frames. size: int for a square, or (height, width). Resized with
-    cv2.INTER_AREA. Returns float32 [N, H, W, 3] in [0, 1], RGB.
+    clipped to the frame; None = whole frame. focus: None; "motion" = then crop further to
+    `motion_box` of the (cropped) frames; "athlete" = crop further to `athlete`, the box of the
+    athlete's pose landmarks over these frames (`core.pose.focus.athlete_box`), given in the pixels
+    of `frames` before `crop`; without one (no pose in these frames) "athlete" falls back to the
+    motion focus, which also looks for the athlete. size: int for a square, or (height, width).
+    Resized with cv2.INTER_AREA. Returns float32 [N, H, W, 3] in [0, 1], RGB.
     """
     if focus not in FOCUS_MODES:
         raise ValueError(f"focus must be one of {FOCUS_MODES}, got {focus!r}")
@@ -578,10 +595,13 @@ def preprocess(frames, size, crop=None, focus=None) -> np.ndarray:
             raise ValueError(f"frames must be HxWx3 uint8 RGB, got {f.dtype} {f.shape}")
     if crop is not None:
         frames = [_crop(f, crop) for f in frames]
-    if focus == "motion":
+    box = None
+    if focus == "athlete" and athlete is not None and frames:
+        box = _athlete_in_crop(athlete, crop, frames[0].shape)
+    if focus == "motion" or (focus == "athlete" and box is None):
         box = motion_box(frames)
-        if box is not None:
-            frames = [_crop(f, box) for f in frames]
+    if box is not None:
+        frames = [_crop(f, box) for f in frames]
     out = np.empty((len(frames), h, w, 3), dtype=np.float32)
     for j, f in enumerate(frames):
         out[j] = cv2.resize(f, (w, h), interpolation=cv2.INTER_AREA)
@@ -600,11 +620,13 @@ def clip_batch(clip) -> tuple[np.ndarray, bool]:
     return x, single
 
 
-def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None, focus=None) -> np.ndarray:
+def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None, focus=None,
+              athlete=None) -> np.ndarray:
     """The clip loader used by training, evaluation and prediction: float32 [n, H, W, 3].
 
     sample_indices(start, end, n), those frames decoded in one forward pass (the reader decodes on
-    between nearby indices and seeks across long gaps), then preprocess(frames, size, crop, focus).
+    between nearby indices and seeks across long gaps), then preprocess(frames, size, crop, focus,
+    athlete).
     """
     indices = sample_indices(start, end, n)
     with VideoReader(path, cache_frames=max(8, n)) as reader:
@@ -613,4 +635,4 @@ def load_clip(path, start: int, end: int, n: int = 10, size=224, crop=None, focu
         for i in indices:
             if i not in decoded:
                 decoded[i] = reader.frame(i)
-    return preprocess([decoded[i] for i in indices], size, crop, focus)
+    return preprocess([decoded[i] for i in indices], size, crop, focus, athlete)

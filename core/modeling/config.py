@@ -39,7 +39,7 @@ class TrainConfig:
     frames: int = field(default=10, metadata=_meta(help='frames sampled from each clip', flag=True, form=True))
     resolution: int | None = field(default=None, metadata=_meta(help="None: the model's native resolution", flag=True, form=True))
     crop: bool = field(default=True, metadata=_meta(help='the clips as cut (cropped to the athlete box when drawn); False: whole frames'))
-    focus: str | None = field(default=None, metadata=_meta(help='"motion": each clip cropped further to the square around what moves (the athlete)', choices=FOCUS_CHOICES, flag=True, form=True))
+    focus: str | None = field(default=None, metadata=_meta(help='"motion": each clip cropped further to the square around what moves; "athlete": to the square around the athlete\'s pose landmarks (the pose track; motion where a clip has no pose)', choices=FOCUS_CHOICES, flag=True, form=True))
     epochs: int = field(default=10, metadata=_meta(help='passes over the training clips', flag=True, form=True))
     batch_size: int = field(default=8, metadata=_meta(help='clips per optimizer step', flag=True, form=True))
     optimizer: str = field(default="rmsprop", metadata=_meta(help="rmsprop (the study's), adam or sgd", choices=OPTIMIZERS, flag=True, form=True))
@@ -295,7 +295,7 @@ def validate_config(cfg: dict) -> dict:
     if cfg["focus"] in ("", "none", False):
         cfg["focus"] = None
     if cfg["focus"] not in FOCUS_MODES:
-        raise TrainError(f"Unknown focus {cfg['focus']!r}; choose none or motion.")
+        raise TrainError(f"Unknown focus {cfg['focus']!r}; choose none, motion or athlete.")
     cfg["saved_model"] = _as_bool(cfg["saved_model"], "saved_model")
     cfg["fast_ops"] = _tristate(cfg["fast_ops"], "fast_ops")
     cfg["mixed_precision"] = _tristate(cfg["mixed_precision"], "mixed_precision")

@@ -13,6 +13,7 @@ from core.media.library import MAX_UPLOAD_BYTES, VIDEO_SUFFIXES
 from core.media.video import VideoError
 from core.modeling import registry
 from ui.common import model_picker, page, registered_models
+from ui.skeleton import skeleton_view
 
 ws = page(
     "Predict",
@@ -96,6 +97,7 @@ SOURCES = {"upload": "Upload a video", "video": "A workspace video", "clip": "A 
 source = st.radio("Video", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="source")
 request = None      # (signature, callable returning the prediction)
 player = None       # callable showing the video
+skeleton = None     # callable showing the skeleton view: marks [(frame, caption)], offset of result frames
 
 if source == "upload":
     limit_mb = min(MAX_UPLOAD_BYTES // 2**20, int(st.get_option("server.maxUploadSize")))
@@ -117,6 +119,9 @@ if source == "upload":
                 st.image(data, caption=up.name)
             else:
                 st.video(data)
+
+        def skeleton(marks, offset=0):
+            skeleton_view(ws, "pr", upload=up, marks=marks)
 elif source == "video":
     videos = store.videos()
     if not videos:
@@ -147,6 +152,9 @@ elif source == "video":
                 st.video(str(path), start_time=start / fps, end_time=(end + 1) / fps)
             else:
                 st.video(str(path))
+
+        def skeleton(marks, offset=0):
+            skeleton_view(ws, "pr", video_id=vid, first=start, last=end, frame=start, marks=marks)
 elif source == "clip":
     rows = clip_rows(store)
     if not rows:
@@ -165,6 +173,11 @@ elif source == "clip":
                 st.video(str(clip_path))
             else:
                 st.warning(f"clip file missing: {cl[cid]['path']}")
+
+        def skeleton(marks, offset=0):  # the clip's frames in its source video, whose pose track it shares
+            c = cl[cid]
+            skeleton_view(ws, "pr", video_id=c["video_id"], first=c["start_frame"], last=c["end_frame"],
+                          frame=c["start_frame"], marks=[(f + offset, t) for f, t in marks])
 
 clicked = st.button("Predict", type="primary", key="predict", disabled=request is None)
 signature = None if request is None else (model_id, engine, request[0])
@@ -185,10 +198,16 @@ if request is not None and (clicked or (source == "upload" and (state or {}).get
     st.session_state["prediction"] = state
 
 left, right = st.columns([2, 3])
+result = state if state is not None and state.get("signature") == signature else None
 if player is not None:
     with left:
         player()
-result = state if state is not None and state.get("signature") == signature else None
+        if skeleton is not None:  # the skeleton at a chosen frame and at the judged reps (a pose model's)
+            out = (result or {}).get("out") or {}
+            reps = (out.get("reps") or {}).get("reps") or []
+            offset = cl[cid]["start_frame"] - out["range"][0] if source == "clip" and out.get("range") else 0
+            skeleton([((r["start"] + r["end"]) // 2, f"rep {k} · {'valid' if r['valid'] else 'no-rep'}")
+                      for k, r in enumerate(reps, 1)], offset)
 with right:
     if result is None:
         if request is not None:

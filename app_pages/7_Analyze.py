@@ -18,6 +18,7 @@ from core.base.store import StoreError
 from core.media.uploads import temporary_upload
 from ui import tasks
 from ui.common import model_picker, page, registered_models
+from ui.skeleton import skeleton_view
 
 ws = page(
     "Analyze",
@@ -262,6 +263,16 @@ with left:
     else:
         st.video(res["data"], start_time=seek)
     st.caption(f"Player at {seek:.1f} s (frame {int(round(seek * a.fps))}).")
+    # the skeleton at the player's frame, and at the reps of the segment it is in
+    at_frame = min(max(0, int(round(seek * a.fps))), max(0, a.frames - 1))
+    here = next((s for s in segs if s["start_frame"] <= at_frame <= s["end_frame"]), None)
+    rep_marks = []
+    if here is not None:
+        spans = [(j["start"], j["end"], "valid" if j["valid"] else "no-rep") for j in here.get("judged") or []] \
+            or [(r[0], r[1], here["movement"]) for r in here["reps"]]
+        rep_marks = [((s0 + s1) // 2, f"rep {k} · {text}") for k, (s0, s1, text) in enumerate(spans, 1)]
+    skeleton_view(ws, "an", video_id=a.video_id, upload=None if "path" in res else res["data"],
+                  frame=at_frame, marks=rep_marks)
 with right:
     table = pd.DataFrame(a.movement_summary())
     st.markdown("**Reps per movement**")

@@ -40,7 +40,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.media.video import VideoReader  # noqa: E402
 from core.pose.blazepose import PoseEstimator  # noqa: E402
-from core.pose.landmarks import EDGE_INDEX, INDEX  # noqa: E402
+from core.pose.draw import draw_skeleton  # noqa: E402
+from core.pose.landmarks import INDEX  # noqa: E402
 from core.pose.models import ensure_models  # noqa: E402
 from core.pose.track import PoseTrack, compute_track  # noqa: E402
 
@@ -52,7 +53,6 @@ DEFAULT = ["kbtrainer__backSquats.mp4", "kbtrainer__front_squat_.mp4", "kbtraine
            "gulab__pushups3.mp4", "stevewoz__skipping.mp4", "divyansh__pull_up.mp4",
            "joelo__situp.mp4"]
 TILES = 8
-LEFT = {i for n, i in INDEX.items() if n.startswith("left")}
 
 
 def draw(frame: np.ndarray, xy: np.ndarray | None, vis: np.ndarray | None, text: str,
@@ -63,16 +63,7 @@ def draw(frame: np.ndarray, xy: np.ndarray | None, vis: np.ndarray | None, text:
         x0, y0, x1, y1 = (int(round(v)) for v in box)
         cv2.rectangle(img, (x0, y0), (x1, y1), (255, 255, 0), scale)
     if xy is not None and np.isfinite(xy).all():
-        for a, b in EDGE_INDEX:
-            alpha = min(vis[a], vis[b])
-            colour = (255, 80, 0) if a in LEFT or b in LEFT else (0, 160, 255)
-            if alpha < 0.5:
-                colour = (128, 128, 128)
-            cv2.line(img, tuple(int(v) for v in xy[a]), tuple(int(v) for v in xy[b]), colour,
-                     2 * scale, cv2.LINE_AA)
-        for k, p in enumerate(xy):
-            cv2.circle(img, (int(p[0]), int(p[1])), 2 * scale,
-                       (0, 255, 0) if vis[k] >= 0.5 else (160, 160, 160), -1, cv2.LINE_AA)
+        img = draw_skeleton(img, xy, vis)  # the product's drawing (core.pose.draw)
     cv2.putText(img, text, (8, 24 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0),
                 4 * scale, cv2.LINE_AA)
     cv2.putText(img, text, (8, 24 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale,

@@ -4,7 +4,8 @@
         page = browser.new_page()
         page.goto(url + "/Label?annotator=alex")
 
-No network, no downloads: Chromium is /usr/bin/chromium (`apt-get install -y chromium`; .ci/run does it).
+No network, no downloads: Chromium is /usr/bin/chromium or $CHROMIUM (`make test` installs it through
+tools/browser-deps.sh when root, else stops saying what to install).
 """
 from __future__ import annotations
 
@@ -76,7 +77,8 @@ def running_app(workspace: str | os.PathLike, *, log: str | os.PathLike | None =
 def chromium(headless: bool = True):
     """Playwright's sync API driving Debian's Chromium; fails (never skips) when it is missing."""
     if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"Chromium not found at {CHROMIUM}: apt-get install -y chromium (or set CHROMIUM)")
+        raise FileNotFoundError(f"Chromium not found at {CHROMIUM}: run `bash tools/browser-deps.sh` (installs it "
+                                "when root), or apt-get install -y chromium fonts-dejavu-core (or set CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

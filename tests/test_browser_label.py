@@ -1,6 +1,6 @@
 """Browser test: the real app in Chromium, reps marked with the keyboard alone, checked in the database.
 
-Needs Debian's Chromium at /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it).
+Needs Debian's Chromium at /usr/bin/chromium (`make test` installs it: tools/browser-deps.sh).
 It fails, never skips, when Chromium is missing.
 """
 import pytest

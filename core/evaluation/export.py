@@ -5,8 +5,11 @@
 - ``saved_model``: the registered model's folder already holds ``saved_model/`` (written by
   `core.modeling.movinet.export_model`, its serving function traced with the fast exact ops, signature
   ``serving_default``: image [B, frames, res, res, 3] -> {logits, probabilities}). It is written
-  when missing (or again with force) and checked: its probabilities on up to 4 val clips (a random
-  clip when there are none) must equal the fast exact path's within `FLOAT_TOL`. Not a new model.
+  when missing or stale (or again with force) and checked: its probabilities on up to 4 val clips (a
+  random clip when there are none) must equal the fast exact path's of the model rebuilt from its
+  weights within `FLOAT_TOL`. Not a new model. A damaged one (`core.modeling.export_files`) or one that
+  cannot be read is an ExportError saying to rewrite it with force; an unstamped one that passes the
+  check is stamped, so the loader opens it from then on.
 - ``tflite``: `tf.lite.TFLiteConverter.from_saved_model` on that folder's ``saved_model/``; float
   (no quantisation), ``dynamic`` (dynamic-range: int8 weights, float activations) or ``int8``
   (weights and activations calibrated on `REPRESENTATIVE_CLIPS` clips of the train split read
@@ -285,15 +288,28 @@ def export(ws, model_id: str, fmt: str = "saved_model", quantize: str | None = N
     return out
 
 
+def _saved_model_state(model: dict, folder: Path) -> str:
+    """core.modeling.export_files.saved_model_state, a damaged SavedModel as an ExportError."""
+    from core.modeling import export_files
+
+    try:
+        return export_files.saved_model_state(folder)
+    except export_files.DamagedExport as exc:
+        raise ExportError(f"Model {model['id']}: {exc}; rewrite it from the weights with "
+                          f"`python -m core export {model['id']} --force`.") from None
+
+
 def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Callable[[str], None]) -> dict:
     import tensorflow as tf
 
-    from core.inference.predictor import default_predictor
+    from core.modeling import export_files, fastpath
     from core.modeling import movinet as M
 
     sm = folder / "saved_model"
     rewritten = False
-    if force or not (sm / "saved_model.pb").is_file():
+    state = "missing" if force else _saved_model_state(model, folder)
+    loaded = None
+    if state in ("missing", "stale"):  # a stale one was traced from other weights: not this model
         say(f"writing {sm}…")
         loaded = M.load_model(folder)
         prep_file = folder / "preprocessing.json"
@@ -310,8 +326,14 @@ def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Callabl
     else:
         frames, size, _ = registry.preprocessing(model)
         inputs = [np.random.default_rng(0).random((frames, size[0], size[1], 3), dtype=np.float32)]
-    fast, _, _ = default_predictor().runner(ws, model, "fast")
-    serve = tf.saved_model.load(str(sm)).signatures["serving_default"]
+    # against the model rebuilt from its weights (the loader's fast engine may be this very SavedModel)
+    fast = fastpath.fast_model((loaded or M.load_model(folder)).model)
+    try:
+        serve = tf.saved_model.load(str(sm)).signatures["serving_default"]
+    except Exception as exc:  # an unstamped SavedModel that does not parse or restore
+        raise ExportError(f"Model {model['id']}: its SavedModel {sm} cannot be read ({type(exc).__name__}: "
+                          f"{str(exc).strip().splitlines()[0][:300]}); rewrite it from the weights with "
+                          f"`python -m core export {model['id']} --force`.") from None
     diff = 0.0
     for x in inputs:
         p = serve(image=tf.constant(x[None]))["probabilities"].numpy()[0]
@@ -319,6 +341,9 @@ def _export_saved_model(ws, model: dict, folder: Path, force: bool, say: Callabl
     if diff > FLOAT_TOL:
         raise ExportError(f"The SavedModel of {model['id']} differs from the model by up to {diff:.2e} "
                           f"(more than {FLOAT_TOL:g}); export it again with --force.")
+    if state == "unstamped":  # checked equal to the model: from now on the loader may open it
+        prep = json.loads((folder / "preprocessing.json").read_text())
+        export_files.write_stamp(folder, prep["frames"], prep["resolution"])
     return {"format": "saved_model", "quantize": None, "source_model": model["id"], "model_id": model["id"],
             "registered": True, "rewritten": rewritten, "path": ws.relative(sm),
             "reason": f"SavedModel checked on {len(inputs)} {'val clips' if clips else 'random clip'}: "
@@ -330,9 +355,13 @@ def _export_tflite(ws, model: dict, folder: Path, quantize: str | None, force: b
     from core.inference.loader import TFLITE_FILE
 
     sm = folder / "saved_model"
-    if not (sm / "saved_model.pb").is_file():
+    state = _saved_model_state(model, folder)
+    if state == "missing":
         raise ExportError(f"Model {model['id']} has no SavedModel to convert ({sm}); run "
                           f"`python -m core export {model['id']} --format saved_model` first.")
+    if state == "stale":
+        raise ExportError(f"Model {model['id']}: its SavedModel was traced from other weights; rewrite it with "
+                          f"`python -m core export {model['id']} --force` first.")
     new_id = tflite_model_id(model["id"], quantize)
     models_dir = ws.root / "models"
     models_dir.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,15 @@
 """The one model loader: a registered model row (core.modeling.registry) and its folder become a
 callable `batch float32 [B, T, H, W, 3] in [0, 1] -> probabilities [B, classes]`, whatever its kind:
-a MoViNet export (core.modeling.movinet.load_model: its exact fast CPU path or the reference ops),
-a TF Lite file (LiteRT), or a pose model (core.modeling.pose_model). Labels are checked against
-the registered ones in every case."""
+a MoViNet export (its exact fast CPU path or the reference ops), a TF Lite file (LiteRT), or a pose
+model (core.modeling.pose_model). Labels are checked against the registered ones in every case.
+
+A MoViNet export whose SavedModel is stamped fresh (core.modeling.export_files: traced with the
+fast exact ops from these very weights) opens as a `SavedModelForm`: the fast path is that
+SavedModel, loaded in about a second, instead of the Keras model rebuilt from model.json, the
+checkpoint restored and the fast path traced again (core.modeling.movinet.load_model), which is
+what a missing, unstamped or stale SavedModel still gets; the Keras model is rebuilt only when asked
+for (the reference engine, another input shape). A damaged stamped SavedModel is a PredictError
+naming the file."""
 from __future__ import annotations
 
 import os
@@ -104,6 +111,108 @@ class TFLiteModel:
         return probs[0] if single else probs
 
 
+def _softmax32(logits) -> np.ndarray:
+    return softmax(logits).astype(np.float32)  # as core.modeling.fastpath's callables return them
+
+
+class SavedModelPredictor:
+    """The fast path of a `SavedModelForm`: clip [T, H, W, 3] (or batch) -> probabilities. A clip
+    of another shape than the one traced runs on the rebuilt model's fast path."""
+
+    fast = True
+
+    def __init__(self, form: "SavedModelForm"):
+        self.form = form
+        self.shape = tuple(form.serve.structured_input_signature[1]["image"].shape[1:])
+
+    def __call__(self, clip) -> np.ndarray:
+        import tensorflow as tf
+
+        x, single = clip_batch(clip)
+        if x.shape[1:] != self.shape:
+            return self.form.rebuilt_model().predictor("fast")(clip)
+        probs = _softmax32(self.form.serve(image=tf.constant(x))["logits"].numpy())
+        return probs[0] if single else probs
+
+
+@dataclass
+class SavedModelForm:
+    """A MoViNet export opened from its fresh SavedModel (see the module doc); `rebuilt` is the
+    Keras model (core.modeling.movinet.LoadedModel) once something needed it."""
+
+    path: Path
+    labels: list
+    preprocessing: dict
+    serve: object  # the SavedModel's serving_default: image -> {"logits", "probabilities"}
+    rebuilt: object = None
+    fast: SavedModelPredictor | None = field(default=None, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def frames(self) -> int:
+        return int(self.preprocessing["frames"])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.preprocessing["resolution"])
+
+    @property
+    def crop(self):
+        return self.preprocessing.get("crop")
+
+    @property
+    def focus(self):
+        return self.preprocessing.get("focus")
+
+    def rebuilt_model(self):
+        with self.lock:
+            if self.rebuilt is None:
+                from core.modeling.movinet import load_model
+
+                self.rebuilt = load_model(self.path)
+            return self.rebuilt
+
+    @property
+    def model(self):
+        """The Keras classifier, rebuilt on first use."""
+        return self.rebuilt_model().model
+
+    def predictor(self, path: str = "auto"):
+        """As core.modeling.movinet.LoadedModel.predictor: 'auto' is the fast path on a CPU."""
+        if path not in ("auto", "fast", "reference"):
+            raise ValueError(f"path must be 'auto', 'fast' or 'reference', got {path!r}")
+        if path == "auto":
+            import tensorflow as tf
+
+            path = "reference" if tf.config.list_logical_devices("GPU") else "fast"
+        if path == "reference":
+            return self.rebuilt_model().predictor("reference")
+        with self.lock:
+            if self.fast is None:
+                self.fast = SavedModelPredictor(self)
+            return self.fast
+
+
+def open_movinet(folder: Path):
+    """A MoViNet export as a SavedModelForm when its SavedModel is fresh, else rebuilt
+    (core.modeling.movinet.LoadedModel); DamagedExport when a stamped SavedModel is damaged."""
+    from core.modeling import export_files
+
+    _, labels, prep = export_files.read_description(folder)
+    if export_files.saved_model_state(folder) == "fresh":
+        import tensorflow as tf
+
+        try:
+            serve = tf.saved_model.load(str(folder / export_files.SAVED_MODEL_DIR)).signatures["serving_default"]
+        except Exception:  # pragma: no cover - the files are as exported, so TensorFlow itself changed
+            serve = None
+        if serve is not None:
+            return SavedModelForm(path=folder, labels=list(labels), preprocessing=prep, serve=serve)
+    from core.modeling.movinet import load_model
+
+    return load_model(folder)
+
+
 def model_kind(folder) -> str:
     """'tflite' (a folder holding model.tflite, or a .tflite file), 'pose' (a pose model folder)
     or 'movinet' (an export_model folder)."""
@@ -162,15 +271,20 @@ def load(row: dict, folder: Path) -> LoadedModel:
     if kind == "tflite":
         return LoadedModel(row=row, kind=kind, loaded=TFLiteModel(folder if folder.suffix == ".tflite"
                                                                   else folder / TFLITE_FILE))
+    from core.modeling.export_files import DamagedExport
+
     try:
         if kind == "pose":
             from core.modeling.pose_model import load_pose_model as load_fn
         else:
-            from core.modeling.movinet import load_model as load_fn
+            load_fn = open_movinet
     except ImportError as exc:  # pragma: no cover - TensorFlow missing
         raise PredictError(f"Cannot load model {row['id']}: the model code is not available ({exc}).") from exc
     try:
         loaded = load_fn(folder)
+    except DamagedExport as exc:
+        raise PredictError(f"Model {row['id']}: {exc}; rewrite it from the weights with "
+                           f"`python -m core export {row['id']} --force`.") from None
     except Exception as exc:
         raise PredictError(f"Cannot load model {row['id']} from {folder}: {type(exc).__name__}: {exc}") from exc
     labels = getattr(loaded, "labels", None)

@@ -64,6 +64,7 @@ from core.inference.loader import (
 )
 from core.media.video import VideoError, VideoReader, preprocess, sample_indices
 from core.modeling import registry
+from core.modeling.export_files import SAVED_MODEL_DIR, STAMP_FILE
 
 TOPK = 5
 ENGINES = ("auto", "fast", "reference", "tflite")
@@ -165,7 +166,8 @@ def resolve(ws, ref) -> dict:
 
 def _signature(folder: Path) -> tuple:
     """Modification times (ns) of what a load reads: a changed export loads again."""
-    names = ("", "model.json", "labels.json", "preprocessing.json", "weights", "weights/checkpoint", TFLITE_FILE)
+    names = ("", "model.json", "labels.json", "preprocessing.json", "weights", "weights/checkpoint", TFLITE_FILE,
+             SAVED_MODEL_DIR, f"{SAVED_MODEL_DIR}/saved_model.pb", f"{SAVED_MODEL_DIR}/{STAMP_FILE}")
     out = []
     for n in names:
         p = folder / n if n else folder

@@ -44,13 +44,17 @@ Export / load
     out_dir/saved_model/        a TF SavedModel, signature `serving_default`:
                                 image [B, frames, res, res, 3] -> {"logits", "probabilities"}
 
-and `load_model(out_dir)` rebuilds the Keras model from ``model.json`` and restores the weights
-(verified) - so predictions can use `core.modeling.fastpath` - returning a `LoadedModel`.
+and, when the SavedModel was traced with the fast ops, ``saved_model/workbench_stamp.json``
+(`core.modeling.export_files`: the loader opens that SavedModel instead of rebuilding while it is
+the one traced from these weights). `load_model(out_dir)` rebuilds the Keras model from
+``model.json`` and restores the weights (verified) - so predictions can use
+`core.modeling.fastpath` - returning a `LoadedModel`.
 """
 from __future__ import annotations
 
 from core.base.errors import ModelingError
 from core.base.progress import Progress
+from core.modeling.export_files import read_description, write_stamp
 import contextlib
 import dataclasses
 import hashlib
@@ -702,6 +706,8 @@ def export_model(model, out_dir, labels: Iterable[str], frames: int, resolution:
     tf.train.Checkpoint(model=model).write(str(weights / "ckpt"))
     if saved_model:
         _save_saved_model(model, out / "saved_model", int(frames), int(resolution), fast_ops)
+    elif (out / "saved_model").exists():
+        shutil.rmtree(out / "saved_model")  # traced from other weights: it is not this model
     _write_json(out / "labels.json", labels)
     prep = {"frames": int(frames), "resolution": int(resolution),
             "crop": list(crop) if crop is not None else None, "focus": focus}
@@ -709,6 +715,8 @@ def export_model(model, out_dir, labels: Iterable[str], frames: int, resolution:
         prep["window_scales"] = [float(v) for v in window_scales]
     _write_json(out / "preprocessing.json", prep)
     _write_json(out / "model.json", spec.to_json())
+    if saved_model and fast_ops:  # the loader may open the SavedModel instead of rebuilding (export_files)
+        write_stamp(out, frames, resolution)
     return out
 
 
@@ -777,19 +785,10 @@ def load_model(path) -> LoadedModel:
     """Load an exported model folder (see export_model) as a Keras classifier, verified."""
     root = Path(path)
     try:
-        spec = ModelSpec.from_json(json.loads((root / "model.json").read_text()))
-        labels = json.loads((root / "labels.json").read_text())
-        prep = json.loads((root / "preprocessing.json").read_text())
-    except FileNotFoundError as e:
-        raise ModelError(f"{root} is not an exported model folder (missing {Path(e.filename).name})") from e
-    except (json.JSONDecodeError, TypeError) as e:
-        raise ModelError(f"{root}: unreadable model description ({e})") from e
-    from core.modeling.registry import check_description
-
-    try:
-        labels, prep = check_description(labels, prep, str(root))
+        spec_json, labels, prep = read_description(root)
     except ModelingError as exc:
         raise ModelError(str(exc)) from None
+    spec = ModelSpec.from_json(spec_json)
     ckpt = _find_checkpoint(root / "weights")
     if not ckpt:
         raise ModelError(f"{root}: no weights checkpoint in {root / 'weights'}")

@@ -217,6 +217,8 @@ with right:
     else:
         out = result["out"]
         best = out["top"][0]
+        if out.get("engine") == "pose":  # the answer: "none" only when the model believes it (pose_predict.decide)
+            best = {"movement": out["movement"], "probability": out["confidence"]}
         st.markdown(f"### {best['movement']} · {pct(best['probability'])}")
         table = pd.DataFrame([{"rank": i, "movement": r["movement"], "probability": r["probability"]}
                               for i, r in enumerate(out["top"], 1)])

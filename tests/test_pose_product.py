@@ -161,6 +161,16 @@ def test_outside_the_nine_is_none_or_marked_low_confidence(model):
     assert out["movement"] == "none" or out["low_confidence"], out["top"]
 
 
+def test_none_is_the_answer_only_when_the_model_believes_it():
+    labels = ["thruster", "ohs", "none"]
+    none = labels.index("none")
+    assert PP.decide([0.2, 0.1, 0.7], none) == none                 # a majority: none
+    assert PP.decide([0.35, 0.2, 0.45], none) == 0                  # none first but not believed: the best of the nine
+    assert PP.decide([0.1, 0.6, 0.3], none) == 1
+    assert PP.decide([0.5, 0.5], None) == 0                         # a model without none
+    assert PP.NONE_MAJORITY >= PP.LOW_CONFIDENCE    # an answer that is not none's majority is marked low confidence
+
+
 # ----------------------------------------------------------------------------------------------
 # Analyze, drafts
 # ----------------------------------------------------------------------------------------------

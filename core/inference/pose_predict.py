@@ -19,8 +19,9 @@ The result has the Predictor's shape (`core.inference.predictor`):
               "partial", "checks"}], "note"} | None}
 
 Clear answers on bad input: no athlete → movement "none", probabilities all on none,
-low_confidence, message "no athlete found"; a top class of "none" or a top probability under
-`LOW_CONFIDENCE` → low_confidence and a message; a rep cut by the range's end → "partial" (counted,
+low_confidence, message "no athlete found"; "none" is the movement only when it has at least
+`NONE_MAJORITY` of the probability, else the likeliest of the nine (`decide`); "none" or a
+probability under `LOW_CONFIDENCE` → low_confidence and a message; a rep cut by the range's end → "partial" (counted,
 marked); "none" → no rep count (reps None, with a note).
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ import numpy as np
 from core.base.errors import InferenceError
 from core.pose.reps import judge_range
 
-__all__ = ["CLIP_MAX_S", "WINDOW_SPANS_S", "STRIDE_S", "LOW_CONFIDENCE", "MIN_POSE_SHARE", "NONE",
+__all__ = ["CLIP_MAX_S", "WINDOW_SPANS_S", "STRIDE_S", "LOW_CONFIDENCE", "MIN_POSE_SHARE", "NONE", "NONE_MAJORITY",
+           "decide",
            "track_arrays", "track_of", "window_ranges", "window_probs", "classify_track",
            "predict_track", "predict_pose_file"]
 
@@ -41,6 +43,7 @@ CLIP_MAX_S = 4.0
 WINDOW_SPANS_S = (1.5, 3.0)
 STRIDE_S = 0.5
 LOW_CONFIDENCE = 0.5      # a top probability under this is marked low confidence
+NONE_MAJORITY = 0.5       # "none" is the answer only with at least this probability (`decide`)
 MIN_POSE_SHARE = 0.3      # under this share of sampled frames with a pose: "no athlete found"
 
 # ----------------------------------------------------------------------------------------------
@@ -125,6 +128,17 @@ def classify_track(model, arrays: dict, start: int, end: int, fps: float) -> tup
     return p.mean(axis=0), ranges
 
 
+def decide(probs, none: int | None) -> int:
+    """The answer's class: "none" only when it holds at least NONE_MAJORITY of the probability (it says
+    that none of the nine is there); else the likeliest of the nine, which a low probability marks as
+    low confidence. A judge gains more from "thruster, low confidence" than from a "none" that the model
+    itself does not believe."""
+    probs = np.asarray(probs, np.float64)
+    if none is None or probs[none] >= NONE_MAJORITY or len(probs) < 2:
+        return int(np.argmax(probs))
+    return int(np.argmax(np.where(np.arange(len(probs)) == none, -np.inf, probs)))
+
+
 def predict_track(model, labels, arrays: dict, start: int, end: int, fps: float, topk: int = 5,
                   reps: bool = True) -> dict:
     """Top-k, flags and (with a judge installed and `reps`) the judged reps of frames start..end of a
@@ -149,7 +163,7 @@ def predict_track(model, labels, arrays: dict, start: int, end: int, fps: float,
         probs = np.asarray(probs, np.float64)
     t1 = time.perf_counter()
     order = np.argsort(-probs, kind="stable")[:k]
-    top_i = int(order[0])
+    top_i = decide(probs, none)
     movement = labels[top_i]
     confidence = float(probs[top_i])
     low = bool(message) or movement == NONE or confidence < LOW_CONFIDENCE

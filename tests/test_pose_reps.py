@@ -66,3 +66,15 @@ def test_no_pose_is_an_error():
     arr["xy"] = np.full_like(arr["xy"], np.nan)
     with pytest.raises(PR.PoseError):
         PR.count_reps(arr, "thruster")
+
+
+def test_squat_cleans_count_once_each(real_videos):
+    """Real footage, counted by hand: kbtrainer's PVC squat cleans at 8.0, 11.0 and 14.0 s (frames 150-460
+    start with the end of the previous rep). The bar stays racked through the squat: one rep each, where
+    the wrists' height alone counted two (6 reps)."""
+    from core.inference.pose_predict import track_arrays
+    from core.pose.track import compute_track
+
+    track = compute_track(real_videos / "kbtrainer__squatClean.mp4", start=150, end=460)
+    judged = PR.judge_range(track_arrays(track), "power clean", 150, 460, track.fps)
+    assert (judged["count"], judged["partial"]) == (3, 1), judged["summary"]

@@ -2,7 +2,8 @@
 
 **Counting** (`count_reps`): per movement, one body signal whose cycle is one rep (`REP_SIGNALS`):
 hip height for thrusters and overhead squats, shoulder height for deadlifts (hips open at the top)
-and burpees (chest to the floor), wrist height for power cleans (the bar reaches the rack once a rep),
+and burpees (chest to the floor), the wrists' height above the hips for power cleans (the bar reaches
+the rack once a rep and stays there through a squat reception, which the wrists' height would count twice),
 ankle height for double-unders (one jump a rep), shoulders below the wrists for chest-to-bar (the
 pull), the trunk's height above the hips for GHD sit-ups, the head's height above the hands for
 handstand push-ups (inverted). Heights are measured along the athlete's "up" in the image (estimated
@@ -98,7 +99,7 @@ REP_SIGNALS = {
     "thruster": ("hip_height", -1, 0.29, "upright"),
     "ohs": ("hip_height", -1, 0.54, "upright"),
     "deadlift": ("shoulder_height", 1, 0.475, "upright"),
-    "power clean": ("wrist_height", 1, 0.55, "upright"),
+    "power clean": ("wrist_above_hip", 1, 0.55, "upright"),
     "bar-facing burpee": ("shoulder_height", -1, 0.31, "upright"),
     "chest-to-bar": ("shoulder_below_wrist", -1, 0.6, "hang"),
     "double-unders": ("ankle_height", 1, 0.5, "upright"),
@@ -202,7 +203,7 @@ def _sideness(P, torso) -> float:
 def set_signals(track: dict, start=None, end=None, movement: str | None = None) -> dict:
     """Per-frame body signals of frames start..end: heights in torso lengths along the athlete's up,
     angles in degrees, and "frames" / "ok" (had a pose). Keys: hip_height, shoulder_height,
-    wrist_height, ankle_height, trunk_up, head_above_hands, shoulder_below_wrist, hip_above_knee,
+    wrist_height, ankle_height, wrist_above_hip, trunk_up, head_above_hands, shoulder_below_wrist, hip_above_knee,
     elbow, hip, knee, torso_px, up."""
     frames, xy, vis, ok = _select(track, start, end)
     if not ok.any():
@@ -228,6 +229,7 @@ def set_signals(track: dict, start=None, end=None, movement: str | None = None) 
         "frames": frames, "ok": ok, "torso_px": torso, "up": u,
         "hip_height": h(mid("hip")) - ank, "shoulder_height": h(mid("shoulder")) - ank,
         "wrist_height": h(mid("wrist")) - ank, "ankle_height": ank - np.median(ank),
+        "wrist_above_hip": h(mid("wrist")) - h(mid("hip")),
         "trunk_up": h(mid("shoulder")) - h(mid("hip")),
         "trunk_back": _trunk_back(mid("shoulder") - mid("hip"), ok, u) / torso,
         "sideness": _sideness(P[ok], torso),

@@ -78,3 +78,23 @@ def test_squat_cleans_count_once_each(real_videos):
     track = compute_track(real_videos / "kbtrainer__squatClean.mp4", start=150, end=460)
     judged = PR.judge_range(track_arrays(track), "power clean", 150, 460, track.fps)
     assert (judged["count"], judged["partial"]) == (3, 1), judged["summary"]
+
+
+def test_a_squat_snatch_counts_its_overhead_squats_not_its_set_ups(real_videos):
+    """Real footage, counted by hand: kbtrainer's PVC squat snatches received in an overhead squat at
+    3.3, 7.5 and 11.1 s (frames 0-380), each after a squat to the bar on the floor. Only the squats with
+    the wrists overhead are overhead squats (REP_GATES): 3, where the hips' height alone counted the
+    set-ups too."""
+    from core.inference.pose_predict import track_arrays
+    from core.pose.track import compute_track
+
+    track = compute_track(real_videos / "kbtrainer__squatSnatch.mp4", end=380)
+    judged = PR.judge_range(track_arrays(track), "ohs", 0, 380, track.fps)
+    assert judged["count"] + judged["partial"] == 3, judged["summary"]
+    gates = dict(PR.REP_GATES)
+    try:
+        PR.REP_GATES.clear()
+        ungated = PR.judge_range(track_arrays(track), "ohs", 0, 380, track.fps)
+    finally:
+        PR.REP_GATES.update(gates)
+    assert ungated["count"] + ungated["partial"] >= 5, ungated["summary"]

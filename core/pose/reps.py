@@ -9,7 +9,9 @@ pull), the trunk's height above the hips for GHD sit-ups, the head's height abov
 handstand push-ups (inverted). Heights are measured along the athlete's "up" in the image (estimated
 from the extended body in the set, so a tilted camera does not bend them), relative to the ankles
 where that removes camera motion, in torso lengths (mid-shoulder to mid-hip, the set's median).
-The signal is gap-filled, smoothed, and its peaks (the rep's extreme: the bottom of a squat, the top
+A rep's extreme counts only where the body is in the movement's position (`REP_GATES`: a thruster's
+squat with the bar racked, not the one that picks it up from the floor; an overhead squat's with the
+wrists overhead, not a snatch's set-up). The signal is gap-filled, smoothed, and its peaks (the rep's extreme: the bottom of a squat, the top
 of a pull) found with a minimum distance of 0.6x the shortest rep of MOVEMENTS.md's timing and a
 prominence of max(0.08 torso, 0.3x the set's robust range). One peak = one rep; a rep's start and end
 sit at the movement's phase of that extreme between consecutive peaks (`phase`: e.g. a thruster's
@@ -43,7 +45,7 @@ from core.base.errors import PoseError
 from core.base.labels import REP_FRAMES_30FPS
 from core.pose.landmarks import INDEX
 
-__all__ = ["Standard", "STANDARDS", "REP_SIGNALS", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
+__all__ = ["Standard", "STANDARDS", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
            "set_signals", "evaluate_tracks"]
 
 TORSO_CM = 50.0
@@ -106,6 +108,10 @@ REP_SIGNALS = {
     "ghd": ("trunk_back", 1, 0.5, "image"),
     "shspu": ("head_above_hands", -1, 0.535, "inverted"),
 }
+# a rep's extreme counts only where the body is in the movement's position (signal >= torso lengths):
+# a thruster's squat with the bar racked (the wrists above the hips: not the squat that picks it up from
+# the floor), an overhead squat's with the wrists above the shoulders (not a snatch's set-up)
+REP_GATES = {"thruster": ("wrist_above_hip", 0.3), "ohs": ("shoulder_below_wrist", 0.3)}
 # where a rep's top / bottom is, per movement: (signal, +1 max / -1 min)
 _PHASE_SIGNAL = {
     ("thruster", "bottom"): ("hip_above_knee", -1), ("ohs", "bottom"): ("hip_above_knee", -1),
@@ -265,8 +271,11 @@ def count_reps(track: dict, movement: str, start: int | None = None, end: int | 
     step = _step(frames)
     mean, sd = REP_FRAMES_30FPS[movement]
     min_rep = max(0.55 * mean, mean - 2.6 * sd, 8.0) * fps / 30.0            # frames
-    x = sign * S[sig_name]
-    x = _smooth(x, max(1, int(round(0.12 * min_rep / step))) | 1)
+    win = max(1, int(round(0.12 * min_rep / step))) | 1
+    x = _smooth(sign * S[sig_name], win)
+    if movement in REP_GATES:  # not this movement here (a squat to pick the bar up): no peak, not a no-rep
+        g_name, g_min = REP_GATES[movement]
+        x = np.where(_smooth(S[g_name], win) >= g_min, x, np.percentile(x, 5))
     rng = float(np.percentile(x, 95) - np.percentile(x, 5))
     prom = max(0.08, 0.3 * rng)
     dist = max(1, int(0.6 * min_rep / step))

@@ -10,6 +10,9 @@ the **majority movement** of the windows the model does not call none (none when
 none), the same windows' mean probability of it, and the reps counted and judged over the whole
 track (`core.analysis.pose_workout.judge_range`) with the predicted movement and, separately, with the
 index's nearest movement (`class_match=relative:<movement>`: the count alone, given the movement).
+Where bench/real_rep_counts.csv has a count made by looking at the video's frames (every 0.25-0.33 s),
+the counter's full reps are scored against it: MAE, off-by-one and exact, given that file's movement,
+and off-by-one with the predicted movement (a wrong movement counts as 0 reps).
 
 Top-1 is scored against class_match where it names one of the nine ("a/b" accepts either); videos
 whose class_match is other / workout count in a separate "outside the nine" line (right when the
@@ -220,6 +223,41 @@ def noise_stats(rows, n_synthetic: int = 30) -> dict:
     return out
 
 
+HAND_COUNTS = ROOT / "bench" / "real_rep_counts.csv"
+HAND_MOVEMENTS: dict[str, str] = {}
+
+
+def hand_count_scores(results) -> dict:
+    """The counter's reps (full reps, given the hand count's movement; and with the predicted movement)
+    against bench/real_rep_counts.csv, counted by looking at frames every 0.25-0.33 s: MAE, off-by-one,
+    exact; one line per video."""
+    if not HAND_COUNTS.exists():
+        return {}
+    with open(HAND_COUNTS, newline="") as f:
+        hand = {r["file"]: r for r in csv.DictReader(f)}
+    errs, errs_pred = [], []
+    for x in results:
+        h = hand.get(x["video"])
+        if h is None:
+            continue
+        truth = int(h["hand_count"])
+        given = x.get("reps_hand") or {}
+        e = given.get("count", 0) - truth
+        errs.append(e)
+        pred = x.get("reps_pred") or {}
+        ep = (pred.get("count", 0) if x["predicted"] == h["movement"] else 0) - truth
+        errs_pred.append(ep)
+        print(f"  counted {x['video'][:40]:40s} {h['movement']:18s} hand {truth:3d}  counter {given.get('count', 0):3d}"
+              f" (+{given.get('partial', 0)} partial)  with the predicted movement ({x['predicted']}): "
+              f"{truth + ep:3d}")
+    if not errs:
+        return {}
+    e, ep = np.abs(errs), np.abs(errs_pred)
+    return {"hand_counted": len(e), "count_mae_given": round(float(e.mean()), 3),
+            "off_by_one_given": round(float((e <= 1).mean()), 3), "exact_given": round(float((e == 0).mean()), 3),
+            "off_by_one_predicted": round(float((ep <= 1).mean()), 3)}
+
+
 def rep_clips(model, rows, per_video: int = 6) -> dict:
     """Single-rep clips as the judged competition clips are (one rep, 0.4-2.4 s, the clip alone): the reps
     the counter finds in each video given its nearest movement (`judge_range` with class_match's first
@@ -310,6 +348,9 @@ def main(argv=None) -> int:
     if args.videos:
         rows = [r for r in rows if r["file"] in args.videos or Path(r["file"]).stem in args.videos]
     OUT.mkdir(parents=True, exist_ok=True)
+    if HAND_COUNTS.exists():
+        with open(HAND_COUNTS, newline="") as f:
+            HAND_MOVEMENTS.update({h["file"]: h["movement"] for h in csv.DictReader(f)})
     results = []
     print(f"{'video':40s} {'class_match':24s} {'predicted':18s} {'share':>5s} {'p':>4s} {'ok':>3s} "
           f"{'reps(pred)':>26s} {'reps(given movement)':>26s} {'pose%':>5s} {'s':>5s}")
@@ -322,12 +363,14 @@ def main(argv=None) -> int:
         t_track = time.perf_counter() - t0
         share_pose = float(tr.has_pose.mean()) if len(tr) else 0.0
         if share_pose < PP.MIN_POSE_SHARE:
-            pred, share, mean_p, judged, judged_given = "none", 1.0, 1.0, None, None
+            pred, share, mean_p, judged, judged_given, judged_hand = "none", 1.0, 1.0, None, None, None
         else:
             pred, share, mean_p, probs, ranges = classify(model, arrays, tr.fps)
             lo, hi = int(tr.frames[0]), int(tr.frames[-1])
             judged = PW.judge_range(arrays, pred, lo, hi, tr.fps) if pred != "none" else None
             judged_given = PW.judge_range(arrays, names[0], lo, hi, tr.fps) if names else None
+            hand_mv = HAND_MOVEMENTS.get(r["file"])
+            judged_hand = PW.judge_range(arrays, hand_mv, lo, hi, tr.fps) if hand_mv else None
         low = pred == "none" or mean_p < PP.LOW_CONFIDENCE      # the product's low-confidence mark
         ok = (pred in names) if kind == "relative" else low
         res = {"video": r["file"], "movement": r["movement"], "class_match": kind, "nearest": names,
@@ -336,6 +379,7 @@ def main(argv=None) -> int:
                "reps_pred": judged and {k: judged[k] for k in ("count", "valid", "no_reps", "partial", "summary")},
                "reps_given": judged_given and {k: judged_given[k] for k in ("count", "valid", "no_reps", "partial",
                                                                               "summary")},
+               "reps_hand": judged_hand and {k: judged_hand[k] for k in ("count", "partial", "summary")},
                "pose_share": round(share_pose, 3), "seconds": round(time.perf_counter() - t0, 2),
                "track_s": round(t_track, 2), "duration_s": float(r["duration_s"])}
         results.append(res)
@@ -349,12 +393,14 @@ def main(argv=None) -> int:
             jg = judged_given or judged or PW.judge_range(arrays, mv, int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
             plot_signal(path.stem, arrays, tr.fps, mv, jg, OUT / f"{path.stem}.signal.png")
             sheet_at(path, [x["peak"] for x in jg["reps"]], OUT / f"{path.stem}.sheet.png")
+    summary_counts = hand_count_scores(results)
     rel = [x for x in results if x["class_match"] == "relative"]
     oth = [x for x in results if x["class_match"] != "relative"]
     summary = {"videos": len(results), "top1_vs_class_match": round(np.mean([x["correct"] for x in rel]), 3) if rel else None,
                "n_relative": len(rel),
                "outside_nine_marked": round(np.mean([x["correct"] for x in oth]), 3) if oth else None,
                "n_outside": len(oth)}
+    summary.update(summary_counts)
     if args.clips:
         clips = rep_clips(model, rows, args.clips)
         summary.update(clips=clips["clips"], clip_top1=clips["clip_top1"],

@@ -450,8 +450,21 @@ PARTIAL_REASON = "partial rep: cut by the end of the video"
 PARTIAL_START_REASON = "partial rep: cut by the start of the video"
 
 
-def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int) -> None:
-    """Mark the first / last rep partial when its expected extent reaches well beyond [lo, hi]."""
+def _at_rest_level(S: dict | None, movement: str, reps: list[dict], i: int) -> bool:
+    """Whether the rep signal at sample i is at the level between reps (nearer the troughs than the reps'
+    extremes): a video that starts there cut no rep."""
+    if S is None or len(S["frames"]) < 3:
+        return False
+    sig, sign = REP_SIGNALS[movement][:2]
+    x = _smooth(sign * np.asarray(S[sig], np.float64), 3)
+    peaks = [int(np.argmin(np.abs(S["frames"] - r["peak"]))) for r in reps]
+    top, rest = float(np.median(x[peaks])), float(np.percentile(x, 10))
+    return top - rest > 1e-6 and (x[i] - rest) / (top - rest) < 0.35
+
+
+def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int, S: dict | None = None) -> None:
+    """Mark the first / last rep partial when its expected extent reaches well beyond [lo, hi]; not the
+    first when the footage starts with the body between reps (signals `S` of the range)."""
     if not reps:
         return
     phase = REP_SIGNALS[movement][2]
@@ -463,9 +476,11 @@ def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int)
     else:
         period = REP_FRAMES_30FPS[movement][0] * (fps or 30.0) / 30.0
     first, last = reps[0], reps[-1]
-    if last["peak"] + (1 - phase) * period > hi + 0.25 * period:
+    frames = S["frames"] if S is not None else None
+    if last["peak"] + (1 - phase) * period > hi + 0.25 * period:   # (a rep can end beyond its signal's rest: a press)
         last["partial"] = "end"
-    if first["peak"] - phase * period < lo - 0.25 * period:
+    if first["peak"] - phase * period < lo - 0.25 * period and not (
+            frames is not None and frames[0] <= lo + 1 and _at_rest_level(S, movement, reps, 0)):
         first.setdefault("partial", "start")
 
 
@@ -485,7 +500,7 @@ def judge_range(arrays: dict, movement: str, start: int, end: int, fps: float, l
         out["summary"] = rep_text(out)
         return out
     reps = count_reps(arrays, movement, start, end, fps, signals=S)
-    _mark_partial(reps, movement, fps, lo, hi)
+    _mark_partial(reps, movement, fps, lo, hi, S)
     judged = judge_reps(arrays, movement, reps, fps, signals=S) if reps else []
     rows = []
     for r, j in zip(reps, judged):

@@ -73,7 +73,11 @@ with st.expander("Engine and model details"):
                    f"on the body's motion. Model folder: `{model['path']}`.")
     st.caption(f"Input: {frames} frames sampled evenly over the video (or the chosen frames), resized to "
                f"{size[0]}×{size[1]}, RGB in [0, 1]; "
-               + ("cropped to the athlete box where a workspace video has one." if crop_flag else "whole frames.")
+               + ("cropped to the athlete box where a workspace video has one" if crop_flag else "whole frames")
+               + {"motion": ", then to the square around what moves.",
+                  "athlete": ", then to the square around the athlete's pose landmarks (the video's pose track, "
+                             "computed first when missing; what moves where there is no pose)."}.get(
+                   registry.focus(model), ".")
                + f" Model folder: `{model['path']}`.")
     metrics = model.get("metrics") or {}
     if metrics.get("format") == "tflite" and metrics.get("top1_val") is not None:

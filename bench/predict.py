@@ -13,9 +13,19 @@ between the two paths' probabilities (over the measured clips). With --tflite, a
 TF Lite conversion of the fast path's SavedModel (core.modeling.movinet.export_model + core.evaluation.export, run by
 core.inference.loader.TFLiteModel: LiteRT with XNNPACK), model only and end to end.
 
-    .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--tflite] [--json]
+Cold load: the model exported as training exports it, then opened in a fresh Python process that
+predicts one clip, `--cold-reps` times per path, alternating: the old path rebuilds the Keras model
+(core.modeling.movinet.load_model, its fast path traced again), the new one is core.inference.loader
+opening the stamped SavedModel. Reported per path (medians): import (interpreter start, numpy,
+TensorFlow, the loader), load, first prediction, and from process start to the first prediction;
+the ratio old/new of "ready" (load + first prediction, what a running app waits for) and of the
+total; and max |p_new - p_old| on that clip.
 
-Target (issue 7): A2-Base end to end <= 0.25 s median on the 2-core machine (>= 25x reference).
+    .venv/bin/python bench/predict.py [--models a2,a0] [--reps 15] [--ref-reps 3] [--cold-reps 3]
+                                      [--tflite] [--json]
+
+Targets: A2-Base end to end <= 0.25 s median on the 2-core machine (>= 25x reference; issue 7);
+a registered model ready to predict in <= 5 s (issue 18).
 """
 from __future__ import annotations
 
@@ -78,7 +88,60 @@ def bench_tflite(model, model_id: str, frames: int, size: int, clip, decode, rep
             "max_abs_prob_diff_vs_fast": float(np.abs(np.asarray(p_lite) - np.asarray(p_fast)).max())}
 
 
-def bench_model(model_id: str, video: Path, frames: int, reps: int, ref_reps: int, tflite: bool = False) -> dict:
+# One cold load in a fresh process: argv = folder, path ('rebuild' | 'loader'), the parent's spawn time.
+COLD_CHILD = r"""
+import json, sys, time
+t_spawn, folder, path = float(sys.argv[3]), sys.argv[1], sys.argv[2]
+import numpy as np
+import tensorflow
+from core.inference import loader
+t_import = time.time()
+if path == "rebuild":
+    from core.modeling.movinet import load_model
+    fn = load_model(folder).predictor("fast")
+else:
+    entry = loader.load({"id": "bench", "labels": json.load(open(folder + "/labels.json"))}, folder)
+    assert type(entry.loaded).__name__ == "SavedModelForm", "the SavedModel was not opened"
+    fn = entry.predict_fn("fast")
+t_load = time.time()
+p = fn(np.load(folder + "/../clip.npy"))
+t_first = time.time()
+np.save(folder + "/../p_" + path + ".npy", p)
+print(json.dumps({"import": t_import - t_spawn, "load": t_load - t_import, "first_prediction": t_first - t_load,
+                  "total": t_first - t_spawn}))
+"""
+
+
+def bench_cold_load(model, model_id: str, frames: int, size: int, clip, reps: int) -> dict:
+    """Cold-load seconds of the old path (rebuild) and the new one (stamped SavedModel); see the module doc."""
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model"
+        M.export_model(model, folder, [str(i) for i in range(9)], frames, size)
+        np.save(Path(tmp) / "clip.npy", clip)
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        runs = {"rebuild": [], "loader": []}
+        for _ in range(reps):
+            for path in runs:
+                out = subprocess.run([sys.executable, "-c", COLD_CHILD, str(folder), path, repr(time.time())],
+                                     cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+                if out.returncode != 0:
+                    raise RuntimeError(f"cold load ({path}) failed:\n{out.stderr[-3000:]}")
+                runs[path].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        diff = float(np.abs(np.load(Path(tmp) / "p_loader.npy") - np.load(Path(tmp) / "p_rebuild.npy")).max())
+    med = {path: {k: round(statistics.median(r[k] for r in rs), 2) for k in rs[0]} for path, rs in runs.items()}
+    for m in med.values():
+        m["ready"] = round(m["load"] + m["first_prediction"], 2)
+    old, new = med["rebuild"], med["loader"]
+    return {"reps": reps, "rebuild": old, "saved_model": new,
+            "ratio_ready": round(old["ready"] / new["ready"], 1), "ratio_total": round(old["total"] / new["total"], 1),
+            "max_abs_prob_diff": diff}
+
+
+def bench_model(model_id: str, video: Path, frames: int, reps: int, ref_reps: int, tflite: bool = False,
+                cold_reps: int = 0) -> dict:
     size = SIZES[model_id]
     info = probe(video)
     span = int(min(info.frames - 1, round(2 * info.fps)))  # a ~2 s rep in the middle
@@ -114,8 +177,9 @@ def bench_model(model_id: str, video: Path, frames: int, reps: int, ref_reps: in
     other = load_clip(video, max(0, start - span), max(1, start), n=frames, size=size)
     diff = max(float(np.abs(p_fast - p_ref).max()), float(np.abs(fast(other) - ref(other)).max()))
     lite = bench_tflite(model, model_id, frames, size, clip, decode, reps, p_fast) if tflite else None
+    cold = bench_cold_load(model, model_id, frames, size, clip, cold_reps) if cold_reps > 0 else None
     return {
-        "tflite": lite,
+        "tflite": lite, "cold_load_s": cold,
         "model": f"{model_id}-base", "frames": frames, "size": size, "video": video.name,
         "clip_frames": [start, end], "build_s": round(build_s, 2),
         "warmup_s": {"fast": round(fast_warm_s, 2), "reference": round(ref_warm_s, 2)},
@@ -137,11 +201,14 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=15, help="timed runs of the fast path")
     ap.add_argument("--ref-reps", type=int, default=3, help="timed runs of the (slow) reference path")
     ap.add_argument("--tflite", action="store_true", help="also time the float TF Lite conversion")
+    ap.add_argument("--cold-reps", type=int, default=3,
+                    help="fresh processes per path for the cold-load figure (0: skip it)")
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     args = ap.parse_args(argv)
     results = []
     for model_id in args.models.split(","):
-        r = bench_model(model_id.strip(), args.video, args.frames, args.reps, args.ref_reps, args.tflite)
+        r = bench_model(model_id.strip(), args.video, args.frames, args.reps, args.ref_reps, args.tflite,
+                        args.cold_reps)
         results.append(r)
         if not args.json:
             m, e, d = r["model_only_s"], r["end_to_end_s"], r["decode_preprocess_s"]
@@ -164,6 +231,18 @@ def main(argv=None) -> int:
                 print(f"  TF Lite float: model only {ms(lt['model_only_s'])}   end to end {ms(lt['end_to_end_s'])}"
                       f"   max |p_tflite - p_fast| = {lt['max_abs_prob_diff_vs_fast']:.2e}"
                       f"   (conversion {lt['convert_s']} s)", flush=True)
+            if r["cold_load_s"]:
+                c = r["cold_load_s"]
+
+                def phases(x):
+                    return (f"import {x['import']:5.2f} + load {x['load']:5.2f} + first prediction "
+                            f"{x['first_prediction']:5.2f} = {x['total']:5.2f} s (ready {x['ready']:5.2f} s)")
+
+                print(f"  cold load, fresh process, median of {c['reps']}:\n"
+                      f"    rebuilt (old)      {phases(c['rebuild'])}\n"
+                      f"    SavedModel (new)   {phases(c['saved_model'])}\n"
+                      f"    ratio old/new: ready {c['ratio_ready']}x, total {c['ratio_total']}x;   "
+                      f"max |p_new - p_old| = {c['max_abs_prob_diff']:.2e}", flush=True)
     if args.json:
         print(json.dumps({"cpu_count": os.cpu_count(), "load_average": os.getloadavg(),
                           "results": results}, indent=2))

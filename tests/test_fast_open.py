@@ -139,6 +139,8 @@ def test_export_of_a_damaged_saved_model_says_so_and_force_rewrites_it(ws, folde
         err = capsys.readouterr().err
         assert rc == 2, err
         assert "error: " in err and "tiny" in err and name in err and "--force" in err and "Traceback" not in err
+    if name != DAMAGED[0]:
+        return  # the rewrite is the same for any damaged file (and takes a while): once is enough
     assert main(["export", "tiny", "--force", "--workspace", str(ws.root)]) == 0
     capsys.readouterr()
     assert isinstance(_open(folder).loaded, loader.SavedModelForm)

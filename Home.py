@@ -1,5 +1,26 @@
 """The workbench's entry point (`streamlit run Home.py`): its pages in workflow order."""
+import importlib
+import os
+import threading
+
 import streamlit as st
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_imports() -> threading.Thread:
+    """TensorFlow takes seconds to import: start it once per server in the background, so that the first
+    model a page opens (Predict, Evaluate, Analyze) does not wait for it."""
+    def work() -> None:
+        for name in ("tensorflow", "tf_keras"):
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the page that needs it reports the error itself
+                return
+    thread = threading.Thread(target=work, name="warm-imports", daemon=True)
+    if os.environ.get("WORKBENCH_WARM_IMPORTS", "1") != "0":  # off in the tests (a process may exit mid-import)
+        thread.start()
+    return thread
+
 
 PAGES = [
     st.Page("app_pages/0_Home.py", title="Home", icon="🏋️", default=True),
@@ -12,4 +33,5 @@ PAGES = [
     st.Page("app_pages/7_Analyze.py", title="Analyze", icon="⏱️", url_path="Analyze"),
 ]
 
+_warm_imports()
 st.navigation(PAGES).run()

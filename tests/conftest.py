@@ -33,3 +33,4 @@ def _no_background_proxies(request, monkeypatch):
     cores that slows every other test, so only tests/test_proxy.py makes them."""
     if request.module.__name__.split(".")[-1] != "test_proxy":
         monkeypatch.setenv("WORKBENCH_PROXY", "0")
+    monkeypatch.setenv("WORKBENCH_WARM_IMPORTS", "0")  # Home.py's background TensorFlow import

@@ -7,7 +7,8 @@ For each video of ../shared/real_videos/index.csv (or $REAL_VIDEOS): the athlete
 whole video (`core.pose.track.compute_track`, cached in bench/out/pose_real/<video>.pose.npz), the
 pose model over windows (`core.inference.pose_predict.window_ranges`: 1.5 s and 3 s every 0.5 s),
 the **majority movement** of the windows the model does not call none (none when most windows are
-none), the same windows' mean probability of it, and the reps counted and judged over the whole
+none), the same windows' mean probability of it, and the product's answer (`pose_predict.predict_track`:
+the windows' mean probabilities, `decide`; "product_*" in the summary), and the reps counted and judged over the whole
 track (`core.analysis.pose_workout.judge_range`) with the predicted movement and, separately, with the
 index's nearest movement (`class_match=relative:<movement>`: the count alone, given the movement).
 Where bench/real_rep_counts.csv has a count made by looking at the video's frames (every 0.25-0.33 s),
@@ -371,11 +372,16 @@ def main(argv=None) -> int:
             judged_given = PW.judge_range(arrays, names[0], lo, hi, tr.fps) if names else None
             hand_mv = HAND_MOVEMENTS.get(r["file"])
             judged_hand = PW.judge_range(arrays, hand_mv, lo, hi, tr.fps) if hand_mv else None
+        product = (PP.predict_track(model, model.labels, arrays, int(tr.frames[0]), int(tr.frames[-1]), tr.fps,
+                                    reps=False) if share_pose >= PP.MIN_POSE_SHARE else {"movement": "none",
+                                                                                          "low_confidence": True})
         low = pred == "none" or mean_p < PP.LOW_CONFIDENCE      # the product's low-confidence mark
         ok = (pred in names) if kind == "relative" else low
         res = {"video": r["file"], "movement": r["movement"], "class_match": kind, "nearest": names,
                "predicted": pred, "window_share": round(share, 3), "mean_prob": round(mean_p, 3),
-               "low_confidence": bool(low), "correct": bool(ok),
+               "low_confidence": bool(low), "correct": bool(ok), "product": product["movement"],
+               "product_correct": bool(product["movement"] in names if kind == "relative"
+                                       else product["movement"] == "none" or product["low_confidence"]),
                "reps_pred": judged and {k: judged[k] for k in ("count", "valid", "no_reps", "partial", "summary")},
                "reps_given": judged_given and {k: judged_given[k] for k in ("count", "valid", "no_reps", "partial",
                                                                               "summary")},
@@ -398,6 +404,8 @@ def main(argv=None) -> int:
     oth = [x for x in results if x["class_match"] != "relative"]
     summary = {"videos": len(results), "top1_vs_class_match": round(np.mean([x["correct"] for x in rel]), 3) if rel else None,
                "n_relative": len(rel),
+               "product_top1_vs_class_match": round(np.mean([x["product_correct"] for x in rel]), 3) if rel else None,
+               "product_outside_nine_marked": round(np.mean([x["product_correct"] for x in oth]), 3) if oth else None,
                "outside_nine_marked": round(np.mean([x["correct"] for x in oth]), 3) if oth else None,
                "n_outside": len(oth)}
     summary.update(summary_counts)

@@ -22,6 +22,7 @@ import numpy as np
 
 from core.base.errors import InferenceError
 from core.media.video import clip_batch
+from core.modeling.export_files import PreprocessingFields
 
 TFLITE_FILE = "model.tflite"
 
@@ -136,7 +137,7 @@ class SavedModelPredictor:
 
 
 @dataclass
-class SavedModelForm:
+class SavedModelForm(PreprocessingFields):
     """A MoViNet export opened from its fresh SavedModel (see the module doc); `rebuilt` is the
     Keras model (core.modeling.movinet.LoadedModel) once something needed it."""
 
@@ -147,22 +148,6 @@ class SavedModelForm:
     rebuilt: object = None
     fast: SavedModelPredictor | None = field(default=None, repr=False)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def frames(self) -> int:
-        return int(self.preprocessing["frames"])
-
-    @property
-    def resolution(self) -> int:
-        return int(self.preprocessing["resolution"])
-
-    @property
-    def crop(self):
-        return self.preprocessing.get("crop")
-
-    @property
-    def focus(self):
-        return self.preprocessing.get("focus")
 
     def rebuilt_model(self):
         with self.lock:

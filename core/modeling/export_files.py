@@ -105,3 +105,25 @@ def saved_model_state(folder) -> str:
             what = "missing" if name not in actual else "damaged (not the file its export wrote)"
             raise DamagedExport(f"{SAVED_MODEL_DIR}/{name} is {what}")
     return "fresh"
+
+
+class PreprocessingFields:
+    """The input an export was made for, read from its `preprocessing` dict (preprocessing.json)."""
+
+    preprocessing: dict
+
+    @property
+    def frames(self) -> int:
+        return int(self.preprocessing["frames"])
+
+    @property
+    def resolution(self) -> int:
+        return int(self.preprocessing["resolution"])
+
+    @property
+    def crop(self):
+        return self.preprocessing.get("crop")
+
+    @property
+    def focus(self):
+        return self.preprocessing.get("focus")

@@ -54,7 +54,7 @@ from __future__ import annotations
 
 from core.base.errors import ModelingError
 from core.base.progress import Progress
-from core.modeling.export_files import read_description, write_stamp
+from core.modeling.export_files import PreprocessingFields, read_description, write_stamp
 import contextlib
 import dataclasses
 import hashlib
@@ -649,7 +649,7 @@ def stream_predict(stream_model, clip, chunk: int = 1, return_all: bool = False)
 # ----------------------------------------------------------------------------------------------
 
 @dataclasses.dataclass
-class LoadedModel:
+class LoadedModel(PreprocessingFields):
     """An exported model, loaded: the Keras classifier (logits), its labels and preprocessing."""
 
     model: tf_keras.Model
@@ -657,22 +657,6 @@ class LoadedModel:
     preprocessing: dict
     spec: ModelSpec
     path: Path
-
-    @property
-    def frames(self) -> int:
-        return int(self.preprocessing["frames"])
-
-    @property
-    def resolution(self) -> int:
-        return int(self.preprocessing["resolution"])
-
-    @property
-    def crop(self):
-        return self.preprocessing.get("crop")
-
-    @property
-    def focus(self):
-        return self.preprocessing.get("focus")
 
     def predictor(self, path: str = "auto"):
         """clip [T, H, W, 3] (or batch) -> probabilities; 'auto' takes the fast path on a CPU."""

@@ -64,7 +64,8 @@ if "f_model" not in st.session_state:
 # --- the pose model: no clips needed ------------------------------------------------------------------
 st.subheader("The pose model")
 st.caption("Reads the athlete's pose (BlazePose landmarks) instead of pixels, so it is trained on synthetic motion "
-           "from the demo figure and needs no labelled clips: `python -m core train --preset pose`, about 2–3 minutes "
+           "from the demo figure and needs no labelled clips (the reps labelled in this workspace join it, their "
+           "videos' pose tracks computed first): `python -m core train --preset pose`, about 2–3 minutes "
            "on a laptop CPU. It names the nine movements (or none), counts the reps and judges each one on Predict "
            "and Analyze, on real video.")
 

@@ -119,7 +119,8 @@ PRESETS: dict[str, dict] = {
 # The pose model (core.modeling.pose_model, run by core.modeling.pose_run): trained on synthetic motion
 # only, no clips needed; `python -m core train --preset pose`. 12000 train / 3000 val samples from
 # disjoint synthetic seeds, 10 epochs: about 2-3 minutes on a 2-core CPU (bench/pose_model.py).
-POSE_PRESET: dict = {"n_train": 12000, "n_val": 3000, "epochs": 10, "batch_size": 128, "lr": 0.002, "seed": 0}
+POSE_PRESET: dict = {"n_train": 12000, "n_val": 3000, "epochs": 10, "batch_size": 128, "lr": 0.002, "seed": 0,
+                     "labelled_reps": True}   # the workspace's labelled reps join the synthetic ones
 PRESET_NAMES = tuple(sorted(PRESETS)) + ("pose",)
 
 

@@ -67,9 +67,10 @@ from core.base.progress import Progress, check_cancel, report  # noqa: E402
 from core.pose.landmarks import FLIP, INDEX, N_LANDMARKS  # noqa: E402
 
 __all__ = ["LABELS", "FeatureSettings", "PoseModel", "clip_features", "train_pose_model", "load_pose_model",
-           "predict_clip", "predict_clips", "build_model", "make_samples", "N_FEATURES"]
+           "predict_clip", "predict_clips", "build_model", "make_samples", "rep_samples", "N_FEATURES"]
 
 LABELS = tuple(DEFAULT_MOVEMENTS) + ("none",)
+REP_COPIES = 8            # samples cut from each labelled rep of a workspace video (edges jittered)
 MODEL_FILE = "pose_model.keras"
 META_FILE = "pose_model.json"
 _FLIP = np.array(FLIP)
@@ -282,6 +283,38 @@ def make_samples(tracks, n: int, seed: int, settings: FeatureSettings = FeatureS
     return (rel, hip, vis, mask, dur), ys
 
 
+def rep_samples(reps, copies: int, seed: int, settings: FeatureSettings = FeatureSettings()):
+    """Samples of labelled reps of real (or rendered) videos: `reps` [(track arrays, start, end, label)],
+    each cut `copies` times with its edges jittered as the synthetic rep clips are (the first copy as
+    labelled); normalised arrays (rel, hip, vis, mask, dur) and labels, as `make_samples` gives."""
+    rng = np.random.default_rng([int(seed), 78])
+    rows = []
+    for arrays, a, b, label in reps:
+        L = b - a + 1
+        for k in range(max(1, int(copies))):
+            j = (0, 0) if k == 0 else tuple(int(round(rng.uniform(-0.15, 0.15) * L)) for _ in range(2))
+            rows.append((arrays, a + j[0], b + j[1], LABELS.index(label)))
+    S = settings.steps
+    n = len(rows)
+    out = (np.zeros((n, S, N_LANDMARKS, 2), np.float32), np.zeros((n, S, N_ANCHORS, 2), np.float32),
+           np.zeros((n, S, N_LANDMARKS), np.float32), np.zeros((n, S), np.float32), np.zeros(n, np.float32))
+    ys = np.zeros(n, np.int32)
+    for k, (arrays, a, b, y) in enumerate(rows):
+        parts = _normalised(np.asarray(arrays["frames"]), np.asarray(arrays["xy"]), np.asarray(arrays["visibility"]),
+                            arrays.get("score"), a, b, float(arrays.get("fps", 30.0) or 30.0), settings)
+        for arr, v in zip(out, parts):
+            arr[k] = v
+        ys[k] = y
+    return out, ys
+
+
+def _joined(X, y, extra):
+    """Synthetic samples with labelled reps' samples (`rep_samples`) appended."""
+    if extra is None or not len(extra[1]):
+        return X, y
+    return tuple(np.concatenate([a, b]) for a, b in zip(X, extra[0])), np.concatenate([y, extra[1]])
+
+
 # ----------------------------------------------------------------------------------------------
 # model
 # ----------------------------------------------------------------------------------------------
@@ -410,9 +443,11 @@ def evaluate_samples(model: PoseModel, X, y) -> dict:
 
 def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs: int = 10, seed: int = 0,
                      progress: Progress | None = None, cancel=None, workers: int | None = None,
-                     tracks_per_sample: float = 1 / 40, batch: int = 128, lr: float = 2e-3) -> dict:
+                     tracks_per_sample: float = 1 / 40, batch: int = 128, lr: float = 2e-3,
+                     labelled: dict | None = None) -> dict:
     """Generate synthetic tracks, train the pose model, keep the best epoch on val, save it in out_dir.
-    Returns the metrics (also in pose_model.json)."""
+    `labelled`: {"train": [...], "val": [...]} reps of the workspace's labelled videos (`rep_samples`'
+    input) joining the synthetic train and val samples. Returns the metrics (also in pose_model.json)."""
     if n_train < 10 or n_val < 10 or epochs < 1:
         raise ModelingError("train_pose_model needs n_train >= 10, n_val >= 10 and epochs >= 1.")
     t0 = time.time()
@@ -434,6 +469,12 @@ def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs
     check_cancel(cancel, "Training the pose model")
     Xtr, ytr = make_samples(tr_tracks, n_train, seed, st)
     Xva, yva = make_samples(va_tracks, n_val, seed + 1, st)
+    labelled = labelled or {}
+    real_tr = rep_samples(labelled.get("train") or [], REP_COPIES, seed, st)
+    real_va = rep_samples(labelled.get("val") or [], 1, seed + 1, st)
+    n_syn_va = len(yva)
+    Xtr, ytr = _joined(Xtr, ytr, real_tr)
+    Xva, yva = _joined(Xva, yva, real_va)
     gen_s = time.time() - t0
     report(progress, 40, 100, "training")
 
@@ -475,7 +516,11 @@ def train_pose_model(out_dir, *, n_train: int = 12000, n_val: int = 3000, epochs
                "n_val": int(len(yva)), "train_tracks": n_tr_tracks, "val_tracks": n_va_tracks,
                "other_tracks": [n_tr_other, n_va_other], "temperature": round(temperature, 3),
                "generate_s": round(gen_s, 1), "total_s": round(train_s, 1), "seed": int(seed),
-               "data": "synthetic (core.demo.motion); val: disjoint seeds (other athletes, cameras, plans)"}
+               "data": "synthetic (core.demo.motion); val: disjoint seeds (other athletes, cameras, plans)",
+               "labelled_reps": {"train": len(labelled.get("train") or []), "val": len(labelled.get("val") or [])}}
+    if len(yva) > n_syn_va:   # the workspace's own labelled val reps, apart
+        metrics["val_top1_labelled"] = evaluate_samples(model, tuple(a[n_syn_va:] for a in Xva), yva[n_syn_va:])["top1"]
+        metrics["data"] += "; plus the workspace's labelled reps (train and val videos)"
     km.save(str(out_dir / MODEL_FILE))
     meta = {"kind": "pose", "labels": list(LABELS), "features": asdict(st), "n_features": N_FEATURES,
             "architecture": "pose_tcn", "fps_assumed": 30.0, "temperature": temperature, "metrics": metrics,

@@ -2,8 +2,10 @@
 "Train the pose model" button.
 
 A run trains `core.modeling.pose_model.train_pose_model` on synthetic motion (no clips, no labels
-needed) with the settings of `core.modeling.config.POSE_PRESET` (flags override them), keeps the best
-epoch on val (disjoint synthetic seeds), saves it to ``<workspace>/models/<run id>/`` and registers it
+needed) with the settings of `core.modeling.config.POSE_PRESET` (flags override them), plus the
+workspace's own labelled reps when it has any (`labelled_reps`: its dataset reps with their videos' pose
+tracks, by split; setting ``labelled_reps``), keeps the best epoch on val (disjoint synthetic seeds and
+the labelled val videos' reps), saves it to ``<workspace>/models/<run id>/`` and registers it
 in the one model registry with kind "pose" (labels: the nine movements + none; preprocessing: the
 feature settings; metrics: val top-1 and per class, chosen on val).
 
@@ -28,6 +30,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from core.base.errors import WorkbenchError
 from core.base.store import now
 from core.base.workspace import Workspace
 from core.modeling import registry
@@ -50,12 +53,47 @@ def pose_config(overrides: dict | None = None) -> dict:
         cfg[k] = int(cfg[k])
     cfg["seed"] = int(cfg["seed"])
     cfg["lr"] = float(cfg["lr"])
+    if not isinstance(cfg["labelled_reps"], bool):
+        raise TrainError("labelled_reps must be true or false (train on the workspace's labelled reps too).")
     if cfg["n_train"] < 10 or cfg["n_val"] < 10:
         raise TrainError("The pose model needs at least 10 training and 10 validation samples.")
     if cfg["epochs"] < 1 or cfg["batch_size"] < 1 or not cfg["lr"] > 0:
         raise TrainError("epochs and batch size must be at least 1 and the learning rate positive.")
     cfg["preset"] = "pose"
     return cfg
+
+
+def labelled_reps(ws: Workspace, *, progress=None, cancel=None, echo=None) -> dict:
+    """The workspace's dataset reps (`core.labeling.annotator.dataset_segments`: the reps the clips are cut
+    from) of the nine movements with their video's pose track (`core.pose.store.ensure_track`, computed
+    when missing): {"train": [(arrays, start, end, label)], "val": [...]} by their video's split (videos
+    without one: train; the test split is never trained on)."""
+    from core.dataset.splits import current_splits
+    from core.labeling.annotator import dataset_segments
+    from core.modeling.pose_model import LABELS
+    from core.pose import store as pose_store
+
+    store = ws.store()
+    splits = current_splits(store)
+    by_video: dict[int, list] = {}
+    for s in dataset_segments(store):
+        if s["label"] in LABELS and s["label"] != "none" and splits.get(s["video_id"], "train") != "test":
+            by_video.setdefault(int(s["video_id"]), []).append(s)
+    out: dict[str, list] = {"train": [], "val": []}
+    for k, (vid, segs) in enumerate(sorted(by_video.items())):
+        if progress is not None:
+            progress(k, len(by_video), f"pose tracks of the labelled videos {k + 1}/{len(by_video)}")
+        try:
+            track = pose_store.ensure_track(ws, vid, cancel=cancel)
+        except WorkbenchError as exc:  # an unreadable or missing video: its reps are left out, said
+            if echo:
+                echo(f"video {vid}: its labelled reps are left out ({exc})")
+            continue
+        arrays = {"frames": track.frames, "xy": track.xy, "visibility": track.visibility, "score": track.score,
+                  "fps": track.fps}
+        part = out["val" if splits.get(vid) == "val" else "train"]
+        part += [(arrays, int(s["start"]), int(s["end"]), s["label"]) for s in segs]
+    return out
 
 
 def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = None, *,
@@ -97,9 +135,12 @@ def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = 
 
     summary = {"kind": "pose", "epochs": cfg["epochs"], "epochs_done": 0, "best_val_top1": None}
     try:
+        labelled = labelled_reps(ws, progress=prog, cancel=cancel, echo=log) if cfg["labelled_reps"] else {}
+        if labelled:
+            log(f"labelled reps of this workspace: {len(labelled['train'])} train, {len(labelled['val'])} val")
         metrics = train_pose_model(out_dir, n_train=cfg["n_train"], n_val=cfg["n_val"], epochs=cfg["epochs"],
                                    seed=cfg["seed"], batch=cfg["batch_size"], lr=cfg["lr"], progress=prog,
-                                   cancel=cancel)
+                                   cancel=cancel, labelled=labelled)
     except BaseException as exc:
         log(f"error: {type(exc).__name__}: {exc}")
         status = "stopped" if type(exc).__name__ in ("Cancelled", "KeyboardInterrupt") else "failed"

@@ -542,7 +542,13 @@ def motion_box(frames, pad: float = 0.4, min_side: float = 0.5, floor: float = 6
     best = 1 + int(np.argmax(seeded[1:]))
     x, y, bw, bh = (int(v) for v in stats[best, :4])
     # back to full-resolution pixels, padded and squared
-    x0, y0, x1, y1 = x / scale, y / scale, (x + bw) / scale, (y + bh) / scale
+    return square_box(x / scale, y / scale, (x + bw) / scale, (y + bh) / scale, w, h, pad, min_side)
+
+
+def square_box(x0: float, y0: float, x1: float, y1: float, w: int, h: int, pad: float,
+               min_side: float) -> tuple[int, int, int, int]:
+    """The square around (x0, y0)-(x1, y1) padded by `pad` of its size on each side, at least `min_side`
+    of the frame's shorter side, moved inside the w x h frame: (x0, y0, x1, y1) integer pixels."""
     side = max(x1 - x0, y1 - y0) * (1 + 2 * pad)
     side = min(max(side, min_side * min(w, h)), min(w, h))
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from core.media.video import square_box
 from core.pose.track import PoseTrack
 
 __all__ = ["ATHLETE_BOX_VERSION", "PAD", "MIN_SIDE", "athlete_box", "focus_track"]
@@ -66,14 +67,7 @@ def athlete_box(track: PoseTrack | None, start: int, end: int, *, pad: float = P
     extent = _running_median3(extent)
     x0, y0 = extent[:, 0].min(), extent[:, 1].min()
     x1, y1 = extent[:, 2].max(), extent[:, 3].max()
-    w, h = int(track.width), int(track.height)
-    side = max(x1 - x0, y1 - y0) * (1 + 2 * pad)
-    side = min(max(side, min_side * min(w, h)), min(w, h))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    bx0 = int(round(min(max(cx - side / 2, 0), w - side)))
-    by0 = int(round(min(max(cy - side / 2, 0), h - side)))
-    s = int(round(side))
-    return bx0, by0, min(w, bx0 + s), min(h, by0 + s)
+    return square_box(x0, y0, x1, y1, int(track.width), int(track.height), pad, min_side)
 
 
 def focus_track(ws, *, video_id: int | None = None, path=None, progress=None,

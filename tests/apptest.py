@@ -14,3 +14,15 @@ def page_test(page: str, default_timeout: float = 60) -> AppTest:
     if rel != HOME:
         at.switch_page(rel)
     return at
+
+
+def run_task(at: AppTest, button: str, task: str, timeout: float = 120) -> AppTest:
+    """Click `button`, wait for the page's background task (session state `task:<task>`) and rerun the
+    page: the task and the page ended without an error."""
+    at.button(key=button).click().run()
+    job = at.session_state[f"task:{task}"]
+    job.thread.join(timeout=timeout)
+    assert job.error is None, job.error
+    at.run()
+    assert not at.exception, at.exception
+    return at

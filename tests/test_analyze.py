@@ -29,7 +29,7 @@ from core.analysis import segments as an_segments
 from core.analysis import settings as an_settings
 
 from core.analysis import workout as an_workout
-from tests.apptest import page_test
+from tests.apptest import page_test, run_task
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,12 +385,7 @@ def test_analyze_page_runs_and_sends_a_draft(workout_ws, monkeypatch):
     ws, vid, _, _ = workout_ws
     at = _page(monkeypatch, ws.root)
     at.selectbox(key="an_model").select("tiny").run()
-    at.button(key="an_run").click().run()
-    task = at.session_state["task:analyze"]
-    task.thread.join(timeout=120)
-    assert task.error is None, task.error
-    at.run()
-    assert not at.exception, at.exception
+    run_task(at, "an_run", "analyze")
     assert any(m.label == "Reps" for m in at.metric)
     result = at.session_state["an_result"]["analysis"]
     assert result.video_id == vid

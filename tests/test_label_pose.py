@@ -10,9 +10,9 @@ from core.pose import store as pose_store
 from tests.test_label_page import Page, vid, ws  # noqa: F401 - fixtures
 
 
-def finish(p: Page, vid: int) -> None:
+def finish(p: Page, video_id: int) -> None:
     """Wait for the page's pose task to end, then rerun the page."""
-    task = p.at.session_state[f"task:pose_{vid}"]
+    task = p.at.session_state[f"task:pose_{video_id}"]
     task.thread.join(timeout=120)
     assert not task.running and task.error is None, task.error
     p.run()

@@ -15,7 +15,7 @@ from core.base.workspace import Workspace
 from core.cli.main import main
 from core.demo import motion as M
 from core.inference import pose_predict as PP
-from tests.apptest import page_test
+from tests.apptest import page_test, run_task
 
 
 @pytest.fixture(scope="module")
@@ -308,12 +308,7 @@ def test_predict_page_shows_movement_reps_and_no_reps(page_ws, monkeypatch):
 def test_analyze_page_marks_reps_and_goes_to_a_frame(page_ws, monkeypatch):
     at = _app("7_Analyze.py", page_ws, monkeypatch)
     at.selectbox(key="an_model").select("pose-tiny").run()
-    at.button(key="an_run").click().run()
-    task = at.session_state["task:analyze"]
-    task.thread.join(timeout=120)
-    assert task.error is None, task.error
-    at.run()
-    assert not at.exception, at.exception
+    run_task(at, "an_run", "analyze")
     a = at.session_state["an_result"]["analysis"]
     assert a.model == "pose-tiny" and a.pose is not None
     at.number_input(key="an_goto_frame").set_value(90).run()

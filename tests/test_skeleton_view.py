@@ -15,7 +15,7 @@ from core.media.video import VideoReader
 from core.pose import store as pose_store
 from core.pose.draw import HIDDEN_COLOUR, JOINT_COLOUR, draw_skeleton, nearest_sample, skeleton_frames
 from core.pose.landmarks import N_LANDMARKS
-from tests.apptest import page_test
+from tests.apptest import page_test, run_task
 from tests.test_pose_store import SQUAT, add, cut, encode
 
 
@@ -131,12 +131,7 @@ def test_analyze_page_shows_the_skeleton_at_the_player_frame(sk_ws, monkeypatch)
     at = page_test("app_pages/7_Analyze.py", default_timeout=180)
     at.session_state["an_video"] = vids["squat"]
     at.run()
-    at.button(key="an_run").click().run()
-    task = at.session_state["task:analyze"]
-    task.thread.join(timeout=120)
-    assert task.error is None, task.error
-    at.run()
-    assert not at.exception, at.exception
+    run_task(at, "an_run", "analyze")
     at.toggle(key="an_skeleton").set_value(True).run()
     assert images(at)[0] == "Frame 0"
     at.number_input(key="an_goto_frame").set_value(20).run()

@@ -383,3 +383,29 @@ def test_hostile_files_are_problems_and_nothing_bad_is_stored(tmp_path):
     assert "nested too deeply" in text and "appears twice" in text
     reps = store.segments()
     assert [(r["start"], r["roi"]) for r in reps] == [(40, [10, 20, 110, 220])]
+
+
+def test_a_reimport_that_brings_less_keeps_what_was_stored(tmp_path):
+    """Issue 18's data loss: a second file for the same video whose tags are all rejected, with an empty
+    meta.json and no description, whole-video tags or objects, must not replace the description,
+    whole-video tags, objects and project meta the first import kept (they go back out on export)."""
+    store = make_store(tmp_path / "ws.db")
+    meta = {"classes": [{"title": "person", "shape": "rectangle"}], "projectType": "videos",
+            "tags": [{"name": "thruster", "value_type": "none", "id": 9, "applicable_type": "all", "classes": []}]}
+    first = ann([{"name": "athlete", "value": "Anna", "key": "vt", "labelerLogin": "alice"},
+                 tag("thruster", 5, 9, "abc")], description="Open 24.1, lane 3",
+                objects=[{"key": "o1", "classTitle": "person"}])
+    assert import_supervisely(store, write_project(tmp_path / "in", {"clip0.mp4.json": first}, meta)).imported == 1
+    poorer = ann([tag("not a movement", 20, 30, "zzz")])            # every tag rejected
+    again = write_project(tmp_path / "again", {"clip0.mp4.json": poorer}, {})
+    (again / "meta.json").write_text("{}")
+    result = import_supervisely(store, again)
+    assert result.imported == 0 and result.problems
+    export_supervisely(store, tmp_path / "out")
+    out = json.loads((tmp_path / "out" / "ds0" / "ann" / "clip0.mp4.json").read_text())
+    assert out["description"] == "Open 24.1, lane 3" and out["objects"] == [{"key": "o1", "classTitle": "person"}]
+    assert {"name": "athlete", "value": "Anna", "key": "vt", "labelerLogin": "alice"} in out["tags"]
+    assert any(t.get("key") == "abc" for t in out["tags"])
+    out_meta = json.loads((tmp_path / "out" / "meta.json").read_text())
+    assert out_meta["classes"] == meta["classes"] and out_meta["projectType"] == "videos"
+    assert [s["uuid"] for s in store.segments()] == ["abc"]

@@ -529,7 +529,9 @@ def _import_file(store, base, path, videos, labels, default_annotator, report, a
 
 
 def _merge_file(old: dict, new: dict) -> dict:
-    merged = {**old, **new}
+    """A file's record as imported again: its lists merged with the kept ones, and an empty value (a blank
+    description, no size) never replacing a kept one."""
+    merged = {**old, **{k: v for k, v in new.items() if v not in ("", None, {}, []) or k not in old}}
     for key in ("tags", DROPPED, "objects", "frames"):
         a, b = old.get(key), new.get(key)
         if isinstance(a, list) and isinstance(b, list):

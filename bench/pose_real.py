@@ -13,7 +13,7 @@ track (`core.analysis.pose_workout.judge_range`) with the predicted movement and
 index's nearest movement (`class_match=relative:<movement>`: the count alone, given the movement).
 Where bench/real_rep_counts.csv has a count made by looking at the video's frames (every 0.25-0.33 s),
 the counter's full reps are scored against it: MAE, off-by-one and exact, given that file's movement,
-and off-by-one with the predicted movement (a wrong movement counts as 0 reps).
+and off-by-one with the product's answer (a wrong movement counts as 0 reps).
 
 Top-1 is scored against class_match where it names one of the nine ("a/b" accepts either); videos
 whose class_match is other / workout count in a separate "outside the nine" line (right when the
@@ -230,7 +230,7 @@ HAND_MOVEMENTS: dict[str, str] = {}
 
 
 def hand_count_scores(results) -> dict:
-    """The counter's reps (full reps, given the hand count's movement; and with the predicted movement)
+    """The counter's reps (full reps, given the hand count's movement; and with the product's answer)
     against bench/real_rep_counts.csv, counted by looking at frames every 0.25-0.33 s: MAE, off-by-one,
     exact; one line per video."""
     if not HAND_COUNTS.exists():
@@ -246,11 +246,10 @@ def hand_count_scores(results) -> dict:
         given = x.get("reps_hand") or {}
         e = given.get("count", 0) - truth
         errs.append(e)
-        pred = x.get("reps_pred") or {}
-        ep = (pred.get("count", 0) if x["predicted"] == h["movement"] else 0) - truth
+        ep = (given.get("count", 0) if x["product"] == h["movement"] else 0) - truth
         errs_pred.append(ep)
         print(f"  counted {x['video'][:40]:40s} {h['movement']:18s} hand {truth:3d}  counter {given.get('count', 0):3d}"
-              f" (+{given.get('partial', 0)} partial)  with the predicted movement ({x['predicted']}): "
+              f" (+{given.get('partial', 0)} partial)  with the product's movement ({x['product']}): "
               f"{truth + ep:3d}")
     if not errs:
         return {}

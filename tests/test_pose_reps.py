@@ -98,3 +98,13 @@ def test_a_squat_snatch_counts_its_overhead_squats_not_its_set_ups(real_videos):
     finally:
         PR.REP_GATES.update(gates)
     assert ungated["count"] + ungated["partial"] >= 5, ungated["summary"]
+
+
+def test_tolerances_loosen_a_check_by_view_and_can_leave_it_unjudged():
+    std = {(m, sd.check): sd for m, v in PR.STANDARDS.items() for sd in v}
+    depth = std[("thruster", "depth")]
+    assert PR.tolerance("thruster", depth, side_view=True) == 13.0      # hip up to 13 cm above the knee
+    assert PR.tolerance("thruster", depth, side_view=False) == 17.0     # seen from the front: more
+    assert PR.tolerance("ohs", std[("ohs", "lockout")], side_view=False) is None   # elbows not judged from the front
+    for (m, check), (side, front) in PR.TOLERANCE.items():
+        assert (m, check) in std and side >= 0 and (front is None or front >= 0)

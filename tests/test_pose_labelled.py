@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from core.base.workspace import Workspace
+from core.cli.main import main
 from core.modeling import pose_model as PM
 from core.modeling.pose_run import labelled_reps, train_pose_run
 from tests.test_pose_store import FRONT_SQUAT, add, cut
@@ -48,6 +49,7 @@ def test_a_pose_run_trains_on_them_and_reports_them(real_videos, tmp_path):
     assert 0 <= meta["metrics"]["val_top1_labelled"] <= 1 and summary["best_val_top1"] is not None
     assert "labelled reps of this workspace: 2 train, 2 val" in (ws.runs_dir / "pose-labelled" / "log.txt").read_text()
 
-    train_pose_run(ws, {"n_train": 300, "n_val": 60, "epochs": 1, "labelled_reps": False}, "pose-synthetic")
+    assert main(["train", "--workspace", str(ws.root), "--preset", "pose", "--synthetic-only", "--pose-samples", "300",
+                 "--epochs", "1", "--run-id", "pose-synthetic"]) == 0
     meta = json.loads((ws.root / "models" / "pose-synthetic" / "pose_model.json").read_text())
     assert meta["metrics"]["labelled_reps"] == {"train": 0, "val": 0} and "val_top1_labelled" not in meta["metrics"]

@@ -16,9 +16,12 @@ def add_cli(sub, common) -> None:
     p.add_argument("--preset", choices=PRESET_NAMES,
                    help="demo (fast, CPU, from scratch), analyze (the demo model fine-tuned for whole-workout "
                         "analysis), study (A2, pretrained) or pose (the pose model on synthetic motion: no clips "
-                        "needed; takes --epochs, --seed, --batch-size, --lr, --pose-samples)")
+                        "needed; takes --epochs, --seed, --batch-size, --lr, --pose-samples, --synthetic-only)")
     p.add_argument("--pose-samples", dest="pose_samples", type=int, default=None,
                    help="--preset pose: synthetic training samples (val gets a quarter as many)")
+    p.add_argument("--synthetic-only", dest="synthetic_only", action="store_true",
+                   help="--preset pose: leave out the workspace's labelled reps (by default they join the "
+                        "synthetic ones, their videos' pose tracks computed first)")
     p.add_argument("--config", metavar="FILE", help="YAML or JSON file of settings (flags override it)")
     add_arguments(p)
     p.add_argument("--run-id", dest="run_id", help="run folder name (default: a new id)")
@@ -72,6 +75,8 @@ def _pose(ws, args, run_id: str) -> int:
     over = {k: getattr(args, k, None) for k in ("epochs", "seed", "batch_size", "lr")}
     if args.pose_samples is not None:
         over.update(n_train=args.pose_samples, n_val=max(10, args.pose_samples // 4))
+    if args.synthetic_only:
+        over["labelled_reps"] = False
     summary = train_pose_run(ws, over, run_id, echo=lambda line: print(line, flush=True), progress=print_progress)
     print(json.dumps({"run_id": run_id, "kind": "pose", "best_val_top1": summary.get("best_val_top1"),
                       "best_epoch": summary.get("best_epoch"), "model": summary.get("model"),

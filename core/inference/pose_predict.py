@@ -51,10 +51,7 @@ MIN_POSE_SHARE = 0.3      # under this share of sampled frames with a pose: "no 
 # ----------------------------------------------------------------------------------------------
 def track_arrays(track) -> dict:
     """A PoseTrack (or a dict of its arrays) as the arrays dict the pose model and judge read."""
-    if isinstance(track, dict):
-        return track
-    return {"frames": np.asarray(track.frames), "xy": np.asarray(track.xy),
-            "visibility": np.asarray(track.visibility), "score": np.asarray(track.score)}
+    return track if isinstance(track, dict) else track.arrays()
 
 
 def track_of(path, *, start: int | None = None, end: int | None = None, progress=None, cancel=None,
@@ -134,7 +131,7 @@ def decide(probs, none: int | None) -> int:
     low confidence. A judge gains more from "thruster, low confidence" than from a "none" that the model
     itself does not believe."""
     probs = np.asarray(probs, np.float64)
-    if none is None or probs[none] >= NONE_MAJORITY or len(probs) < 2:
+    if none is None or probs[none] >= NONE_MAJORITY:
         return int(np.argmax(probs))
     return int(np.argmax(np.where(np.arange(len(probs)) == none, -np.inf, probs)))
 

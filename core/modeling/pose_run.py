@@ -89,8 +89,7 @@ def labelled_reps(ws: Workspace, *, progress=None, cancel=None, echo=None) -> di
             if echo:
                 echo(f"video {vid}: its labelled reps are left out ({exc})")
             continue
-        arrays = {"frames": track.frames, "xy": track.xy, "visibility": track.visibility, "score": track.score,
-                  "fps": track.fps}
+        arrays = dict(track.arrays(), fps=track.fps)
         part = out["val" if splits.get(vid) == "val" else "train"]
         part += [(arrays, int(s["start"]), int(s["end"]), s["label"]) for s in segs]
     return out

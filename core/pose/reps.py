@@ -473,10 +473,10 @@ PARTIAL_REASON = "partial rep: cut by the end of the video"
 PARTIAL_START_REASON = "partial rep: cut by the start of the video"
 
 
-def _at_rest_level(S: dict | None, movement: str, reps: list[dict], i: int) -> bool:
+def _at_rest_level(S: dict, movement: str, reps: list[dict], i: int) -> bool:
     """Whether the rep signal at sample i is at the level between reps (nearer the troughs than the reps'
     extremes): a video that starts there cut no rep."""
-    if S is None or len(S["frames"]) < 3:
+    if len(S["frames"]) < 3:
         return False
     sig, sign = REP_SIGNALS[movement][:2]
     x = _smooth(sign * np.asarray(S[sig], np.float64), 3)
@@ -485,7 +485,7 @@ def _at_rest_level(S: dict | None, movement: str, reps: list[dict], i: int) -> b
     return top - rest > 1e-6 and (x[i] - rest) / (top - rest) < 0.35
 
 
-def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int, S: dict | None = None) -> None:
+def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int, S: dict) -> None:
     """Mark the first / last rep partial when its expected extent reaches well beyond [lo, hi]; not the
     first when the footage starts with the body between reps (signals `S` of the range)."""
     if not reps:
@@ -499,11 +499,10 @@ def _mark_partial(reps: list[dict], movement: str, fps: float, lo: int, hi: int,
     else:
         period = REP_FRAMES_30FPS[movement][0] * (fps or 30.0) / 30.0
     first, last = reps[0], reps[-1]
-    frames = S["frames"] if S is not None else None
     if last["peak"] + (1 - phase) * period > hi + 0.25 * period:   # (a rep can end beyond its signal's rest: a press)
         last["partial"] = "end"
     if first["peak"] - phase * period < lo - 0.25 * period and not (
-            frames is not None and frames[0] <= lo + 1 and _at_rest_level(S, movement, reps, 0)):
+            S["frames"][0] <= lo + 1 and _at_rest_level(S, movement, reps, 0)):
         first.setdefault("partial", "start")
 
 

@@ -132,6 +132,11 @@ class PoseTrack:
             out.append([start, prev])
         return out
 
+    def arrays(self) -> dict:
+        """The arrays dict the pose model and the judge read: frames, xy, visibility, score."""
+        return {"frames": np.asarray(self.frames), "xy": np.asarray(self.xy),
+                "visibility": np.asarray(self.visibility), "score": np.asarray(self.score)}
+
     def summary(self) -> dict:
         has = self.has_pose
         n = len(self.frames)

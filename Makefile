@@ -18,9 +18,10 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 	$(BIN)/python -m core.pose.models
 
-# The demo build (pose model, demo workouts, clips and splits; DEMO_STEPS=pose,render,dataset,movinet adds the
-# MoViNet demo model) in the foreground; it resumes where it stopped and never redoes a finished step.
-DEMO_STEPS ?= pose,render,dataset
+# The demo build (pose model, demo workouts, clips and splits, the pose model retrained on their reps;
+# DEMO_STEPS=pose,render,dataset,pose-reps,movinet adds the MoViNet demo model) in the foreground; it resumes
+# where it stopped and never redoes a finished step.
+DEMO_STEPS ?= pose,render,dataset,pose-reps
 demo: install
 	$(BIN)/python -m core demo --workspace $(WORKSPACE) --steps $(DEMO_STEPS)
 

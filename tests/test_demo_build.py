@@ -16,7 +16,8 @@ def test_the_build_runs_its_steps_resumes_and_shows_on_home(tmp_path, monkeypatc
     assert main(["demo", *SMALL, "--steps", "render,dataset", "--workspace", str(ws.root)]) == 0
     status = read_status(ws)
     assert [(s["name"], s["state"]) for s in status["steps"]] == [
-        ("pose", "skipped"), ("render", "done"), ("dataset", "done"), ("movinet", "skipped")]
+        ("pose", "skipped"), ("render", "done"), ("dataset", "done"), ("pose-reps", "skipped"),
+        ("movinet", "skipped")]
     assert not status["running"]
     videos, clips = len(ws.store().videos()), ws.store().counts()["clips"]
     assert videos == 6 and clips > 0

@@ -6,7 +6,10 @@ import json
 
 from core.base.workspace import Workspace
 from core.cli.main import main
+from core.demo.build import read_status
 from core.modeling import pose_model as PM
+from core.modeling.config import POSE_PRESET
+from core.modeling.registry import best_model, list_models
 from core.modeling.pose_run import labelled_reps, train_pose_run
 from tests.test_pose_store import FRONT_SQUAT, add, cut
 
@@ -53,3 +56,22 @@ def test_a_pose_run_trains_on_them_and_reports_them(real_videos, tmp_path):
                  "--epochs", "1", "--run-id", "pose-synthetic"]) == 0
     meta = json.loads((ws.root / "models" / "pose-synthetic" / "pose_model.json").read_text())
     assert meta["metrics"]["labelled_reps"] == {"train": 0, "val": 0} and "val_top1_labelled" not in meta["metrics"]
+    # the pages offer the model that has learned from the team's reps, whatever its synthetic val says
+    models = list_models(ws.store(), kind="pose")
+    for m in models:
+        m["metrics"]["val_top1"] = 0.5 if m["id"] == "pose-labelled" else 0.99
+    assert best_model(models)["id"] == best_model(models, for_workouts=True)["id"] == "pose-labelled"
+
+
+def test_the_demo_build_retrains_the_pose_model_on_the_workspace_reps(real_videos, tmp_path, monkeypatch):
+    ws, _ = labelled_workspace(real_videos, tmp_path)
+    for key, value in (("n_train", 300), ("n_val", 60), ("epochs", 1)):
+        monkeypatch.setitem(POSE_PRESET, key, value)
+    assert main(["demo", "--steps", "pose-reps", "--workspace", str(ws.root)]) == 0
+    models = list_models(ws.store(), kind="pose")
+    assert len(models) == 1 and models[0]["metrics"]["labelled_reps"] == {"train": 2, "val": 2}
+    step = next(s for s in read_status(ws)["steps"] if s["name"] == "pose-reps")
+    assert step["state"] == "done" and "registered" in step["text"]
+    assert main(["demo", "--steps", "pose-reps", "--workspace", str(ws.root)]) == 0   # nothing redone
+    assert len(list_models(ws.store(), kind="pose")) == 1
+    assert "has learned" in next(s for s in read_status(ws)["steps"] if s["name"] == "pose-reps")["text"]

@@ -87,6 +87,18 @@ def _demo_step(ws, name, args, progress, out, demo_videos, demo_reps, build_demo
         steps = ("cut",) if current_splits(ws.store()) else ("cut", "splits")
         done = prepare_dataset(ws, steps, jobs=2, progress=progress)
         return " ".join(done.lines)
+    if name == "pose-reps":  # the renders' pose tracks carry the tracker's real errors: a better judge of real video
+        from core.modeling.registry import learned_from_labels
+
+        have = [m for m in list_models(ws.store(), kind="pose") if learned_from_labels(m)]
+        if have:
+            return f"pose model {have[0]['id']} has learned from the workspace's reps"
+        from core.modeling.pose_run import train_pose_run
+
+        summary = train_pose_run(ws, progress=progress)
+        out["pose_model"] = summary.get("model")
+        return (f"pose model {summary.get('model')} registered (val top-1 {summary.get('best_val_top1')}, "
+                f"on the renders' val reps {summary.get('val_top1_labelled')})")
     # the MoViNet demo preset (tens of minutes on a CPU)
     if list_models(ws.store(), kind="movinet"):
         return "a MoViNet model is registered"
@@ -200,9 +212,10 @@ def add_cli(sub, common) -> None:
     p.add_argument("--fps", type=float, default=30)
     p.add_argument("--seconds", type=float, default=None, help="target length of each workout")
     p.add_argument("--reps", type=int, default=None, help="reps of each movement over all the videos (default 90)")
-    p.add_argument("--steps", default="pose,render,dataset",
-                   help="which steps, in order pose, render, dataset, movinet (default pose,render,dataset; "
-                        "movinet trains the MoViNet demo preset: tens of minutes on a CPU)")
+    p.add_argument("--steps", default="pose,render,dataset,pose-reps",
+                   help="which steps, in order pose, render, dataset, pose-reps, movinet (default "
+                        "pose,render,dataset,pose-reps; movinet trains the MoViNet demo preset: tens of minutes "
+                        "on a CPU)")
     p.set_defaults(func=cmd_demo)
 
     videos = sub.add_parser("videos", help="add and list videos").add_subparsers(dest="videos_command", required=True)

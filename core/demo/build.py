@@ -61,6 +61,7 @@ STEPS = (
     ("pose", "Train the pose model (movement, reps, no-reps on your own videos)"),
     ("render", "Render the demo workouts"),
     ("dataset", "Cut the reps into clips and make splits"),
+    ("pose-reps", "Track the demo workouts and retrain the pose model on their reps too"),
     ("movinet", "Train the MoViNet demo model (optional)"),
 )
 

@@ -166,6 +166,7 @@ def train_pose_run(ws: Workspace, cfg: dict | None = None, run_id: str | None = 
         log(f"registered pose model {run_id} (val top-1 {metrics['val_top1']:.3f}, epoch {metrics['best_epoch']})")
     summary.update(epochs_done=cfg["epochs"], best_val_top1=metrics["val_top1"], best_epoch=metrics["best_epoch"],
                    model=run_id if register else None, seconds=metrics.get("total_s"), run_id=run_id,
+                   val_top1_labelled=metrics.get("val_top1_labelled"),
                    path=model_path(run_id))
     finish_run(store, run_id, managed, "succeeded", summary, 0)
     return summary

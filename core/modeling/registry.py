@@ -161,12 +161,23 @@ def made_for_workouts(model: dict) -> bool:
     return "none" in (model.get("labels") or [])
 
 
+def learned_from_labels(model: dict) -> bool:
+    """A model that has seen the workspace's own labelled reps: every MoViNet model, and a pose model
+    trained with them (its synthetic val top-1 is not comparable to one trained on synthetic motion only)."""
+    if model.get("kind", "movinet") != "pose":
+        return True
+    seen = (model.get("metrics") or {}).get("labelled_reps") or {}
+    return bool(seen.get("train"))
+
+
 def best_model(models: list[dict], for_workouts: bool = False) -> dict | None:
-    """The model a page should offer first: the best val top-1 (unknown counts as worst), newest on
-    ties; for whole workouts (Analyze) only models made for them when there is one."""
+    """The model a page should offer first: one that has learned from the workspace's labelled reps
+    before one that has not, then the best val top-1 (unknown counts as worst), newest on ties; for whole
+    workouts (Analyze) only models made for them when there is one."""
     pool = [m for m in models if made_for_workouts(m)] if for_workouts else list(models)
     pool = pool or list(models)
     if not pool:
         return None
     order = {m["id"]: i for i, m in enumerate(models)}  # models come newest first
-    return max(pool, key=lambda m: (val_top1(m) if val_top1(m) is not None else -1.0, -order[m["id"]]))
+    return max(pool, key=lambda m: (learned_from_labels(m), val_top1(m) if val_top1(m) is not None else -1.0,
+                                    -order[m["id"]]))

@@ -230,7 +230,7 @@ HAND_MOVEMENTS: dict[str, str] = {}
 
 
 def hand_count_scores(results) -> dict:
-    """The counter's reps (full reps, given the hand count's movement; and with the product's answer)
+    """The counter's reps (full reps, given the hand count's movement; and with the product's answer, its counter)
     against bench/real_rep_counts.csv, counted by looking at frames every 0.25-0.33 s: MAE, off-by-one,
     exact; one line per video."""
     if not HAND_COUNTS.exists():
@@ -246,7 +246,10 @@ def hand_count_scores(results) -> dict:
         given = x.get("reps_hand") or {}
         e = given.get("count", 0) - truth
         errs.append(e)
-        ep = (given.get("count", 0) if x["product"] == h["movement"] else 0) - truth
+        # the product's movement counted with its own counter when it is right (the hand count's movement or
+        # another of class_match's: a cluster is a squat clean and a thruster); a wrong movement counts 0 reps
+        right = x["product"] == h["movement"] or x["product"] in x["nearest"]
+        ep = ((x.get("reps_product") or {}).get("count", 0) if right else 0) - truth
         errs_pred.append(ep)
         print(f"  counted {x['video'][:40]:40s} {h['movement']:18s} hand {truth:3d}  counter {given.get('count', 0):3d}"
               f" (+{given.get('partial', 0)} partial)  with the product's movement ({x['product']}): "
@@ -376,6 +379,8 @@ def main(argv=None) -> int:
         product = (PP.predict_track(model, model.labels, arrays, int(tr.frames[0]), int(tr.frames[-1]), tr.fps,
                                     reps=False) if share_pose >= PP.MIN_POSE_SHARE else {"movement": "none",
                                                                                           "low_confidence": True})
+        judged_product = (PW.judge_range(arrays, product["movement"], int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
+                          if product["movement"] != "none" else None)
         low = pred == "none" or mean_p < PP.LOW_CONFIDENCE      # the product's low-confidence mark
         ok = (pred in names) if kind == "relative" else low
         res = {"video": r["file"], "movement": r["movement"], "class_match": kind, "nearest": names,
@@ -387,6 +392,7 @@ def main(argv=None) -> int:
                "reps_given": judged_given and {k: judged_given[k] for k in ("count", "valid", "no_reps", "partial",
                                                                               "summary")},
                "reps_hand": judged_hand and {k: judged_hand[k] for k in ("count", "partial", "summary")},
+               "reps_product": judged_product and {k: judged_product[k] for k in ("count", "partial", "summary")},
                "pose_share": round(share_pose, 3), "seconds": round(time.perf_counter() - t0, 2),
                "track_s": round(t_track, 2), "duration_s": float(r["duration_s"])}
         results.append(res)

@@ -1861,8 +1861,12 @@ class _Renderer:
         torso = boxpts(0.3, 0.96, body.waist_w, body.chest_w, body.torso_d * 0.9, body.torso_d)
         pelvis = boxpts(-0.12, 0.42, body.pelvis_w, body.waist_w * 1.02, body.pelvis_d, body.torso_d * 0.92)
         hc = Jw[2]
-        head_pts = np.array([hc + hf * body.head_r * 0.14, hc - hf * body.head_r * 0.22 + u * body.head_r * 0.1])
-        allp = np.concatenate([Jw, torso, pelvis, head_pts])
+        hr = body.head_r
+        head_pts = np.array([hc + hf * hr * 0.14, hc - hf * hr * 0.22 + u * hr * 0.1])
+        hu = Jw[2] - Jw[1]
+        hu = hu / (np.linalg.norm(hu) + 1e-9)
+        face_pts, face_n = _face_points(hc + hf * hr * 0.14, hc, hr, hu, hf, np.cross(hu, hf))
+        allp = np.concatenate([Jw, torso, pelvis, head_pts, face_pts])
         uv, z = cam.project(allp, dx, dy)
         f = cam.f
         O = 0.55
@@ -1891,13 +1895,18 @@ class _Renderer:
         items.append((float(z[NJ + 8:NJ + 16].mean()) + 0.001, _draw_hull,
                       (uv[NJ + 8:NJ + 16], kcol(body.shorts, 0), _shade(body.shorts, O), ol)))
         items.append((ztor, _draw_hull, (uv[NJ:NJ + 8], body.shirt, _shade(body.shirt, O), ol)))
-        cap(1, 2, body.r_neck, body.skin, 0.0, 0.5, bias=0.002)
+        # the neck a shade darker than the face (the shadow under the jaw), so head and neck read apart
+        cap(1, 2, body.r_neck, _shade(body.skin, 0.86), 0.0, 0.55, bias=0.002)
         # head: hair behind, face in front
         rh = max(1.0, body.head_r * f / z[2])
         fpt, hpt = uv[NJ + 16], uv[NJ + 17]
         face_near = z[NJ + 16] < z[NJ + 17]
+        k0 = NJ + 18
+        ears, feats = _face_ops(uv[k0:], (self.cam.C - allp[k0:]), face_n, uv[2], fpt, rh, body.skin,
+                                body.hair, face_near)
         items.append((float(z[2]), _draw_head, (_ip(hpt), _ip(fpt), int(round(rh * _SC)), body.hair, body.skin,
-                                                face_near, body.long_hair, _ip(uv[2] + (uv[1] - uv[2]) * 0.9))))
+                                                face_near, body.long_hair, _ip(uv[2] + (uv[1] - uv[2]) * 0.9),
+                                                ears, feats)))
         for k in (0, 1):
             # legs
             cap(_HIP + k, _KN + k, body.r_thigh, body.skin)
@@ -1912,7 +1921,9 @@ class _Renderer:
             if body.sleeves > 0:
                 cap(_SH + k, _EL + k, body.r_ua, body.shirt, 0.0, body.sleeves, widen=1.15, bias=-0.001)
             cap(_EL + k, _WR + k, body.r_fa, body.skin)
-            cap(_WR + k, _TIP + k, body.r_hand, body.skin, bias=-0.003)
+            # a hand, not a forearm that just ends: a little wider than the wrist, its outline drawn
+            # over the forearm's end
+            cap(_WR + k, _TIP + k, max(body.r_hand, body.r_fa) * 1.25, body.skin, 0.12, 1.0, bias=-0.003)
         return items
 
     # -- per frame -------------------------------------------------------------------------------
@@ -2018,15 +2029,97 @@ def _draw_plate(img, puv, face, col):
     cv2.fillConvexPoly(img, hub.astype(np.int32), (185, 185, 190), cv2.LINE_AA, _SHIFT)
 
 
-def _draw_head(img, hpt, fpt, r, hair, skin, face_near, long_hair, nape):
+# Face features as directions on the face sphere in the head frame (front, up, left); the nose tip
+# stands out of the sphere so that in profile it makes the nose bump.
+_EYE, _BROW, _MOUTH = 0.47, 0.62, 0.36
+_FACE_DIRS = np.array([
+    [math.cos(_EYE), 0.02, math.sin(_EYE)], [math.cos(_EYE), 0.02, -math.sin(_EYE)],            # eyes
+    [math.cos(_BROW) * 0.93, 0.3, math.sin(_BROW) * 0.93], [math.cos(_BROW) * 0.93, 0.3, -math.sin(_BROW) * 0.93],
+    [0.99, 0.0, 0.0], [1.16, -0.26, 0.0], [0.93, -0.36, 0.0],                                   # nose root, tip, base
+    [0.86, -0.5, 0.0], [math.cos(_MOUTH) * 0.84, -0.47, math.sin(_MOUTH) * 0.84],               # mouth
+    [math.cos(_MOUTH) * 0.84, -0.47, -math.sin(_MOUTH) * 0.84],
+    [0.8, 0.6, 0.0],                                                                             # hairline
+])
+_EARS = np.array([[-0.08, -0.02, 1.0], [-0.08, -0.02, -1.0]])
+_FACE_N = np.concatenate([_FACE_DIRS, _EARS, [[0.0, 1.0, 0.0]]])
+_FACE_N = _FACE_N / np.linalg.norm(_FACE_N, axis=1, keepdims=True)
+
+
+def _face_points(fc, hc, r, hu, hf, hl):
+    """3D points of the face features (11 on the face sphere at fc, 2 ears on the head at hc, the top
+    of the head) and their outward normals."""
+    B = np.stack([hf, hu, hl])
+    pts = np.concatenate([fc + 0.92 * r * (_FACE_DIRS @ B), hc + r * (_EARS @ B), (hc + r * hu)[None]])
+    return pts, _FACE_N @ B
+
+
+def _face_ops(uv, to_cam, normals, huv, fpt, rh, skin, hair, face_near):
+    """cv2 calls (fn, args) drawing the ears (first list: before the head, peeking out at its sides)
+    and the face (second list: over it); a feature is drawn where its surface faces the camera."""
+    if rh < 3.0:   # too small to see: keep far bystanders cheap
+        return (), ()
+    cos = ((to_cam * normals).sum(1) / np.sqrt((to_cam * to_cam).sum(1))).tolist()
+    P = np.rint(uv * _SC).astype(np.int64).tolist()
+    q = uv.tolist()
+    hx, hy = float(huv[0]), float(huv[1])
+    ux, uy = q[13][0] - hx, q[13][1] - hy
+    n = math.hypot(ux, uy) + 1e-9
+    ux, uy = ux / n, uy / n
+    ang = math.degrees(math.atan2(uy, ux)) + 90.0   # the head's left-right axis in the image
+    S, L, R = _SHIFT, cv2.LINE_AA, rh * _SC
+    before, after = [], []
+    for e in (11, 12):
+        c = cos[e]
+        ax = (int(R * 0.24 * max(c, 0.35)), int(R * 0.3))
+        if c > 0.3:
+            after.append((cv2.ellipse, (P[e], ax, ang, 0, 360, _shade(skin, 0.9), -1, L, S)))
+            after.append((cv2.ellipse, (P[e], (max(1, ax[0] // 2), max(1, ax[1] // 2)), ang, 0, 360,
+                                        _shade(skin, 0.7), -1, L, S)))
+        else:
+            before.append((cv2.ellipse, (P[e], ax, ang, 0, 360, _shade(skin, 0.9), -1, L, S)))
+    if face_near:
+        # hair over the top of the head down to the hairline (set back from the face in profile)
+        t = min((q[10][0] - hx) * ux + (q[10][1] - hy) * uy, 0.8 * rh)
+        cx = hx - (float(fpt[0]) - hx) * 0.8 + ux * t
+        cy = hy - (float(fpt[1]) - hy) * 0.8 + uy * t
+        a, b = 1.04 * math.sqrt(max(rh * rh - t * t, 0.0)), 1.02 * rh - t
+        after.append((cv2.ellipse, (_ip((cx, cy)), (int(a * _SC), int(b * _SC)), ang, 180, 360, hair, -1, L, S)))
+    brow = _shade(hair, 0.6)
+    lx, ly = -uy, ux
+    for e, b in ((0, 2), (1, 3)):
+        c = cos[e]
+        if c <= 0.15:
+            continue
+        w = R * 0.19 * min(1.0, c + 0.15)
+        after.append((cv2.ellipse, (P[e], (int(w), int(R * 0.12)), ang, 0, 360, (238, 238, 232), -1, L, S)))
+        pupil = (int(P[e][0] + (P[4][0] - P[e][0]) * 0.08), int(P[e][1] + (P[4][1] - P[e][1]) * 0.08))
+        after.append((cv2.circle, (pupil, int(max(0.8 * _SC, R * 0.1)), (28, 22, 20), -1, L, S)))
+        if cos[b] > 0.1:
+            dx, dy = int(lx * w * 1.1), int(ly * w * 1.1)
+            after.append((cv2.line, ((P[b][0] - dx, P[b][1] - dy), (P[b][0] + dx, P[b][1] + dy), brow,
+                                     max(1, int(rh * 0.1 + 0.5)), L, S)))
+    if cos[4] > -0.2 or cos[5] > 0:
+        after.append((cv2.fillConvexPoly, (np.int32([P[4], P[5], P[6]]), _shade(skin, 0.8), L, S)))
+    m = [P[i] for i in (8, 7, 9) if cos[i] > 0.05]
+    if len(m) >= 2:
+        lips = (int(0.45 * skin[0] + 90), int(0.45 * skin[1] + 25), int(0.45 * skin[2] + 30))
+        after.append((cv2.polylines, ([np.int32(m)], False, lips, max(1, int(rh * 0.11 + 0.5)), L, S)))
+    return before, after
+
+
+def _draw_head(img, hpt, fpt, r, hair, skin, face_near, long_hair, nape, ears=(), face=()):
     if long_hair:
         cv2.line(img, hpt, nape, hair, max(1, int(r / _SC)), cv2.LINE_AA, _SHIFT)
+    for fn, args in ears:
+        fn(img, *args)
     if face_near:
         cv2.circle(img, hpt, int(r * 1.02), hair, -1, cv2.LINE_AA, _SHIFT)
         cv2.circle(img, fpt, int(r * 0.92), skin, -1, cv2.LINE_AA, _SHIFT)
     else:
         cv2.circle(img, fpt, int(r * 0.92), skin, -1, cv2.LINE_AA, _SHIFT)
         cv2.circle(img, hpt, int(r * 1.02), hair, -1, cv2.LINE_AA, _SHIFT)
+    for fn, args in face:
+        fn(img, *args)
 
 
 def _draw_rope(img, pts, t, col):

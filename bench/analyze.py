@@ -9,14 +9,19 @@ Parts:
   model + segments + reps) after the model is loaded and traced (that one-time cost is printed
   apart): wall seconds, process CPU seconds (both cores count), x real time, and the split into
   decode / preprocess / model / reps. Other jobs on the machine slow the wall time down; the CPU
-  time says what the analysis itself costs (wall >= CPU / 2 on 2 cores).
+  time says what the analysis itself costs (wall >= CPU / 2 on 2 cores). A pose model: the pose track
+  computed afresh (`core.pose.store.track_for_path` without a cache: the chunked tracking the stored
+  track of a workspace video is made by) then `core.analysis.pose_workout.analyze_pose` on it, the
+  Analyze page's path; split into pose track / model / reps (counting and judging).
 - motion: the rep counter alone (`core.analysis.reps.count_reps`, no classifier) on every true set of
   every demo video (the sets given: true movement and extent, counted with the analysis' default
   0.5 s margin), per split, against a plain autocorrelation baseline (count = set length / the
   lag that minimises the mean squared frame difference). Rep-start phases are learned from the
   train split, so the val/test rows are held out.
 - eval: `core.analysis.evaluation.evaluate_split` on the split (frame accuracy, segment F1, count MAE and
-  off-by-one, rep F1) with the model (default: the newest registered).
+  off-by-one, rep F1; a pose model: the judge's valid share on the true reps, and the sets counted
+  off by more than one or called another movement) with the model (default: the newest registered). A pose model reads the
+  stored tracks (computed on the first run), so its speed there leaves the tracking out.
 - keys: `bench.keypress.keypress_study` on the split's videos with the model's draft.
 
 Targets (issue 8): frame accuracy >= 0.90, count off-by-one >= 0.90, >= 10x real time.
@@ -81,6 +86,52 @@ def bench_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
             "timings": {k: round(v, 3) for k, v in best["timings"].items()}}
 
 
+def bench_pose_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
+    from core.analysis.pose_workout import analyze_pose
+    from core.pose.store import track_for_path
+
+    video = ws.store().video(video_id)
+    path = ws.absolute(video["path"])
+    t0 = time.perf_counter()
+    fn, row = an_workout.load_runner(ws, model_id)
+    setup = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeats):
+        c0, w0 = _cpu(), time.perf_counter()
+        track = track_for_path(path, None, athlete_box=video.get("roi"))  # no ws: tracked afresh each run
+        res = analyze_pose(ws, row, fn, path, video=video, track=track)
+        timings = dict(res["timings"], pose_track=res["timings"]["pose_track"] + time.perf_counter() - w0 -
+                       res["timings"]["total"])
+        timings["total"] = time.perf_counter() - w0
+        runs.append({"wall_s": timings["total"], "cpu_s": _cpu() - c0, "timings": timings})
+    best = min(runs, key=lambda r: r["wall_s"])
+    dur = video["frames"] / video["fps"]
+    return {"video_id": video_id, "frames": video["frames"], "fps": video["fps"],
+            "size": f"{video['width']}x{video['height']}", "duration_s": dur, "load_and_trace_s": setup,
+            "wall_s": best["wall_s"], "cpu_s": best["cpu_s"], "x_realtime": dur / best["wall_s"],
+            "x_realtime_cpu_2cores": dur / (best["cpu_s"] / 2), "load_avg": os.getloadavg()[0],
+            "parts_x_realtime": {k: round(dur / v, 1) for k, v in best["timings"].items() if v > 0},
+            "timings": {k: round(v, 3) for k, v in best["timings"].items()}}
+
+
+def pose_misses(rep: dict) -> list[dict]:
+    """Per true set of an evaluated split: the count, and what the analysis called its frames."""
+    out = []
+    for v in rep["per_video"]:
+        segs = (v.get("analysis") or {}).get("segments", [])
+        for c in v["counts"]:
+            over = {}
+            for s in segs:
+                n = min(c["end"], s["end_frame"]) - max(c["start"], s["start_frame"]) + 1
+                if n > 0:
+                    over[s["movement"]] = over.get(s["movement"], 0) + n
+            called = ", ".join(f"{m} {n / (c['end'] - c['start'] + 1):.0%}" for m, n in
+                               sorted(over.items(), key=lambda kv: -kv[1])) or "none"
+            out.append({"video": v["video_id"], "label": c["label"], "frames": [c["start"], c["end"]],
+                        "true": c["true"], "predicted": c["predicted"], "called": called})
+    return out
+
+
 def _autocorr_count(x: np.ndarray, lo: int, hi: int) -> int:
     best, lag = None, lo
     for tau in range(max(2, lo), min(hi, len(x) - 2) + 1):
@@ -138,13 +189,16 @@ def main(argv=None) -> int:
     model_id = args.model or (models[0]["id"] if models else None)
     report: dict = {"model": model_id, "split": args.split}
     vids = [v["id"] for v in an_eval.split_videos(ws, args.split)]
+    pose = bool(model_id) and an_workout.is_pose(registry.resolve_model(ws.store(), model_id))
     if "speed" in parts and model_id:
-        report["speed"] = bench_speed(ws, model_id, args.speed_video or vids[0])
+        report["speed"] = (bench_pose_speed if pose else bench_speed)(ws, model_id, args.speed_video or vids[0])
         s = report["speed"]
         print(f"speed: {s['duration_s']:.1f} s of {s['size']} @ {s['fps']:g} fps in {s['wall_s']:.2f} s wall "
               f"({s['x_realtime']:.1f}x real time; CPU {s['cpu_s']:.1f} s = {s['x_realtime_cpu_2cores']:.1f}x on 2 "
               f"cores; load average {s['load_avg']:.1f}); model load + trace {s['load_and_trace_s']:.1f} s once; "
               f"{s['timings']}", flush=True)
+        if pose:
+            print(f"  parts, x real time each: {s['parts_x_realtime']}", flush=True)
     if "motion" in parts:
         report["motion"] = bench_motion(ws)
         for split, r in sorted(report["motion"].items()):
@@ -153,10 +207,17 @@ def main(argv=None) -> int:
                   f"{r['autocorr_mae']:.2f}, off-by-one {r['autocorr_off_by_one']:.3f}", flush=True)
     if "eval" in parts and model_id:
         rep = an_eval.evaluate_split(ws, model_id, args.split)
+        sets = pose_misses(rep) if pose else []
         for v in rep["per_video"]:
             v.pop("analysis", None)
         report["eval"] = rep
         print(analyze_cli.format_eval(rep), flush=True)
+        if pose:
+            report["eval"]["sets"] = sets
+            for m in sets:
+                if abs(m["predicted"] - m["true"]) > 1 or not m["called"].startswith(m["label"] + " "):
+                    print(f"  video {m['video']} {m['label']} frames {m['frames'][0]}-{m['frames'][1]}: "
+                          f"{m['true']} reps, counted {m['predicted']}; called {m['called']}", flush=True)
     if "keys" in parts and model_id:
         report["keys"] = keypress.keypress_study(ws, vids, model_ref=model_id)
         t = report["keys"]["total"]

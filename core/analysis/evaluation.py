@@ -72,14 +72,34 @@ def evaluate_analysis(analysis: Analysis, truth_reps: Sequence[dict], gray: np.n
             reps = count_reps(gray, st["start"], st["end"], analysis.fps, st["label"], analysis.settings)
             motion_only.append({"true": len(st["reps"]), "predicted": len(reps)})
     rep_matches, _, _ = match_reps(list(truth_reps), analysis.reps(), 0.5)
+    judge = _judge_counts([m.b for m in rep_matches], "matched")
+    inside = [p for p in analysis.reps()
+              if any(t["start"] <= (p["start"] + p["end"]) / 2.0 <= t["end"] for t in truth_reps)]
+    judge.update(_judge_counts(inside, "inside"))
     return {
         "video": analysis.video, "video_id": analysis.video_id, "frames": n,
         "labelled_frames": len(labelled), "correct_labelled": correct_lab, "correct_all": correct_all,
         "sets": len(sets), "segments": len(psegs), "matched_segments": len(matches),
         "true_reps": len(truth_reps), "predicted_reps": len(analysis.reps()), "matched_reps": len(rep_matches),
-        "counts": counts, "motion_only": motion_only,
+        "counts": counts, "motion_only": motion_only, "judge": judge,
         "duration_s": analysis.duration_s, "seconds": analysis.timings.get("total", 0.0),
     }
+
+
+def _judge_counts(reps: list[dict], key: str) -> dict:
+    # only a pose model's reps carry a verdict ("extra"); others count as unjudged
+    verdicts = [r["extra"]["valid"] for r in reps if "valid" in (r.get("extra") or {})]
+    return {f"{key}_valid": sum(verdicts), f"{key}_no_rep": len(verdicts) - sum(verdicts)}
+
+
+def _judge_scores(per_video: list[dict]) -> dict:
+    out: dict = {}
+    for key in ("matched", "inside"):
+        valid = sum(v.get("judge", {}).get(f"{key}_valid", 0) for v in per_video)
+        no_rep = sum(v.get("judge", {}).get(f"{key}_no_rep", 0) for v in per_video)
+        out[key] = {"reps": valid + no_rep, "valid": valid, "no_rep": no_rep,
+                    "valid_share": valid / (valid + no_rep) if valid + no_rep else None}
+    return out
 
 
 def _count_scores(rows: list[dict]) -> dict:
@@ -114,6 +134,7 @@ def summarize(per_video: list[dict]) -> dict:
                                            for v in per_video for c in v["counts"]]),
         "motion_only": _count_scores([c for v in per_video for c in v["motion_only"]]),
         "rep_f1": 2 * rtp / (reps + preps) if reps + preps else None,
+        "judge": _judge_scores(per_video),
         "realtime_factor": dur / secs if secs else None,
     }
 

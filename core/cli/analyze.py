@@ -87,6 +87,12 @@ def format_eval(rep: dict) -> str:
         f"off-by-one {pct(m['off_by_one'])}, exact {pct(m['exact'])}",
         f"  rep F1 @ IoU 0.5 {pct(rep['rep_f1'])}; speed {rep['realtime_factor'] or 0:.1f}x real time",
     ]
+    j = (rep.get("judge") or {}).get("matched") or {}
+    if j.get("reps"):  # a pose model: the judge's verdicts on the true reps
+        i = rep["judge"]["inside"]
+        lines.append(f"  judge on the true reps found (IoU 0.5): {j['valid']} valid, {j['no_rep']} no-rep of {j['reps']} "
+                     f"({pct(j['valid_share'])} valid); on every predicted rep centred in a true rep: "
+                     f"{i['valid']} of {i['reps']} ({pct(i['valid_share'])})")
     return "\n".join(lines)
 
 

@@ -228,6 +228,7 @@ def test_the_athlete_not_the_judge(real_videos, tmp_path, estimator):
     assert (np.nanmedian(x, axis=1) > 270).all()  # every frame on the athlete's half
     hips = track.xy[:, [INDEX["left_hip"], INDEX["right_hip"]], 1].mean(1)
     assert np.nanmax(hips) - np.nanmin(hips) > 40
+    assert track.others_moving == 0   # a still judge is no second athlete
 
     # A box as a user draws it: tight around the judge's body.
     judge_lm = estimator.landmarks(judge, estimator.detect(judge)[0].roi())
@@ -237,6 +238,21 @@ def test_the_athlete_not_the_judge(real_videos, tmp_path, estimator):
     xj = followed.xy[followed.has_pose][:, :, 0]
     assert followed.summary()["share_with_pose"] >= 0.9
     assert (np.nanmedian(xj, axis=1) < 270).all()
+
+
+def test_two_athletes_moving_side_by_side_are_said(real_videos, tmp_path, estimator):
+    """Two people squatting side by side: the track follows one and says another moved as much,
+    through the chunked store path too, and the prediction carries the warning."""
+    from core.inference.pose_predict import people_warning
+    from core.pose import store as pose_store
+
+    left, right = real_frames(real_videos, FRONT_SQUAT, 0, 59), real_frames(real_videos, SQUAT, 0, 59)
+    path = encode(tmp_path / "pair.mp4", [np.concatenate([a, b], axis=1) for a, b in zip(left, right)])
+    track = compute_track(path, estimator=estimator)
+    assert track.others_moving == 1 and track.summary()["others_moving"] == 1
+    assert PoseTrack.load(track.save(tmp_path / "pair.npz")).others_moving == 1
+    assert pose_store.track_for_path(path, None, estimator=estimator).others_moving == 1
+    assert people_warning(1).startswith("Another person moved about as much") and people_warning(0) == ""
 
 
 def test_bad_arguments(real_videos, estimator):

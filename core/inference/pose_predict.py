@@ -190,6 +190,15 @@ def predict_track(model, labels, arrays: dict, start: int, end: int, fps: float,
     }
 
 
+def people_warning(others_moving: int) -> str:
+    """What to say when other people moved about as much as the athlete the track follows."""
+    if others_moving <= 0:
+        return ""
+    who = "Another person" if others_moving == 1 else f"{others_moving} other people"
+    return (f"{who} moved about as much as the athlete: the answer is for the person the skeleton shows, "
+            "who may not be the athlete meant (on a workspace video, pick the athlete on the Label page)")
+
+
 def predict_pose_file(entry, path, *, start: int | None = None, end: int | None = None, topk: int = 5,
                       ws=None, video_id: int | None = None, progress=None, cancel=None, track=None) -> dict:
     """A loaded pose model (`core.inference.loader.LoadedModel` of kind "pose") on frames start..end of
@@ -209,6 +218,9 @@ def predict_pose_file(entry, path, *, start: int | None = None, end: int | None 
         out = predict_track(entry.loaded, entry.row["labels"], arrays, a, b, fps, topk)
     t = out.pop("timings_ms")
     sel = (frames >= a) & (frames <= b)
+    others = int(getattr(track, "others_moving", 0) or 0)
+    out["others_moving"] = others
+    out["warning"] = people_warning(others)
     return {"model": entry.row["id"], "engine": "pose", **out,
             "timings_ms": {"decode": 0.0, "preprocess": 0.0, "pose": (t1 - t0) * 1000.0, "model": t["model"],
                            "reps": t["reps"], "total": (time.perf_counter() - t0) * 1000.0},

@@ -144,9 +144,10 @@ def _unchanged(path: Path, sha256: str, meta: dict | None, sidecar: Path | None 
 # -- computing ---------------------------------------------------------------------------------
 
 def _find_athlete(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: float,
-                  cancel) -> tuple | None:
-    """The athlete's box over the whole video: detections on anchor frames spread over it and
-    ~0.3 s after each, then `choose_athlete` (the person whose body moves most)."""
+                  cancel) -> tuple[tuple | None, int]:
+    """The athlete's box over the whole video (None: nobody seen) and how many others moved about as
+    much: detections on anchor frames spread over it and ~0.3 s after each, then `choose_athlete`
+    (the person whose body moves most)."""
     n = len(reader)
     k = min(_SCAN_ANCHORS, len(sampled))
     anchors = sorted({sampled[i] for i in sample_indices(0, len(sampled) - 1, k)}) if k else []
@@ -158,7 +159,7 @@ def _find_athlete(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int
         later = est.detect(reader.frame(a + gap)) if dets and a + gap < n else []
         scan.append((a, dets, later))
     chosen = choose_athlete(scan, reader.info.width, reader.info.height)
-    return None if chosen is None else tuple(float(v) for v in chosen[1])
+    return (None, 0) if chosen is None else (tuple(float(v) for v in chosen[1]), chosen[2])
 
 
 def _resume_box(track: PoseTrack) -> tuple | None:
@@ -184,7 +185,8 @@ def _concat(a: PoseTrack | None, b: PoseTrack, athlete_box) -> PoseTrack:
                      visibility=np.concatenate([a.visibility, b.visibility]),
                      score=np.concatenate([a.score, b.score]), fps=b.fps, width=b.width,
                      height=b.height, step=b.step, model=b.model, video_frames=b.video_frames,
-                     athlete_box=athlete_box if athlete_box is not None else b.athlete_box)
+                     athlete_box=athlete_box if athlete_box is not None else b.athlete_box,
+                     others_moving=a.others_moving)
 
 
 def _clipped(box, width: int, height: int) -> tuple | None:
@@ -234,12 +236,12 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
                     done = None
         if done is None:
             report(progress, 0, total, "finding the athlete")
-            first_box = tuple(float(v) for v in box) if box is not None else \
+            first_box, others = (tuple(float(v) for v in box), 0) if box is not None else \
                 _find_athlete(reader, est, sampled, fps, cancel)
             next_box = first_box
             start = 0
         else:
-            first_box = done.athlete_box
+            first_box, others = done.athlete_box, done.others_moving
             next_box = _resume_box(done) or first_box
             start = int(done.frames[-1]) + step
     if target is not None:
@@ -258,8 +260,9 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
         piece = compute_track(path, step=step, start=start, end=end, progress=part_progress,
                               cancel=cancel, estimator=est, athlete=athlete, **where)
         if first_box is None and piece.athlete_box is not None:
-            first_box = piece.athlete_box
+            first_box, others = piece.athlete_box, piece.others_moving
         done = _concat(done, piece, _clipped(first_box, width, height))
+        done.others_moving = others
         if target is not None and end < n - 1:
             done.save(_partial(target))
             _write_json(_sidecar(target), record)
@@ -268,6 +271,7 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
     if done is None:  # cannot happen for a readable video (n >= 1); kept for clarity
         raise PoseError(f"{path}: no frames to track.")
     done.athlete_box = _clipped(first_box, width, height)
+    done.others_moving = others
     if target is not None:
         done.save(target)
         _write_json(_sidecar(target), dict(record, complete=True))

@@ -93,6 +93,7 @@ class PoseTrack:
     model: str = MODEL_NAME
     video_frames: int = 0
     athlete_box: tuple | None = None  # where the track started (given or chosen), in the frame
+    others_moving: int = 0  # people besides the athlete who moved about as much when the athlete was chosen
     names: tuple = field(default=NAMES, repr=False)
     edges: tuple = field(default=EDGE_INDEX, repr=False)
 
@@ -147,7 +148,8 @@ class PoseTrack:
                 "lost_ranges": self.lost_ranges(),
                 "mean_presence": round(float(self.score[has].mean()), 4) if has.any() else 0.0,
                 "status": status, "model": self.model,
-                "athlete_box": list(self.athlete_box) if self.athlete_box is not None else None}
+                "athlete_box": list(self.athlete_box) if self.athlete_box is not None else None,
+                "others_moving": int(self.others_moving)}
 
     def to_json(self) -> dict:
         """Everything, JSON-ready (NaN becomes null; coordinates rounded to 0.1 px)."""
@@ -172,7 +174,7 @@ class PoseTrack:
         meta = {"format": _FORMAT, "model": self.model, "fps": self.fps, "width": self.width,
                 "height": self.height, "step": self.step, "video_frames": self.video_frames,
                 "athlete_box": list(self.athlete_box) if self.athlete_box is not None else None,
-                "names": list(self.names)}
+                "others_moving": int(self.others_moving), "names": list(self.names)}
         tmp = path.with_name(f".{path.name}.tmp")
         with open(tmp, "wb") as f:
             np.savez_compressed(f, frames=self.frames, xy=self.xy, z=self.z,
@@ -197,7 +199,8 @@ class PoseTrack:
                            width=int(meta["width"]), height=int(meta["height"]),
                            step=int(meta["step"]), model=str(meta["model"]),
                            video_frames=int(meta.get("video_frames", 0)),
-                           athlete_box=tuple(box) if box is not None else None)
+                           athlete_box=tuple(box) if box is not None else None,
+                           others_moving=int(meta.get("others_moving", 0)))
         except PoseError:
             raise
         except (OSError, KeyError, ValueError) as err:
@@ -243,9 +246,12 @@ class _Person:
 
 
 def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
-                   width: int, height: int) -> tuple[int, tuple] | None:
+                   width: int, height: int) -> tuple[int, tuple, int] | None:
     """From (anchor frame, detections there, detections ~0.3 s later) triples, the athlete's
-    (anchor frame, box) at the first anchor where they are seen; None when nobody is.
+    (anchor frame, box) at the first anchor where they are seen, and how many other people moved
+    about as much (`_RIVAL_SHARE` of the athlete's motion, at least `_RIVAL_MOTION`, seen at half the
+    anchors or more: two athletes side by side, where the pick may be the wrong one); None when
+    nobody is seen.
 
     People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x);
     each person's score: deformation (keypoints relative to the hip, per size) between the paired
@@ -296,7 +302,19 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
 
     athlete = max(people, key=value)
     frame, det, _ = athlete.sightings[0]
-    return frame, det.box
+
+    def motion(p: _Person) -> float:
+        local = [m for _, _, m in p.sightings if m is not None]
+        return float(np.mean(local)) if local else 0.0
+
+    floor = max(_RIVAL_MOTION, _RIVAL_SHARE * motion(athlete))
+    rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= n_anchors / 2
+                 and motion(p) >= floor)
+    return frame, det.box, rivals
+
+
+_RIVAL_MOTION = 0.01   # a person's mean local motion at the scan above: moving (a still judge: ~0.005)
+_RIVAL_SHARE = 0.5     # ... and at least this share of the athlete's
 
 
 def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: float, cancel):
@@ -705,7 +723,8 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
             chosen = choose_athlete(_scan(reader, est, sampled, fps, cancel), info.width,
                                     info.height)
             if chosen is not None:
-                target = chosen
+                target = chosen[:2]
+                track.others_moving = chosen[2]
         if target is not None:  # as a user would draw it: inside the frame
             x0, y0, x1, y1 = target[1]
             track.athlete_box = (round(max(0.0, x0), 1), round(max(0.0, y0), 1),

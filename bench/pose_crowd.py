@@ -99,6 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--per-video", type=int, default=2)
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--verbose", action="store_true", help="a line per clip")
     a = ap.parse_args(argv)
     ws = Workspace(a.workspace)
     row = next((m for m in list_models(ws.store(), kind="pose") if m["id"] == a.model), None)
@@ -144,6 +145,9 @@ def main(argv=None) -> int:
                 ok += ans in names
                 on += bool(x >= split)
                 warned += tr.others_moving > 0
+                if a.verbose:
+                    print(f"  {mode:7s} {name[:40]:40s} {s:5d}-{e:<5d} {ans:18s} {'y' if ans in names else 'n'} "
+                          f"on athlete {'y' if x >= split else 'n'} others moving {tr.others_moving}", flush=True)
             n = len(clips)
             res[mode] = {"clips": n, "top1": round(ok / n, 3), "on_athlete": round(on / n, 3),
                          "warned": round(warned / n, 3)}

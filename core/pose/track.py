@@ -737,6 +737,9 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
         given = athlete_box is not None
         ath = athlete if athlete is not None else Athlete(fps)
         rate = fps if fps > 0 else TARGET_FPS
+        # a single-rep clip keeps the person the scan chose over all of it: a 2 s activity window there
+        # is a phase of the rep, and a switch mid-rep to a busier neighbour mixes two people's poses
+        may_switch = (sampled[-1] - sampled[0] + 1) / rate > CLIP_EVERY_FRAME_S if sampled else False
         per_second = max(1, int(round(rate / step)))
         check_every = max(1, int(round(_CHECK_S * rate / step)))
         next_check = 0
@@ -755,7 +758,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                     if res.presence < est.presence_threshold:
                         res = None
                 if res is not None and not given and ti >= next_check:
-                    res, still = _check(est, ath, fi, frame, res)
+                    res, still = _check(est, ath, fi, frame, res, may_switch)
                     next_check = ti + (max(1, check_every // 2) if still else check_every)
                 if res is None:
                     dets = est.detect(frame, min_score=None if given else _LOW_SCORE)
@@ -831,14 +834,14 @@ def _hips(xy) -> np.ndarray:
     return np.asarray(xy, np.float64)[_HIPS].mean(axis=0)
 
 
-def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res):
+def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, may_switch: bool = True):
     """Who is who, while tracking. The detection whose mid hip lies on the track's is the
     tracked person (observed with the track's landmarks); when there is none but the detector
     sees the person followed so far elsewhere (linked to them, looking like them), the ROI has
     slid off them onto someone else (a lying athlete next to a standing judge): the track goes
     back to them. The other people are observed with the landmark model's pose (up to
     `_MAX_OTHERS`, nearest first); when the tracked person has been much stiller than someone
-    working out, the track moves to that person. Returns the landmarks to keep and whether the
+    working out, the track moves to that person (unless not `may_switch`). Returns the landmarks to keep and whether the
     tracked person stands still (then the next check comes sooner)."""
     dets = est.detect(frame, min_score=_LOW_SCORE)
     body = res.next_roi.body_box()
@@ -878,7 +881,7 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res):
             found[i] = r
     a = ath.activity(tracked, _RECENT_S)
     still = a is not None and a < _STILL
-    j = _switch_to(ath, people, others, tracked)
+    j = _switch_to(ath, people, others, tracked) if may_switch else None
     if j is None or j not in found:
         return res, still
     ath.mark_other(tracked)

@@ -77,13 +77,21 @@ def bench_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
         c0, w0 = _cpu(), time.perf_counter()
         res = an_workout.analyze_video(ws, model_id, video_id)
         runs.append({"wall_s": time.perf_counter() - w0, "cpu_s": _cpu() - c0, "timings": res.timings})
+    return _speed_result(video, video_id, setup, runs)
+
+
+def _speed_result(video: dict, video_id: int, setup: float, runs: list[dict], parts: bool = False) -> dict:
+    """The best of the runs as x real time (wall, and CPU on 2 cores); `parts`: each timing too."""
     best = min(runs, key=lambda r: r["wall_s"])
     dur = video["frames"] / video["fps"]
-    return {"video_id": video_id, "frames": video["frames"], "fps": video["fps"],
-            "size": f"{video['width']}x{video['height']}", "duration_s": dur, "load_and_trace_s": setup,
-            "wall_s": best["wall_s"], "cpu_s": best["cpu_s"], "x_realtime": dur / best["wall_s"],
-            "x_realtime_cpu_2cores": dur / (best["cpu_s"] / 2), "load_avg": os.getloadavg()[0],
-            "timings": {k: round(v, 3) for k, v in best["timings"].items()}}
+    out = {"video_id": video_id, "frames": video["frames"], "fps": video["fps"],
+           "size": f"{video['width']}x{video['height']}", "duration_s": dur, "load_and_trace_s": setup,
+           "wall_s": best["wall_s"], "cpu_s": best["cpu_s"], "x_realtime": dur / best["wall_s"],
+           "x_realtime_cpu_2cores": dur / (best["cpu_s"] / 2), "load_avg": os.getloadavg()[0],
+           "timings": {k: round(v, 3) for k, v in best["timings"].items()}}
+    if parts:
+        out["parts_x_realtime"] = {k: round(dur / v, 1) for k, v in best["timings"].items() if v > 0}
+    return out
 
 
 def bench_pose_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict:
@@ -104,14 +112,7 @@ def bench_pose_speed(ws, model_id: str, video_id: int, repeats: int = 2) -> dict
                        res["timings"]["total"])
         timings["total"] = time.perf_counter() - w0
         runs.append({"wall_s": timings["total"], "cpu_s": _cpu() - c0, "timings": timings})
-    best = min(runs, key=lambda r: r["wall_s"])
-    dur = video["frames"] / video["fps"]
-    return {"video_id": video_id, "frames": video["frames"], "fps": video["fps"],
-            "size": f"{video['width']}x{video['height']}", "duration_s": dur, "load_and_trace_s": setup,
-            "wall_s": best["wall_s"], "cpu_s": best["cpu_s"], "x_realtime": dur / best["wall_s"],
-            "x_realtime_cpu_2cores": dur / (best["cpu_s"] / 2), "load_avg": os.getloadavg()[0],
-            "parts_x_realtime": {k: round(dur / v, 1) for k, v in best["timings"].items() if v > 0},
-            "timings": {k: round(v, 3) for k, v in best["timings"].items()}}
+    return _speed_result(video, video_id, setup, runs, parts=True)
 
 
 def pose_misses(rep: dict) -> list[dict]:

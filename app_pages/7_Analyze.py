@@ -214,7 +214,9 @@ fig.update_layout(barmode="overlay", height=90 + 46 * max(1, len(rows)), margin=
                   yaxis=dict(categoryorder="array", categoryarray=rows[::-1]))
 if a.pose is not None and a.pose.get("message"):
     st.warning(f"{a.pose['message'].capitalize()}: the pose model sees no one to judge in this video.")
-elif not segs:
+elif a.pose is not None and a.pose.get("warning"):
+    st.warning(a.pose["warning"] + ".")
+if not segs and not (a.pose is not None and a.pose.get("message")):
     st.info("No movement found: every window was less likely than the rest threshold, or no rep cycle was "
             "found in the motion. Try a lower *Rest below probability* in the settings.")
 event = st.plotly_chart(fig, key="an_timeline", on_select="rerun", selection_mode="points", width="stretch")

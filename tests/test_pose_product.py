@@ -190,6 +190,9 @@ def test_pose_analysis_of_a_synthetic_workout_and_its_draft(pose_ws, model, real
             assert (x, y) == (j["start"], j["end"]) and s["start_frame"] <= x <= y <= s["end_frame"]
     d = a.to_json()
     assert d["pose"]["status"] == "ok" and "realtime_factor" in d
+    assert d["pose"]["others_moving"] == 0 and d["pose"]["warning"] == ""
+    two = PW.pose_analysis(model.loaded, model.row["labels"], dict(track, others_moving=1), model_id="pose-tiny")
+    assert two["pose"]["warning"].startswith("Another person moved about as much as the athlete")
     reps = a.reps()
     assert all("extra" in r and set(r["extra"]) == {"valid", "reason"} for r in reps)
     if reps:

@@ -239,8 +239,8 @@ with right:
         if out.get("engine") == "pose":  # the pose model: movement, reps and no-reps
             if out.get("low_confidence"):
                 st.warning(out.get("message") or "Low confidence.")
-            if out.get("warning"):
-                st.warning(out["warning"] + ".")
+            if (out.get("pose") or {}).get("warning"):
+                st.warning(out["pose"]["warning"] + ".")
             reps = out.get("reps")
             if reps is not None:
                 st.markdown(f"**{out['movement']}: {reps.get('summary') or reps.get('note') or ''}**")

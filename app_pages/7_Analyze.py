@@ -212,13 +212,14 @@ for i, s in enumerate(segs):
 fig.update_layout(barmode="overlay", height=90 + 46 * max(1, len(rows)), margin=dict(l=0, r=10, t=10, b=30),
                   xaxis=dict(title="seconds", range=[0, a.duration_s]), clickmode="event+select",
                   yaxis=dict(categoryorder="array", categoryarray=rows[::-1]))
-if a.pose is not None and a.pose.get("message"):
-    st.warning(f"{a.pose['message'].capitalize()}: the pose model sees no one to judge in this video.")
-elif a.pose is not None and a.pose.get("warning"):
-    st.warning(a.pose["warning"] + ".")
-if not segs and not (a.pose is not None and a.pose.get("message")):
+pose = a.pose or {}
+if pose.get("message"):
+    st.warning(f"{pose['message'].capitalize()}: the pose model sees no one to judge in this video.")
+elif not segs:
     st.info("No movement found: every window was less likely than the rest threshold, or no rep cycle was "
             "found in the motion. Try a lower *Rest below probability* in the settings.")
+if pose.get("warning") and not pose.get("message"):
+    st.warning(pose["warning"] + ".")
 event = st.plotly_chart(fig, key="an_timeline", on_select="rerun", selection_mode="points", width="stretch")
 
 # the probabilities behind it

@@ -379,7 +379,8 @@ def main(argv=None) -> int:
         product = (PP.predict_track(model, model.labels, arrays, int(tr.frames[0]), int(tr.frames[-1]), tr.fps,
                                     reps=False) if share_pose >= PP.MIN_POSE_SHARE else {"movement": "none",
                                                                                           "low_confidence": True})
-        judged_product = (PW.judge_range(arrays, product["movement"], int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
+        judged_product = (judged if product["movement"] == pred else
+                          PW.judge_range(arrays, product["movement"], int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
                           if product["movement"] != "none" else None)
         low = pred == "none" or mean_p < PP.LOW_CONFIDENCE      # the product's low-confidence mark
         ok = (pred in names) if kind == "relative" else low

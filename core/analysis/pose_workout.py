@@ -72,8 +72,7 @@ def pose_analysis(model, labels, track, settings: Settings | None = None, *, vid
     n_frames = int((track.get("video_frames") if isinstance(track, dict) else getattr(track, "video_frames", 0))
                    or (int(frames[-1]) + 1 if len(frames) else 0))
     summary = pp.pose_summary(arrays)
-    others = int((track.get("others_moving") if isinstance(track, dict) else getattr(track, "others_moving", 0)) or 0)
-    summary.update(others_moving=others, warning=pp.people_warning(others))
+    summary.update(pp.people_note(track))
     empty = {"video": str(video), "fps": fps, "frames": n_frames, "labels": labels, "model": model_id,
              "segments": [], "centers": np.zeros(0), "probs": np.zeros((0, len(labels)), np.float32),
              "settings": settings, "pose": {**summary, "message": ""}}

@@ -65,15 +65,21 @@ def cmd_demo(args) -> int:
 def _demo_step(ws, name, args, progress, out, demo_videos, demo_reps, build_demo) -> str:
     from core.modeling.registry import list_models
 
-    if name == "pose":
-        have = list_models(ws.store(), kind="pose")
+    # pose: on synthetic motion (the renders do not exist yet); pose-reps: retrained once the renders are cut,
+    # on their reps too, whose pose tracks carry the tracker's real errors (a better judge of real video)
+    if name in ("pose", "pose-reps"):
+        from core.modeling.registry import learned_from_labels
+
+        have = [m for m in list_models(ws.store(), kind="pose") if name == "pose" or learned_from_labels(m)]
         if have:
-            return f"pose model {have[0]['id']} is registered"
+            return f"pose model {have[0]['id']} is registered" + (
+                " (it has learned from the workspace's reps)" if name == "pose-reps" else "")
         from core.modeling.pose_run import train_pose_run
 
         summary = train_pose_run(ws, progress=progress)
         out["pose_model"] = summary.get("model")
-        return f"pose model {summary.get('model')} registered (val top-1 {summary.get('best_val_top1')})"
+        note = f"pose model {summary.get('model')} registered (val top-1 {summary.get('best_val_top1')}"
+        return note + (f", on the renders' val reps {summary.get('val_top1_labelled')})" if name == "pose-reps" else ")")
     if name == "render":
         ids = build_demo(ws, seed=args.seed, n_videos=demo_videos if args.videos is None else args.videos,
                          width=args.width, height=args.height, fps=args.fps, target_seconds=args.seconds,
@@ -87,18 +93,6 @@ def _demo_step(ws, name, args, progress, out, demo_videos, demo_reps, build_demo
         steps = ("cut",) if current_splits(ws.store()) else ("cut", "splits")
         done = prepare_dataset(ws, steps, jobs=2, progress=progress)
         return " ".join(done.lines)
-    if name == "pose-reps":  # the renders' pose tracks carry the tracker's real errors: a better judge of real video
-        from core.modeling.registry import learned_from_labels
-
-        have = [m for m in list_models(ws.store(), kind="pose") if learned_from_labels(m)]
-        if have:
-            return f"pose model {have[0]['id']} has learned from the workspace's reps"
-        from core.modeling.pose_run import train_pose_run
-
-        summary = train_pose_run(ws, progress=progress)
-        out["pose_model"] = summary.get("model")
-        return (f"pose model {summary.get('model')} registered (val top-1 {summary.get('best_val_top1')}, "
-                f"on the renders' val reps {summary.get('val_top1_labelled')})")
     # the MoViNet demo preset (tens of minutes on a CPU)
     if list_models(ws.store(), kind="movinet"):
         return "a MoViNet model is registered"

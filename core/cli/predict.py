@@ -33,7 +33,7 @@ def cli(args) -> int:
               f"sampled {out['frames_used']}")
         for i, r in enumerate(out["top"], 1):
             print(f"{i}. {r['movement']:<20} {r['probability'] * 100:6.2f}%")
-        for note in (out.get("message"), out.get("warning")):  # the pose model's low-confidence and people notes
+        for note in (out.get("message"), (out.get("pose") or {}).get("warning")):  # the pose model's notes
             if note:
                 print(f"note: {note}")
         print(f"decode {t['decode']:.0f} ms · preprocess {t['preprocess']:.0f} ms · model {t['model']:.0f} ms · "

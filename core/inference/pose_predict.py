@@ -199,6 +199,13 @@ def people_warning(others_moving: int) -> str:
             "who may not be the athlete meant (on a workspace video, pick the athlete on the Label page)")
 
 
+def people_note(track) -> dict:
+    """{"others_moving", "warning"} of a pose track (a PoseTrack or a dict of its fields): the part of a
+    prediction's or an analysis' "pose" summary that says who else moved."""
+    n = int((track.get("others_moving") if isinstance(track, dict) else getattr(track, "others_moving", 0)) or 0)
+    return {"others_moving": n, "warning": people_warning(n)}
+
+
 def predict_pose_file(entry, path, *, start: int | None = None, end: int | None = None, topk: int = 5,
                       ws=None, video_id: int | None = None, progress=None, cancel=None, track=None) -> dict:
     """A loaded pose model (`core.inference.loader.LoadedModel` of kind "pose") on frames start..end of
@@ -218,9 +225,7 @@ def predict_pose_file(entry, path, *, start: int | None = None, end: int | None 
         out = predict_track(entry.loaded, entry.row["labels"], arrays, a, b, fps, topk)
     t = out.pop("timings_ms")
     sel = (frames >= a) & (frames <= b)
-    others = int(getattr(track, "others_moving", 0) or 0)
-    out["others_moving"] = others
-    out["warning"] = people_warning(others)
+    out["pose"].update(people_note(track))
     return {"model": entry.row["id"], "engine": "pose", **out,
             "timings_ms": {"decode": 0.0, "preprocess": 0.0, "pose": (t1 - t0) * 1000.0, "model": t["model"],
                            "reps": t["reps"], "total": (time.perf_counter() - t0) * 1000.0},

@@ -38,7 +38,6 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -46,11 +45,11 @@ from core.base.errors import Cancelled, PoseError, WorkbenchError
 from core.base.progress import Progress, check_cancel, report
 from core.base.workspace import Workspace
 from core.media.download import content_hash
-from core.media.video import VideoReader, sample_indices
+from core.media.video import VideoReader
 from core.pose.blazepose import PoseEstimator, landmark_box
 from core.pose.landmarks import INDEX
 from core.pose.models import MODELS
-from core.pose.track import Athlete, PoseTrack, choose_athlete, compute_track, default_step
+from core.pose.track import Athlete, PoseTrack, compute_track, default_step, find_athlete
 
 __all__ = ["MODEL_VERSION", "CHUNK", "pose_dir", "track_file", "load_track", "ensure_track",
            "ensure_all", "drop_stale", "track_for_path", "load_track_for_path", "stored_track",
@@ -63,8 +62,6 @@ MODEL_VERSION = "bp" + hashlib.sha256(
 ).hexdigest()[:8]
 CHUNK = 300  # sampled frames per saved chunk (20 s of video at 15 fps)
 
-_SCAN_ANCHORS = 6  # as core.pose.track's own scan
-_SCAN_GAP_S = 0.3
 _HIPS = (INDEX["left_hip"], INDEX["right_hip"])
 
 
@@ -143,25 +140,6 @@ def _unchanged(path: Path, sha256: str, meta: dict | None, sidecar: Path | None 
 
 # -- computing ---------------------------------------------------------------------------------
 
-def _find_athlete(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: float,
-                  cancel) -> tuple[tuple | None, int]:
-    """The athlete's box over the whole video (None: nobody seen) and how many others moved about as
-    much: detections on anchor frames spread over it and ~0.3 s after each, then `choose_athlete`
-    (the person whose body moves most)."""
-    n = len(reader)
-    k = min(_SCAN_ANCHORS, len(sampled))
-    anchors = sorted({sampled[i] for i in sample_indices(0, len(sampled) - 1, k)}) if k else []
-    gap = max(1, int(round(_SCAN_GAP_S * (fps if fps > 0 else 25))))
-    scan = []
-    for a in anchors:
-        check_cancel(cancel, "The pose track")
-        dets = est.detect(reader.frame(a))
-        later = est.detect(reader.frame(a + gap)) if dets and a + gap < n else []
-        scan.append((a, dets, later))
-    chosen = choose_athlete(scan, reader.info.width, reader.info.height)
-    return (None, 0) if chosen is None else (tuple(float(v) for v in chosen[1]), chosen[2])
-
-
 def _resume_box(track: PoseTrack) -> tuple | None:
     """The athlete's body box on the last frame with a pose: the square around the mid hip
     through the farthest landmark (a detection's body box has that shape)."""
@@ -185,8 +163,7 @@ def _concat(a: PoseTrack | None, b: PoseTrack, athlete_box) -> PoseTrack:
                      visibility=np.concatenate([a.visibility, b.visibility]),
                      score=np.concatenate([a.score, b.score]), fps=b.fps, width=b.width,
                      height=b.height, step=b.step, model=b.model, video_frames=b.video_frames,
-                     athlete_box=athlete_box if athlete_box is not None else b.athlete_box,
-                     others_moving=a.others_moving)
+                     athlete_box=athlete_box if athlete_box is not None else b.athlete_box)
 
 
 def _clipped(box, width: int, height: int) -> tuple | None:
@@ -236,8 +213,8 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
                     done = None
         if done is None:
             report(progress, 0, total, "finding the athlete")
-            first_box, others = (tuple(float(v) for v in box), 0) if box is not None else \
-                _find_athlete(reader, est, sampled, fps, cancel)
+            chosen = (0, box, 0) if box is not None else find_athlete(reader, est, sampled, fps, cancel)
+            first_box, others = (tuple(float(v) for v in chosen[1]), chosen[2]) if chosen else (None, 0)
             next_box = first_box
             start = 0
         else:
@@ -271,7 +248,6 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
     if done is None:  # cannot happen for a readable video (n >= 1); kept for clarity
         raise PoseError(f"{path}: no frames to track.")
     done.athlete_box = _clipped(first_box, width, height)
-    done.others_moving = others
     if target is not None:
         done.save(target)
         _write_json(_sidecar(target), dict(record, complete=True))

@@ -55,7 +55,7 @@ from core.media.video import VideoReader, sample_indices
 from core.pose.blazepose import MODEL_NAME, Detection, PoseEstimator, Roi, iou
 from core.pose.landmarks import EDGE_INDEX, INDEX, N_LANDMARKS, NAMES
 
-__all__ = ["PoseTrack", "Athlete", "compute_track", "default_step", "choose_athlete",
+__all__ = ["PoseTrack", "Athlete", "compute_track", "default_step", "choose_athlete", "find_athlete",
            "TARGET_FPS"]
 
 TARGET_FPS = 15.0
@@ -288,9 +288,11 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
     n_anchors = max(1, len(scan))
     diag = math.hypot(width, height)
 
-    def value(p: _Person) -> float:
+    def motion(p: _Person) -> float:
         local = [m for _, _, m in p.sightings if m is not None]
-        local_motion = float(np.mean(local)) if local else 0.0
+        return float(np.mean(local)) if local else 0.0
+
+    def value(p: _Person) -> float:
         shapes = np.array([_shape(d) for _, d, _ in p.sightings])
         spread = float(shapes.std(axis=0).mean()) if len(shapes) > 1 else 0.0
         size = float(np.mean([_side(d.box) for _, d, _ in p.sightings])) / diag
@@ -298,15 +300,10 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
         cy = float(np.mean([_center(d.box)[1] for _, d, _ in p.sightings])) / max(1, height)
         centrality = 1.0 - min(1.0, math.hypot(cx - 0.5, cy - 0.5) / 0.7071)
         seen = len(p.sightings) / n_anchors
-        return local_motion + 0.5 * spread + 0.05 * size + 0.03 * centrality + 0.05 * seen
+        return motion(p) + 0.5 * spread + 0.05 * size + 0.03 * centrality + 0.05 * seen
 
     athlete = max(people, key=value)
     frame, det, _ = athlete.sightings[0]
-
-    def motion(p: _Person) -> float:
-        local = [m for _, _, m in p.sightings if m is not None]
-        return float(np.mean(local)) if local else 0.0
-
     floor = max(_RIVAL_MOTION, _RIVAL_SHARE * motion(athlete))
     rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= n_anchors / 2
                  and motion(p) >= floor)
@@ -315,6 +312,13 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
 
 _RIVAL_MOTION = 0.01   # a person's mean local motion at the scan above: moving (a still judge: ~0.005)
 _RIVAL_SHARE = 0.5     # ... and at least this share of the athlete's
+
+
+def find_athlete(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: float,
+                 cancel) -> tuple[int, tuple, int] | None:
+    """`choose_athlete` over the scan of the video's sampled frames (anchor frames spread over them,
+    each with the frame ~0.3 s after)."""
+    return choose_athlete(_scan(reader, est, sampled, fps, cancel), reader.info.width, reader.info.height)
 
 
 def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: float, cancel):
@@ -720,8 +724,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
             target = (first, box)
             break
         if target is None:
-            chosen = choose_athlete(_scan(reader, est, sampled, fps, cancel), info.width,
-                                    info.height)
+            chosen = find_athlete(reader, est, sampled, fps, cancel)
             if chosen is not None:
                 target = chosen[:2]
                 track.others_moving = chosen[2]

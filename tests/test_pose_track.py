@@ -9,14 +9,15 @@ import shutil
 import threading
 import zipfile
 
+import cv2
 import numpy as np
 import pytest
 
 from core.base.errors import Cancelled, PoseError
 from core.media.video import VideoReader
 from core.pose import models as pose_models
-from core.pose.blazepose import (PoseEstimator, Roi, iou, landmark_box, roi_from_points,
-                                 ssd_anchors)
+from core.pose.blazepose import (PoseEstimator, Roi, detector_views, iou, landmark_box,
+                                 roi_from_points, ssd_anchors)
 from core.pose.landmarks import INDEX, N_LANDMARKS
 from core.pose.track import PoseTrack, compute_track, default_step
 from tests.videotools import ffmpeg
@@ -133,6 +134,33 @@ def test_landmarks_land_on_the_upright_athlete(real_videos, estimator):
     # The person faces the camera: their left shoulder is on the right of the picture.
     assert xy[INDEX["left_shoulder"], 0] > xy[INDEX["right_shoulder"], 0]
     assert vis[[INDEX["left_hip"], INDEX["right_hip"]]].min() > 0.5
+
+
+def test_detector_views_tile_wide_frames_only():
+    assert detector_views(1280, 720, tiles=False) == [(0, 0, 1280, 720)]
+    assert detector_views(270, 480) == [(0, 0, 270, 480)]  # tall: squares would cut people
+    assert detector_views(800, 720) == [(0, 0, 800, 720)]
+    views = detector_views(1280, 720)
+    assert views[0] == (0, 0, 1280, 720) and len(views) == 4
+    tiles = views[1:]
+    assert all(w == h == 720 and y == 0 for _, y, w, h in tiles)
+    assert tiles[0][0] == 0 and tiles[-1][0] + 720 == 1280
+    # neighbours overlap by at least half a tile: a person up to half the height wide is whole in one
+    assert all(b[0] - a[0] <= 360 for a, b in zip(tiles, tiles[1:]))
+
+
+def test_tiles_find_a_person_small_in_a_wide_frame(real_videos, estimator):
+    """A person a third of the height of a 720p wide shot is ~40 px in the detector's 224² input of
+    the whole frame: missed there, found in the square tiles."""
+    frame = real_frames(real_videos, SQUAT, 0, 0)[0]
+    person = cv2.resize(frame, (135, 240), interpolation=cv2.INTER_AREA)
+    wide = np.full((720, 1280, 3), 90, np.uint8)
+    wide[440:680, 700:835] = person
+    assert not [d for d in estimator.detect(wide, tiles=False) if d.score > 0.5]
+    found = estimator.detect(wide)
+    assert found and found[0].score > 0.8
+    x0, y0, x1, y1 = found[0].box
+    assert 680 < (x0 + x1) / 2 < 855 and 440 < (y0 + y1) / 2 < 680  # on the person, in frame pixels
 
 
 def test_tracking_reuses_the_roi(real_videos, models):

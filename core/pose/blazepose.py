@@ -46,7 +46,7 @@ from core.pose.landmarks import N_LANDMARKS
 
 __all__ = ["Roi", "Detection", "LandmarkResult", "PoseEstimator", "ssd_anchors", "decode_detections",
            "weighted_nms", "roi_from_points", "one_euro_filter", "iou", "nearest_detection",
-           "landmark_box", "MODEL_NAME"]
+           "landmark_box", "detector_views", "MODEL_NAME"]
 
 MODEL_NAME = "blazepose-full (mediapipe 0.10.21)"
 
@@ -224,6 +224,18 @@ def weighted_nms(scores, boxes, keypoints, threshold: float = _NMS_IOU):
     return out
 
 
+def detector_views(width: int, height: int, tiles: bool = True) -> list[tuple[int, int, int, int]]:
+    """The parts of a frame the detector looks at, as (x0, y0, width, height): the whole frame,
+    and with `tiles`, when the frame is at least 1.3 times as wide as high, squares of its height
+    along it, overlapping by half (any person narrower than half the height lies wholly in one of
+    them). Not for tall frames: there squares would cut the standing people in two."""
+    views = [(0, 0, width, height)]
+    if not tiles or width < 1.3 * height:
+        return views
+    n = math.ceil((width - height) / (0.5 * height)) + 1
+    return views + [(round(i * (width - height) / (n - 1)), 0, height, height) for i in range(n)]
+
+
 # -- the models -----------------------------------------------------------------------------------
 
 def _interpreter(path: Path, threads: int):
@@ -290,35 +302,50 @@ class PoseEstimator:
 
     # -- detector ---------------------------------------------------------------------------------
 
-    def detect(self, frame: np.ndarray, min_score: float | None = None) -> list[Detection]:
+    def detect(self, frame: np.ndarray, min_score: float | None = None, *,
+               tiles: bool = True) -> list[Detection]:
         """Every person in the frame (score >= `min_score`, default min_detection_score), best
-        score first."""
+        score first. `tiles`: also look at overlapping squares along a wide frame
+        (`detector_views`), where people are seen about twice as large: the detector misses
+        people who are small in its 224² input (a wide shot, an athlete beside a rig)."""
         t0 = time.perf_counter()
         frame = _check_frame(frame)
         h, w = frame.shape[:2]
+        scores, boxes, kps = [], [], []
+        for x0, y0, side_w, side_h in detector_views(w, h, tiles):
+            view = frame[y0:y0 + side_h, x0:x0 + side_w]
+            sc, bx, kp = self._detect_view(view)
+            scores.append(sc)
+            boxes.append(bx + (x0, y0, x0, y0))
+            kps.append(kp + (x0, y0))
+        scores, boxes, kps = np.concatenate(scores), np.concatenate(boxes), np.concatenate(kps)
+        found = []
+        for score, box, kp in weighted_nms(scores, boxes, kps) if len(scores) else ():
+            if score < (self.min_detection_score if min_score is None else min_score):
+                continue
+            kp_img = kp.astype(np.float32)
+            r = float(np.hypot(*(kp_img[1] - kp_img[0])))
+            cx, cy = float(kp_img[0, 0]), float(kp_img[0, 1])
+            found.append(Detection(score=score, box=(cx - r, cy - r, cx + r, cy + r),
+                                   keypoints=kp_img, face_box=tuple(float(v) for v in box)))
+        found.sort(key=lambda d: -d.score)
+        self.timings.detector.append((time.perf_counter() - t0) * 1000)
+        return found
+
+    def _detect_view(self, view: np.ndarray):
+        """The detector's candidates (scores, face boxes, keypoints) on one view, in its pixels."""
+        h, w = view.shape[:2]
         scale = DET_SIZE / max(h, w)
         nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
-        small = cv2.resize(frame, (nw, nh), interpolation=cv2.INTER_AREA)
+        small = cv2.resize(np.ascontiguousarray(view), (nw, nh), interpolation=cv2.INTER_AREA)
         ox, oy = (DET_SIZE - nw) // 2, (DET_SIZE - nh) // 2
         buf = self._det_buf
         buf.fill(0.0)  # zero border in [-1, 1] space (mid grey), MediaPipe's BORDER_ZERO
         buf[0, oy:oy + nh, ox:ox + nw] = small.astype(np.float32) / 127.5 - 1.0
         out = self.detector(buf)
-        raw_boxes, raw_scores = out["Identity"], out["Identity_1"]
-        scores, boxes, kps = decode_detections(raw_boxes, raw_scores, self.anchors)
-        found = []
-        for score, box, kp in weighted_nms(scores, boxes, kps):
-            if score < (self.min_detection_score if min_score is None else min_score):
-                continue
-            kp_img = ((kp - (ox, oy)) / scale).astype(np.float32)
-            fb = (box - (ox, oy, ox, oy)) / scale
-            r = float(np.hypot(*(kp_img[1] - kp_img[0])))
-            cx, cy = float(kp_img[0, 0]), float(kp_img[0, 1])
-            found.append(Detection(score=score, box=(cx - r, cy - r, cx + r, cy + r),
-                                   keypoints=kp_img, face_box=tuple(float(v) for v in fb)))
-        found.sort(key=lambda d: -d.score)
-        self.timings.detector.append((time.perf_counter() - t0) * 1000)
-        return found
+        scores, boxes, kps = decode_detections(out["Identity"], out["Identity_1"], self.anchors)
+        return (scores, (boxes - (ox, oy, ox, oy)) / scale,
+                (kps - (ox, oy)) / scale)
 
     # -- landmark model ---------------------------------------------------------------------------
 

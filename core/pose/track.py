@@ -670,10 +670,13 @@ def _reacquire(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
                    -iou(d.box, last_box), dist)
         if best_key is None or key < best_key:
             best, best_key = d, key
-    if best is None and low and seconds <= 3.0:
+    if low and seconds <= 3.0:
         over = [d for d in low if iou(d.box, last_box) >= 0.2]
-        if over:
-            best = max(over, key=lambda d: iou(d.box, last_box))
+        if over:  # a weaker detection on the last box beats a stronger one beside it
+            lying = max(over, key=lambda d: iou(d.box, last_box))
+            if best is None or (iou(lying.box, last_box) > iou(best.box, last_box)
+                                and best_key[0] > 0):
+                best = lying
     return best
 
 
@@ -846,7 +849,10 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
     `_MAX_OTHERS`, nearest first); when the tracked person has been much stiller than someone
     working out, the track moves to that person (unless not `may_switch`). Returns the landmarks to keep and whether the
     tracked person stands still (then the next check comes sooner)."""
-    dets = est.detect(frame, min_score=_LOW_SCORE)
+    # the closer look (tiles) only when the track may be on the wrong person: it costs 3 more
+    # detector runs on a wide frame
+    a = ath.activity(ath.tracked, _RECENT_S) if ath.tracked is not None else None
+    dets = est.detect(frame, min_score=_LOW_SCORE, tiles=a is None or a < _ACTIVE)
     body = res.next_roi.body_box()
     bs = _side(body)
     hip = _hips(res.xy)
@@ -860,8 +866,15 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
         k = next((i for i, p in enumerate(people) if p is ath.tracked), None)
         if k is not None:
             sim = ath.looks_like(people[k])
+            before = people[k].sightings[-2][1] if len(people[k].sightings) > 1 else None
+            # the ROI slid off them only if it moved away from where they were more than the
+            # detection did (the detector often misses the athlete, arms overhead, and sees a
+            # bystander near them instead)
+            slid = before is None or math.dist(dets[k].center, before.center) \
+                < math.dist(hip, before.center)
             r = est.landmarks(frame, dets[k].roi())
-            if (sim is None or sim >= _LOOK_OTHER) and r.presence >= est.presence_threshold \
+            if slid and (sim is None or sim >= _LOOK_OTHER) \
+                    and r.presence >= est.presence_threshold \
                     and math.dist(_hips(r.xy), dets[k].center) <= 0.35 * _side(dets[k].box):
                 ath.pose(people[k], r.xy, r.next_roi.body_box())
                 return r, False

@@ -16,10 +16,10 @@ import pytest
 from core.base.errors import Cancelled, PoseError
 from core.media.video import VideoReader
 from core.pose import models as pose_models
-from core.pose.blazepose import (PoseEstimator, Roi, detector_views, iou, landmark_box,
+from core.pose.blazepose import (Detection, PoseEstimator, Roi, detector_views, iou, landmark_box,
                                  roi_from_points, ssd_anchors)
 from core.pose.landmarks import INDEX, N_LANDMARKS
-from core.pose.track import PoseTrack, compute_track, default_step
+from core.pose.track import Athlete, PoseTrack, compute_track, default_step
 from tests.videotools import ffmpeg
 
 SQUAT = "kbtrainer__backSquats.mp4"        # 270x480 portrait, one athlete, PVC back squats
@@ -288,6 +288,36 @@ def test_bad_arguments(real_videos, estimator):
         compute_track(real_videos / SQUAT, athlete_box=(10, 10, 5, 5), estimator=estimator)
     with pytest.raises(PoseError):
         estimator.detect(np.zeros((10,), np.uint8))
+
+
+def _person(cx, cy, r, score):
+    kp = np.array([[cx, cy], [cx, cy - r], [cx, cy - 0.6 * r], [cx, cy - r]], np.float32)
+    return Detection(score=score, box=(cx - r, cy - r, cx + r, cy + r), keypoints=kp,
+                     face_box=(cx - 10, cy - r, cx + 10, cy - r + 20))
+
+
+def test_a_weak_detection_on_the_lost_athlete_beats_a_stronger_bystander_beside_them():
+    """A lying athlete (burpee) is detected weakly; a bystander beside them strongly."""
+    from core.pose.track import _reacquire
+    ath = Athlete(30.0)
+    frame = np.full((480, 854, 3), 90, np.uint8)
+    last_box = (300.0, 200.0, 420.0, 320.0)
+    bystander, lying = _person(460, 260, 60, 0.9), _person(365, 265, 60, 0.35)
+    people = ath.observe(100, frame, [bystander])
+    assert _reacquire(ath, people, [bystander], last_box, 5, 30.0, False, [lying]) is lying
+    # without the weak one, the bystander is the nearest acceptable person
+    assert _reacquire(ath, people, [bystander], last_box, 5, 30.0, False, []) is bystander
+    # a weak detection beside the box, not on it, is not taken
+    aside = _person(700, 265, 60, 0.35)
+    assert _reacquire(ath, people, [bystander], last_box, 5, 30.0, False, [aside]) is bystander
+
+
+def test_the_closer_look_is_rationed():
+    from core.pose.track import _TILES_S
+    ath, n = Athlete(30.0), round(30 * _TILES_S)
+    assert ath.closer_look(100) and not ath.closer_look(101) and not ath.closer_look(99 + n)
+    assert ath.closer_look(100 + n) and not ath.closer_look(101 + n)
+    assert ath.closer_look(5)  # a new range of the video, earlier: not held back
 
 
 def test_one_euro_filter_smooths_jitter_and_restarts_after_gaps():

@@ -399,6 +399,7 @@ _STILL = 0.025       # activity below: standing still (a judge, a bystander, a c
 _ACTIVE = 0.04       # activity above: working out
 _SWITCH_RATIO = 0.5  # the tracked person is taken for another when this much stiller than one
                      # working out
+_TILES_S = 0.5       # at checks, the detector looks at a wide frame's tiles at most this often
 _OTHER_S = 10.0      # a person found not to be the athlete is avoided this long
 _LOW_SCORE = 0.3     # weaker detections: checked with the landmark model, or (lost) taken when
                      # they overlap the athlete's last body box (lying poses)
@@ -487,6 +488,15 @@ class Athlete:
         self.sizes: list[float] = []
         self.frame = 0
         self.tracked: _Seen | None = None  # the person the track is on
+        self._tiled_at: int | None = None
+
+    def closer_look(self, frame_no: int) -> bool:
+        """Whether the detector may look at the wide frame's tiles now (`detector_views`): at most
+        once per `_TILES_S` of video, since they cost three more detector runs."""
+        if self._tiled_at is not None and 0 <= frame_no - self._tiled_at < self._frames(_TILES_S):
+            return False
+        self._tiled_at = frame_no
+        return True
 
     def _frames(self, seconds: float) -> int:
         return int(round(seconds * self.fps))
@@ -849,10 +859,10 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
     `_MAX_OTHERS`, nearest first); when the tracked person has been much stiller than someone
     working out, the track moves to that person (unless not `may_switch`). Returns the landmarks to keep and whether the
     tracked person stands still (then the next check comes sooner)."""
-    # the closer look (tiles) only when the track may be on the wrong person: it costs 3 more
-    # detector runs on a wide frame
+    # the closer look only when the track may be on the wrong person
     a = ath.activity(ath.tracked, _RECENT_S) if ath.tracked is not None else None
-    dets = est.detect(frame, min_score=_LOW_SCORE, tiles=a is None or a < _ACTIVE)
+    dets = est.detect(frame, min_score=_LOW_SCORE,
+                      tiles=(a is None or a < _ACTIVE) and ath.closer_look(fi))
     body = res.next_roi.body_box()
     bs = _side(body)
     hip = _hips(res.xy)

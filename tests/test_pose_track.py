@@ -5,6 +5,7 @@ a few dozen frames of a real 270x480 video from ../shared/real_videos/."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import threading
 import zipfile
@@ -310,6 +311,22 @@ def test_a_weak_detection_on_the_lost_athlete_beats_a_stronger_bystander_beside_
     # a weak detection beside the box, not on it, is not taken
     aside = _person(700, 265, 60, 0.35)
     assert _reacquire(ath, people, [bystander], last_box, 5, 30.0, False, [aside]) is bystander
+
+
+def test_a_person_walking_on_is_expected_further_along():
+    """The athlete walks past a judge the detector misses: the ROI left behind on the judge is
+    farther from where the athlete should be now than the athlete's own detection is."""
+    ath = Athlete(30.0)
+    frame = np.full((480, 854, 3), 90, np.uint8)
+    (p,) = ath.observe(100, frame, [_person(300, 260, 60, 0.9)])
+    assert ath.observe(110, frame, [_person(350, 260, 60, 0.9)]) == [p]
+    assert p.expected(120, 30.0) == pytest.approx((400, 260))
+    judge_hip, walked_on = (340, 260), (400, 260)
+    assert p.gap(walked_on, 120, 30.0) < p.gap(judge_hip, 120, 30.0)
+    # the last sighting alone would say the opposite
+    assert math.dist(walked_on, p.last.center) > math.dist(judge_hip, p.last.center)
+    # the velocity is carried on for a second at most
+    assert p.expected(110 + 31, 30.0) == pytest.approx((350, 260))
 
 
 def test_the_closer_look_is_rationed():

@@ -407,6 +407,8 @@ _MAX_OTHERS = 3      # people besides the tracked one given landmarks at a check
 _HOLD_S = 1.5        # lost and nobody (acceptable) detected: the landmark model tries the last
                      # ROI again (a bit larger) for this long (the detector misses people seen
                      # from behind, lying, or half hidden by a bar)
+_VELOCITY_S = 1.0    # a person's velocity: from two sightings at most this far apart, carried on
+                     # at most this long (people walk past each other)
 _LOOK_SAME = 0.93    # appearance similarity (Bhattacharyya) above: looks like the athlete
 _LOOK_OTHER = 0.6    # below: looks like someone else
 _BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
@@ -468,6 +470,26 @@ class _Seen:
     @property
     def last(self) -> Detection:
         return self.sightings[-1][1]
+
+    def expected(self, frame_no: int, fps: float, upto: int | None = None) -> tuple[float, float]:
+        """Where the person's mid hip should be at `frame_no`: their last sighting (of the first
+        `upto`) carried on at the velocity between it and the one before."""
+        seen = self.sightings[:upto] if upto is not None else self.sightings
+        f1, d1, _ = seen[-1]
+        if len(seen) < 2:
+            return d1.center
+        f0, d0, _ = seen[-2]
+        horizon = _VELOCITY_S * fps
+        if not 0 < f1 - f0 <= horizon or not 0 <= frame_no - f1 <= horizon:
+            return d1.center
+        k = (frame_no - f1) / (f1 - f0)
+        (x0, y0), (x1, y1) = d0.center, d1.center
+        return x1 + k * (x1 - x0), y1 + k * (y1 - y0)
+
+    def gap(self, point, frame_no: int, fps: float, upto: int | None = None) -> float:
+        """Pixels from `point` to where the person was last seen or, moving on, should be now."""
+        last = (self.sightings[:upto] if upto is not None else self.sightings)[-1][1]
+        return min(math.dist(point, last.center), math.dist(point, self.expected(frame_no, fps, upto)))
 
 
 class Athlete:
@@ -876,12 +898,12 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
         k = next((i for i, p in enumerate(people) if p is ath.tracked), None)
         if k is not None:
             sim = ath.looks_like(people[k])
-            before = people[k].sightings[-2][1] if len(people[k].sightings) > 1 else None
-            # the ROI slid off them only if it moved away from where they were more than the
-            # detection did (the detector often misses the athlete, arms overhead, and sees a
-            # bystander near them instead)
-            slid = before is None or math.dist(dets[k].center, before.center) \
-                < math.dist(hip, before.center)
+            seen = people[k]
+            # the ROI slid off them only if the detection is nearer than the ROI to where they
+            # were or, walking on, should be now (the detector often misses the athlete, arms
+            # overhead, and sees a bystander near them instead)
+            slid = len(seen.sightings) < 2 or seen.gap(dets[k].center, fi, ath.fps, -1) \
+                < seen.gap(hip, fi, ath.fps, -1)
             r = est.landmarks(frame, dets[k].roi())
             if slid and (sim is None or sim >= _LOOK_OTHER) \
                     and r.presence >= est.presence_threshold \

@@ -31,7 +31,9 @@ import time
 import numpy as np
 
 from core.base.errors import InferenceError
+from core.pose import store as pose_store
 from core.pose.reps import judge_range
+from core.pose.track import compute_track
 
 __all__ = ["CLIP_MAX_S", "WINDOW_SPANS_S", "STRIDE_S", "LOW_CONFIDENCE", "MIN_POSE_SHARE", "NONE", "NONE_MAJORITY",
            "decide",
@@ -56,16 +58,10 @@ def track_arrays(track) -> dict:
 
 def track_of(path, *, start: int | None = None, end: int | None = None, progress=None, cancel=None,
              ws=None, video_id: int | None = None):
-    """The athlete's pose track of a video file's frames start..end (the stored track of a workspace
-    video when `ws` and `video_id` are given and the pose store is available)."""
-    try:
-        from core.pose import store as pose_store  # the pose track cache, when present
-    except ImportError:
-        pose_store = None
-    if pose_store is not None and ws is not None and video_id is not None and hasattr(pose_store, "ensure_track"):
+    """The athlete's pose track of a video file's frames start..end; of a workspace video (`ws` and
+    `video_id` given) its stored track, computed when missing."""
+    if ws is not None and video_id is not None:
         return pose_store.ensure_track(ws, int(video_id), progress=progress, cancel=cancel)
-    from core.pose.track import compute_track
-
     return compute_track(path, start=0 if start is None else int(start), end=end, progress=progress,
                          cancel=cancel)
 

@@ -269,6 +269,26 @@ def test_the_athlete_not_the_judge(real_videos, tmp_path, estimator):
     assert (np.nanmedian(xj, axis=1) < 270).all()
 
 
+def test_a_lying_athlete_beside_a_standing_judge_is_the_athlete(real_videos, tmp_path, estimator):
+    """Push-ups beside a still standing person: the detector sees the judge at every look and the
+    lying athlete only now and then, never a moment later; their landmarks, followed as the track
+    does, show who moves."""
+    from core.pose.track import find_athlete
+    judge = real_frames(real_videos, "kbtrainer__kbBackLunge.mp4", 0, 0)[0]
+    athlete = real_frames(real_videos, "kbtrainer__handReleasePushUps.mp4", 46, 121)
+    half = 360  # both at half size: 202 px wide each
+    small = [cv2.resize(f, (judge.shape[1] // 2, half), interpolation=cv2.INTER_AREA)
+             for f in [judge] + athlete]
+    path = encode(tmp_path / "pushups.mp4", [np.concatenate([small[0], f], axis=1) for f in small[1:]])
+    with VideoReader(path) as reader:
+        frames = list(range(len(reader)))
+        chosen = find_athlete(reader, estimator, frames, reader.info.fps, None)
+    assert chosen is not None
+    x0, _, x1, _ = chosen[1]
+    assert (x0 + x1) / 2 > small[0].shape[1], chosen  # the athlete's half
+    assert chosen[2] == 0  # the still judge is no second athlete
+
+
 def test_two_athletes_moving_side_by_side_are_said(real_videos, tmp_path, estimator):
     """Two people squatting side by side: the track follows one and says another moved as much,
     through the chunked store path too, and the prediction carries the warning."""

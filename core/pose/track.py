@@ -18,8 +18,9 @@ frame, so the track follows one person:
   pair, centre distance and size across anchors) and the person whose body moves most is chosen
   (keypoint deformation between the paired frames and across anchors, normalised by the
   person's size; translation counts a third as much, so a judge walking along the lane loses to
-  an athlete squatting in place), with size, centrality and how often the person is seen as
-  tie-breaks;
+  an athlete squatting in place; a person the detector misses in the later frame, lying or
+  upside down, is followed there by the landmark model and their joints measured instead), with
+  size, centrality and how often the person is seen as tie-breaks;
 - then the landmark model tracks that person from frame to frame (ROI from the previous
   landmarks). Who is who is checked every ~0.5 s of video (`Athlete`): the detector runs, every
   person it finds is followed over time with their activity (how much their pose, from the
@@ -245,28 +246,23 @@ class _Person:
         return self.sightings[-1][1]
 
 
-def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
+def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]]],
                    width: int, height: int) -> tuple[int, tuple, int] | None:
-    """From (anchor frame, detections there, detections ~0.3 s later) triples, the athlete's
+    """From (anchor frame, detections there, each one's motion over the next ~0.3 s or None:
+    `_motion`) triples, the athlete's
     (anchor frame, box) at the first anchor where they are seen, and how many other people moved
     about as much (`_RIVAL_SHARE` of the athlete's motion, at least `_RIVAL_MOTION`, seen at half the
     anchors or more: two athletes side by side, where the pick may be the wrong one); None when
     nobody is seen.
 
     People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x);
-    each person's score: deformation (keypoints relative to the hip, per size) between the paired
-    frames and across anchors, plus a third of its translation, plus small bonuses for size,
-    centrality and how many anchors see it."""
+    each person's score: their motion, plus the spread of their detector keypoints (relative
+    to the hip, per size) across anchors, plus small bonuses for size, centrality and how many
+    anchors see it."""
     people: list[_Person] = []
-    for frame, dets, later in scan:
+    for frame, dets, motions in scan:
         used: set[int] = set()
-        for det in dets:
-            m = _match(det, later)
-            motion = None
-            if m is not None:
-                deform = float(np.abs(_shape(det) - _shape(m)).mean())
-                shift = math.dist(_center(det.box), _center(m.box)) / _side(det.box)
-                motion = deform + shift / 3
+        for det, motion in zip(dets, motions):
             best, key = None, None
             for pi, p in enumerate(people):
                 if pi in used:
@@ -310,7 +306,7 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[Detection]]],
     return frame, det.box, rivals
 
 
-_RIVAL_MOTION = 0.01   # a person's mean local motion at the scan above: moving (a still judge: ~0.005)
+_RIVAL_MOTION = 0.01   # a person's mean motion at the scan above: moving (a still judge: ~0.005)
 _RIVAL_SHARE = 0.5     # ... and at least this share of the athlete's
 
 
@@ -329,12 +325,35 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
     out = []
     for a in anchors:
         check_cancel(cancel, "The pose track")
-        dets = est.detect(reader.frame(a))
-        later = []
-        if dets and a + gap < n:
-            later = est.detect(reader.frame(a + gap))
-        out.append((a, dets, later))
+        frame = reader.frame(a)
+        dets = est.detect(frame)
+        later = reader.frame(a + gap) if dets and a + gap < n else None
+        seen_later = est.detect(later) if later is not None else []
+        out.append((a, dets, [_motion(est, frame, later, d, seen_later) for d in dets]))
     return out
+
+
+def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray | None, det: Detection,
+            seen_later: Sequence[Detection]) -> float | None:
+    """How much the detected person moves from `frame` to `later`, per body size: their detector
+    keypoints' deformation (relative to the hip) plus a third of their shift, against their
+    detection there; when the detector misses them there (lying, upside down), their landmarks',
+    followed from their ROI as the track does."""
+    if later is None:
+        return None
+    m = _match(det, seen_later)
+    if m is not None:
+        shift = math.dist(_center(det.box), _center(m.box)) / _side(det.box)
+        return float(np.abs(_shape(det) - _shape(m)).mean()) + shift / 3
+    r0 = est.landmarks(frame, det.roi())
+    side = _side(det.box)
+    if r0.presence < est.presence_threshold or math.dist(_hips(r0.xy), det.center) > 0.35 * side:
+        return None
+    r1 = est.landmarks(later, r0.next_roi)
+    if r1.presence < est.presence_threshold:
+        return None
+    deform = float(np.abs(_pose_shape(r0.xy, det.box) - _pose_shape(r1.xy, det.box)).mean())
+    return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3
 
 
 class _Prefetch:

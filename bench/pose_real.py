@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core.analysis import pose_workout as PW  # noqa: E402
-from core.pose.reps import REP_SIGNALS, set_signals  # noqa: E402
+from core.pose.reps import REP_SIGNALS, best_match, set_signals  # noqa: E402
 from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
 from core.inference import pose_predict as PP  # noqa: E402
 from core.modeling.pose_model import load_pose_model  # noqa: E402
@@ -162,11 +162,7 @@ def synthetic_workouts(model, n: int, seed0: int = 900_000) -> dict:
         per.append(evaluate_analysis(a, truth))
         judged = [j for sg in a.segments for j in sg["judged"]]
         for g in tr.reps:
-            best, ov = None, 0
-            for j in judged:
-                o = min(g["end"], j["end"]) - max(g["start"], j["start"]) + 1
-                if o > ov:
-                    best, ov = j, o
+            best = best_match(g, judged)
             pn, tn = best is not None and not best["valid"], not g["valid"]
             tp += pn and tn
             fp += pn and not tn
@@ -205,21 +201,63 @@ def track_stats(xy, vis, score) -> dict:
             "visibility_mean": float(v.mean())}
 
 
+_Z_SCALES = (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.7, 1.0, 1.5)
+_BONES = ((11, 13), (12, 14), (13, 15), (14, 16), (23, 25), (24, 26), (25, 27), (26, 28))
+
+
+def depth_stats(xy, z, vis, score) -> dict:
+    """How BlazePose's depth z relates to x on a front view (shoulders and hips wide in the image, where
+    limbs move towards the camera): the scale k of z at which the 3D lengths (x, y, k z) of the arms' and
+    legs' bones vary least over the track (spread p10-p90 over the median), and that spread against the
+    2D one (k = 0). Empty for side views and short tracks."""
+    xy, z, vis = np.asarray(xy, np.float64), np.asarray(z, np.float64), np.asarray(vis, np.float64)
+    ok = (np.isfinite(xy).all(axis=(1, 2)) & np.isfinite(z).all(1)
+          & (np.nan_to_num(np.asarray(score, np.float64)) > 0.3))
+    if ok.sum() < 20:
+        return {}
+    torso = np.median(np.linalg.norm(0.5 * (xy[ok, 11] + xy[ok, 12]) - 0.5 * (xy[ok, 23] + xy[ok, 24]), axis=-1))
+    width = np.median(np.linalg.norm(xy[ok, 11] - xy[ok, 12], axis=-1))
+    if width < 0.5 * torso:      # a side view: the limbs move across the image, z says little
+        return {}
+    spread = []
+    for k in _Z_SCALES:
+        per = []
+        for a, b in _BONES:
+            g = ok & (vis[:, a] > 0.7) & (vis[:, b] > 0.7)
+            if g.sum() < 10:
+                continue
+            d = np.sqrt(np.sum((xy[g, a] - xy[g, b]) ** 2, -1) + (k * (z[g, a] - z[g, b])) ** 2)
+            q = np.percentile(d, [10, 50, 90])
+            per.append((q[2] - q[0]) / q[1])
+        if not per:
+            return {}
+        spread.append(float(np.mean(per)))
+    i = int(np.argmin(spread))
+    return {"z_best_scale": _Z_SCALES[i], "z_spread_ratio": spread[i] / spread[0]}
+
+
 def noise_stats(rows, n_synthetic: int = 30) -> dict:
     """Real tracks (the cached ones of `rows`) vs synthetic tracks of `core.demo.motion`'s defaults:
-    median and spread of `track_stats` (for fitting TrackNoise, not classes)."""
+    median and spread of `track_stats` (for fitting TrackNoise, not classes), and of `depth_stats` on
+    the front views (synthetic: cameras within 25 deg of the front)."""
     from core.demo import motion as M
 
-    real = [track_stats(t.xy, t.visibility, t.score) for t in (get_track(REAL_VIDEOS / r["file"]) for r in rows)]
+    real_tracks = [get_track(REAL_VIDEOS / r["file"]) for r in rows]
+    real = [track_stats(t.xy, t.visibility, t.score) | depth_stats(t.xy, t.z, t.visibility, t.score)
+            for t in real_tracks]
     syn = [track_stats(t.xy, t.visibility, t.score)
            for t in M.generate_tracks(range(900, 900 + n_synthetic), M.varied_config(), workers=2)]
+    front = M.varied_config(view=M.ViewRanges(yaw_deg=(0.0, 25.0)))
+    syn += [depth_stats(t.xy, t.z, t.visibility, t.score)
+            for t in M.generate_tracks(range(950, 950 + n_synthetic), front, workers=2)]
     out = {}
     for name, st in (("real", real), ("synthetic", syn)):
         st = [x for x in st if x]
-        out[name] = {k: {"p10": round(float(np.percentile([x[k] for x in st], 10)), 4),
-                         "median": round(float(np.median([x[k] for x in st])), 4),
-                         "p90": round(float(np.percentile([x[k] for x in st], 90)), 4),
-                         "mean": round(float(np.mean([x[k] for x in st])), 4)} for k in st[0]}
+        keys = dict.fromkeys(k for x in st for k in x)
+        out[name] = {k: {"p10": round(float(np.percentile([x[k] for x in st if k in x], 10)), 4),
+                         "median": round(float(np.median([x[k] for x in st if k in x])), 4),
+                         "p90": round(float(np.percentile([x[k] for x in st if k in x], 90)), 4),
+                         "mean": round(float(np.mean([x[k] for x in st if k in x])), 4)} for k in keys}
         out[name]["tracks"] = len(st)
     return out
 

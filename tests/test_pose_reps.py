@@ -103,8 +103,34 @@ def test_a_squat_snatch_counts_its_overhead_squats_not_its_set_ups(real_videos):
 def test_tolerances_loosen_a_check_by_view_and_can_leave_it_unjudged():
     std = {(m, sd.check): sd for m, v in PR.STANDARDS.items() for sd in v}
     depth = std[("thruster", "depth")]
-    assert PR.tolerance("thruster", depth, side_view=True) == 13.0      # hip up to 13 cm above the knee
+    assert PR.tolerance("thruster", depth, side_view=True) == 11.0      # hip up to 11 cm above the knee
     assert PR.tolerance("thruster", depth, side_view=False) == 17.0     # seen from the front: more
     assert PR.tolerance("ohs", std[("ohs", "lockout")], side_view=False) is None   # elbows not judged from the front
     for (m, check), (side, front) in PR.TOLERANCE.items():
         assert (m, check) in std and side >= 0 and (front is None or front >= 0)
+
+
+def test_from_the_side_the_far_arm_guessed_bent_does_not_fail_a_lockout():
+    """In a side view the far arm is hidden behind the body and a pose estimator guesses it, often bent:
+    the elbow is measured on the near arm (seen better over the set), so valid lockouts stay valid."""
+    from core.pose.landmarks import INDEX
+
+    tr = _set("thruster", 5, 44, noise=M.CLEAN)
+    arr = {k: np.array(v, copy=True) for k, v in tr.arrays().items()}
+    st = tr.sets()[0]
+    assert all(r["valid"] for r in st["reps"])
+    near = "left" if arr["visibility"][:, INDEX["left_elbow"]].mean() >= arr["visibility"][:, INDEX["right_elbow"]].mean() \
+        else "right"
+    far = "right" if near == "left" else "left"
+    sh, el, wr = (INDEX[f"{far}_{j}"] for j in ("shoulder", "elbow", "wrist"))
+    # the far elbow pushed off the shoulder-wrist line by half the arm's length: ~110 deg
+    arm = arr["xy"][:, wr] - arr["xy"][:, sh]
+    normal = np.stack([-arm[:, 1], arm[:, 0]], -1)
+    arr["xy"][:, el] = 0.5 * (arr["xy"][:, sh] + arr["xy"][:, wr]) + 0.35 * normal
+    for j in (sh, el, wr):
+        arr["visibility"][:, j] = 0.6
+    S = PR.set_signals(arr, st["start"], st["end"], "thruster")
+    assert S["sideness"] >= PR.MIN_SIDENESS
+    judged = PR.analyze_set(arr, "thruster", st["start"], st["end"], tr.fps)
+    lockouts = [c for r in judged for c in r["checks"] if c["check"] == "lockout"]
+    assert lockouts and all(c["ok"] for c in lockouts), [c["value"] for c in lockouts]

@@ -47,7 +47,7 @@ from core.base.labels import REP_FRAMES_30FPS
 from core.pose.landmarks import INDEX
 
 __all__ = ["Standard", "STANDARDS", "TOLERANCE", "tolerance", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
-           "set_signals", "evaluate_tracks"]
+           "set_signals", "best_match", "evaluate_tracks"]
 
 TORSO_CM = 50.0
 MIN_SIDENESS = 0.35      # sagittal checks need at least this much of a side view (`_sideness`; ~yaw 35 deg)
@@ -99,16 +99,16 @@ STANDARDS: dict[str, tuple[Standard, ...]] = {
 
 # How far past a standard's threshold a 2D measurement must be before the rep is a no-rep, seen from the
 # side / from the front (the standard's unit; None: not judged from the front, where the 2D value says
-# too little). A camera off the side plane foreshortens angles and heights. Chosen on synthetic val
-# tracks (seeds 600000-600199, `core.demo.motion.varied_config`, all checks measured in every view) for
-# the best F1 of no-reps against the 3D truth: e.g. chest-to-bar heights of valid pulls reach ~21 cm,
-# missed ones start at ~29 cm. A check without an entry: no tolerance, judged from the front unless
-# its Standard is sagittal.
+# too little). A camera off the side plane foreshortens angles and heights. Side views: chosen on
+# synthetic val tracks for the best no-rep F1 against the 3D truth (`bench/judge_tolerance.py`: demo-style
+# WODs and random plans, seeds 600000+); front views: kept wider than synthetic val asks, since real
+# front-view tracks read valid lockouts lower than synthetic ones. A check without an entry: no
+# tolerance, judged from the front unless its Standard is sagittal.
 TOLERANCE = {
-    ("thruster", "depth"): (13.0, 17.0), ("thruster", "lockout"): (15.0, 31.0), ("thruster", "hips_open"): (2.0, 0.0),
-    ("ohs", "depth"): (8.0, 12.0), ("ohs", "lockout"): (1.0, None), ("ohs", "hips_open"): (39.0, 26.0),
-    ("deadlift", "hips_open"): (8.0, 0.0), ("deadlift", "knees_open"): (10.0, None),
-    ("shspu", "depth"): (0.0, None), ("shspu", "lockout"): (5.0, 5.0), ("chest-to-bar", "height"): (12.0, 11.0),
+    ("thruster", "depth"): (11.0, 17.0), ("thruster", "lockout"): (9.0, 31.0), ("thruster", "hips_open"): (2.0, 0.0),
+    ("ohs", "depth"): (7.0, 12.0), ("ohs", "lockout"): (0.0, None), ("ohs", "hips_open"): (41.0, 26.0),
+    ("deadlift", "hips_open"): (9.0, 0.0), ("deadlift", "knees_open"): (10.0, None),
+    ("shspu", "depth"): (0.0, None), ("shspu", "lockout"): (6.0, 5.0), ("chest-to-bar", "height"): (9.0, 11.0),
 }
 
 
@@ -250,9 +250,13 @@ def set_signals(track: dict, start=None, end=None, movement: str | None = None) 
     el_r = _angle(g("right_shoulder"), g("right_elbow"), g("right_wrist"))
     vl = np.minimum.reduce([V[:, INDEX[n]] for n in ("left_shoulder", "left_elbow", "left_wrist")])
     vr = np.minimum.reduce([V[:, INDEX[n]] for n in ("right_shoulder", "right_elbow", "right_wrist")])
-    # both arms where both are seen; else the one seen better
-    both = (vl >= 0.5) & (vr >= 0.5)
-    elbow = np.where(both, np.minimum(el_l, el_r), np.where(vl >= vr, el_l, el_r))
+    sideness = _sideness(P[ok], torso)
+    if sideness >= MIN_SIDENESS:
+        # from the side the far arm is hidden behind the body and its landmarks are guessed: the near one
+        elbow = el_l if np.median(vl[ok]) >= np.median(vr[ok]) else el_r
+    else:   # both arms where both are seen; else the one seen better
+        both = (vl >= 0.5) & (vr >= 0.5)
+        elbow = np.where(both, np.minimum(el_l, el_r), np.where(vl >= vr, el_l, el_r))
     return {
         "frames": frames, "ok": ok, "torso_px": torso, "up": u,
         "hip_height": h(mid("hip")) - ank, "shoulder_height": h(mid("shoulder")) - ank,
@@ -260,7 +264,7 @@ def set_signals(track: dict, start=None, end=None, movement: str | None = None) 
         "wrist_above_hip": h(mid("wrist")) - h(mid("hip")),
         "trunk_up": h(mid("shoulder")) - h(mid("hip")),
         "trunk_back": _trunk_back(mid("shoulder") - mid("hip"), ok, u) / torso,
-        "sideness": _sideness(P[ok], torso),
+        "sideness": sideness,
         "head_above_hands": h(mid("ear")) - h(mid("wrist")),
         "shoulder_below_wrist": h(mid("wrist")) - h(mid("shoulder")),
         "hip_above_knee": h(mid("hip")) - h(mid("knee")),
@@ -411,6 +415,16 @@ def analyze_set(track: dict, movement: str, start: int | None = None, end: int |
 # ----------------------------------------------------------------------------------------------
 # evaluation on synthetic tracks (core.demo.motion.MotionTrack)
 # ----------------------------------------------------------------------------------------------
+def best_match(rep: dict, judged: list[dict]) -> dict | None:
+    """The counted rep that overlaps a true rep most (None: none overlaps it)."""
+    best, ov = None, 0
+    for j in judged:
+        o = min(rep["end"], j["end"]) - max(rep["start"], j["start"]) + 1
+        if o > ov:
+            best, ov = j, o
+    return best
+
+
 def evaluate_tracks(tracks, margin_s: float = 0.0) -> dict:
     """Rep-count error per true set (the set given: its movement and extent) and the judge's no-rep
     precision / recall against the generator's ground truth (true reps matched to counted reps by the
@@ -434,11 +448,7 @@ def evaluate_tracks(tracks, margin_s: float = 0.0) -> dict:
             if m not in STANDARDS:
                 continue
             for g in st["reps"]:
-                best, ov = None, 0
-                for j in judged:
-                    o = min(g["end"], j["end"]) - max(g["start"], j["start"]) + 1
-                    if o > ov:
-                        best, ov = j, o
+                best = best_match(g, judged)
                 pred_norep = best is not None and not best["valid"]
                 true_norep = not g["valid"]
                 tp += pred_norep and true_norep
@@ -538,7 +548,7 @@ def judge_range(arrays: dict, movement: str, start: int, end: int, fps: float, l
                no_reps=sum(not r["valid"] for r in whole), reps=rows)
     if not rows:
         out["note"] = f"no {movement} rep cycle found"
-    elif S.get("sideness", 1.0) < 0.35 and any(c.get("ok") is None for r in rows for c in r["checks"]):
+    elif S.get("sideness", 1.0) < MIN_SIDENESS and any(c.get("ok") is None for r in rows for c in r["checks"]):
         out["note"] = "some standards not judged: the camera sees the athlete from the front"
     out["summary"] = rep_text(out)
     return out

@@ -26,58 +26,45 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from core.demo import motion as M  # noqa: E402
-from core.demo.synthetic import demo_plans  # noqa: E402
 from core.pose import reps as PR  # noqa: E402
-from pose_model import test_tracks  # noqa: E402
+from pose_model import heldout_tracks, test_tracks  # noqa: E402
 
 STD = {(m, sd.check): sd for m, stds in PR.STANDARDS.items() for sd in stds}
 
 
 def val_tracks(n: int) -> list:
-    half = n // 2
-    plans = demo_plans(seed=7000, n_videos=max(6, half), target_seconds=60)[:half]
-    seeds = [600_000 + i for i in range(n)]
-    workouts = plans + [M.random_workout(s) for s in seeds[half:]]
-    return M.generate_tracks(seeds, M.varied_config(norep_p=0.25), workers=2, workouts=workouts)
+    return heldout_tracks(n, 7000, 600_000)
 
 
 def measure(tracks) -> list[dict]:
     """Per true rep of a judged movement: the truth, whether a counted rep matches it, and every check's
-    value there (measured in every view)."""
-    saved = dict(PR.TOLERANCE)
-    PR.TOLERANCE.update({k: (0.0, 0.0) for k in STD})
+    value there (measured in every view: a table with every check judged in both)."""
+    everywhere = {k: (0.0, 0.0) for k in STD}
     out = []
-    try:
-        for tr in tracks:
-            arrays = tr.arrays()
-            for st in tr.sets():
-                m = st["label"]
-                if m not in PR.STANDARDS:
-                    continue
-                try:
-                    S = PR.set_signals(arrays, st["start"], st["end"], m)
-                    judged = PR.judge_reps(arrays, m, PR.count_reps(arrays, m, st["start"], st["end"], tr.fps, signals=S),
-                                           tr.fps, signals=S)
-                    side = S["sideness"] >= PR.MIN_SIDENESS
-                except PR.PoseError:
-                    judged, side = [], False
-                for g in st["reps"]:
-                    j = PR.best_match(g, judged)
-                    out.append({"movement": m, "side": side, "no_rep": not g["valid"], "matched": j is not None,
-                                "checks": [] if j is None else [(c["check"], c["value"]) for c in j["checks"]]})
-    finally:
-        PR.TOLERANCE.clear()
-        PR.TOLERANCE.update(saved)
+    for tr in tracks:
+        arrays = tr.arrays()
+        for st in tr.sets():
+            m = st["label"]
+            if m not in PR.STANDARDS:
+                continue
+            try:
+                S = PR.set_signals(arrays, st["start"], st["end"], m)
+                reps = PR.count_reps(arrays, m, st["start"], st["end"], tr.fps, signals=S)
+                judged = PR.judge_reps(arrays, m, reps, tr.fps, signals=S, tolerances=everywhere)
+                side = S["sideness"] >= PR.MIN_SIDENESS
+            except PR.PoseError:
+                judged, side = [], False
+            for g in st["reps"]:
+                j = PR.best_match(g, judged)
+                out.append({"movement": m, "side": side, "no_rep": not g["valid"], "matched": j is not None,
+                            "checks": [] if j is None else [(c["check"], c["value"]) for c in j["checks"]]})
     return out
 
 
 def _fails(m: str, check: str, v, side: bool, table: dict) -> bool:
     sd = STD[(m, check)]
-    tol = table.get((m, check), (0.0, None if sd.sagittal else 0.0))[0 if side else 1]
-    if tol is None or v is None:
-        return False
-    return v > sd.threshold + tol if sd.op == "<=" else v < sd.threshold - tol
+    tol = PR.tolerance(m, sd, side, table)
+    return tol is not None and v is not None and not PR.passes(sd, v, tol)
 
 
 def score(reps: list[dict], table: dict, side_only: bool = False) -> dict:
@@ -100,7 +87,7 @@ def choose_side(reps: list[dict], table: dict, rounds: int = 3) -> dict:
     for _ in range(rounds):
         changed = False
         for key, sd in STD.items():
-            side, front = table.get(key, (0.0, None if sd.sagittal else 0.0))
+            side, front = (PR.tolerance(key[0], sd, view, table) for view in (True, False))
             if side is None:
                 continue
             best, best_f1 = side, score(reps, table)["f1"]

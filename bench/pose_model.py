@@ -51,13 +51,19 @@ def bench_generation(n: int = 60) -> dict:
     return out
 
 
-def test_tracks(n: int, seed: int) -> list:
-    """Held-out workouts: demo-style WODs (other seeds than the demo's) and random plans, with no-reps."""
+def heldout_tracks(n: int, plans_seed: int, seed0: int) -> list:
+    """Held-out workouts with no-reps: half demo-style WODs (`demo_plans(plans_seed)`, other seeds than
+    the demo's) and half random plans; track seeds seed0, seed0 + 1, ..."""
     half = n // 2
-    plans = demo_plans(seed=9000 + seed, n_videos=max(6, half), target_seconds=60)[:half]
-    seeds = [9_000_000 + seed * 1000 + i for i in range(n)]
+    plans = demo_plans(seed=plans_seed, n_videos=max(6, half), target_seconds=60)[:half]
+    seeds = [seed0 + i for i in range(n)]
     workouts = plans + [M.random_workout(s) for s in seeds[half:]]
     return M.generate_tracks(seeds, M.varied_config(norep_p=0.25), workers=2, workouts=workouts)
+
+
+def test_tracks(n: int, seed: int) -> list:
+    """The test workouts (`heldout_tracks`)."""
+    return heldout_tracks(n, 9000 + seed, 9_000_000 + seed * 1000)
 
 
 def other_eval(model, n: int, seed: int) -> dict:

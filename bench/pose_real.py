@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core.analysis import pose_workout as PW  # noqa: E402
-from core.pose.reps import REP_SIGNALS, best_match, set_signals  # noqa: E402
+from core.pose.reps import MIN_SIDENESS, REP_SIGNALS, best_match, set_signals  # noqa: E402
 from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
 from core.inference import pose_predict as PP  # noqa: E402
 from core.modeling.pose_model import load_pose_model  # noqa: E402
@@ -209,15 +209,14 @@ def depth_stats(xy, z, vis, score) -> dict:
     """How BlazePose's depth z relates to x on a front view (shoulders and hips wide in the image, where
     limbs move towards the camera): the scale k of z at which the 3D lengths (x, y, k z) of the arms' and
     legs' bones vary least over the track (spread p10-p90 over the median), and that spread against the
-    2D one (k = 0). Empty for side views and short tracks."""
+    2D one (k = 0). Empty for side views (the judge's sideness) and short tracks."""
     xy, z, vis = np.asarray(xy, np.float64), np.asarray(z, np.float64), np.asarray(vis, np.float64)
     ok = (np.isfinite(xy).all(axis=(1, 2)) & np.isfinite(z).all(1)
           & (np.nan_to_num(np.asarray(score, np.float64)) > 0.3))
     if ok.sum() < 20:
         return {}
-    torso = np.median(np.linalg.norm(0.5 * (xy[ok, 11] + xy[ok, 12]) - 0.5 * (xy[ok, 23] + xy[ok, 24]), axis=-1))
-    width = np.median(np.linalg.norm(xy[ok, 11] - xy[ok, 12], axis=-1))
-    if width < 0.5 * torso:      # a side view: the limbs move across the image, z says little
+    arrays = {"frames": np.arange(len(xy)), "xy": xy, "visibility": vis, "score": score}
+    if set_signals(arrays)["sideness"] >= MIN_SIDENESS:   # a side view: the limbs move across the image
         return {}
     spread = []
     for k in _Z_SCALES:
@@ -242,9 +241,8 @@ def noise_stats(rows, n_synthetic: int = 30) -> dict:
     the front views (synthetic: cameras within 25 deg of the front)."""
     from core.demo import motion as M
 
-    real_tracks = [get_track(REAL_VIDEOS / r["file"]) for r in rows]
     real = [track_stats(t.xy, t.visibility, t.score) | depth_stats(t.xy, t.z, t.visibility, t.score)
-            for t in real_tracks]
+            for t in (get_track(REAL_VIDEOS / r["file"]) for r in rows)]
     syn = [track_stats(t.xy, t.visibility, t.score)
            for t in M.generate_tracks(range(900, 900 + n_synthetic), M.varied_config(), workers=2)]
     front = M.varied_config(view=M.ViewRanges(yaw_deg=(0.0, 25.0)))

@@ -46,7 +46,7 @@ from core.base.errors import PoseError
 from core.base.labels import REP_FRAMES_30FPS
 from core.pose.landmarks import INDEX
 
-__all__ = ["Standard", "STANDARDS", "TOLERANCE", "tolerance", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
+__all__ = ["Standard", "STANDARDS", "TOLERANCE", "tolerance", "passes", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
            "set_signals", "best_match", "evaluate_tracks"]
 
 TORSO_CM = 50.0
@@ -112,10 +112,17 @@ TOLERANCE = {
 }
 
 
-def tolerance(movement: str, sd: Standard, side_view: bool) -> float | None:
-    """The measurement tolerance of a check in this view; None: not judged in it."""
-    side, front = TOLERANCE.get((movement, sd.check), (0.0, None if sd.sagittal else 0.0))
+def tolerance(movement: str, sd: Standard, side_view: bool, table: dict | None = None) -> float | None:
+    """The measurement tolerance of a check in this view (from `table`, default TOLERANCE); None: not
+    judged in it."""
+    side, front = (TOLERANCE if table is None else table).get((movement, sd.check),
+                                                              (0.0, None if sd.sagittal else 0.0))
     return side if side_view else front
+
+
+def passes(sd: Standard, value: float, tol: float) -> bool:
+    """Whether a measured value meets the standard within the tolerance."""
+    return value <= sd.threshold + tol if sd.op == "<=" else value >= sd.threshold - tol
 
 
 # movement -> (signal, sign of the rep's extreme (+1 max, -1 min), phase of the extreme in the rep, up from)
@@ -360,9 +367,10 @@ def _vertex(x: np.ndarray, i: int, i0: int, i1: int, sign: int) -> float:
 
 
 def judge_reps(track: dict, movement: str, reps: list[dict], fps: float = 30.0,
-               signals: dict | None = None) -> list[dict]:
+               signals: dict | None = None, tolerances: dict | None = None) -> list[dict]:
     """Each rep (``{"start", "end"}`` frames) judged against STANDARDS[movement]: the rep with "valid",
-    "reason" ("" when valid) and "checks" [{"check", "value", "unit", "frame", "ok", "message"}]."""
+    "reason" ("" when valid) and "checks" [{"check", "value", "unit", "frame", "ok", "message"}].
+    `tolerances`: another table than TOLERANCE (the benchmark that chooses them)."""
     stds = STANDARDS.get(movement, ())
     if not reps:
         return []
@@ -382,7 +390,7 @@ def judge_reps(track: dict, movement: str, reps: list[dict], fps: float = 30.0,
             i0, i1 = int(idx[0]), int(idx[-1])
             for sd in stds:
                 i = _phase_index(movement, sd.phase, S, i0, i1)
-                tol = tolerance(movement, sd, side >= MIN_SIDENESS)
+                tol = tolerance(movement, sd, side >= MIN_SIDENESS, tolerances)
                 if tol is None:
                     checks.append({"check": sd.check, "value": None, "unit": sd.unit, "frame": int(frames[i]),
                                    "ok": None, "message": "not judged: the camera sees the athlete from the front"})
@@ -393,7 +401,7 @@ def judge_reps(track: dict, movement: str, reps: list[dict], fps: float = 30.0,
                 v = _vertex(S["_smooth"][sd.quantity], i, i0, i1, 1 if sd.op == ">=" else -1)
                 if sd.unit == "cm":
                     v *= TORSO_CM
-                ok = v <= sd.threshold + tol if sd.op == "<=" else v >= sd.threshold - tol
+                ok = passes(sd, v, tol)
                 msg = sd.message.format(value=v, frame=int(frames[i]), threshold=sd.threshold)
                 checks.append({"check": sd.check, "value": round(v, 1), "unit": sd.unit, "frame": int(frames[i]),
                                "ok": bool(ok), "message": msg})

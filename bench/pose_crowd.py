@@ -9,11 +9,15 @@ that first) is put beside a second real person, from another shared video, and w
 - alone:  the clip as it is (the reference, same clips);
 - still:  beside a person standing still (a judge), as tall as the athlete;
 - beside: beside a person doing jumping jacks, as tall as the athlete (two athletes, other movements);
-- far:    the jumping jacks at 0.6 of the height (an athlete further back).
+- far:    the jumping jacks at 0.6 of the height (an athlete further back);
+- wide:   the clip at half the height of a 854x480 landscape frame, centred (a wide competition shot at 480p:
+          the athlete small, the detector's whole-frame view too coarse for them);
+- wide_crowd: as wide, with the still judge beside the athlete as tall, and the jumping jacks at 0.8 of
+          their height on the other side (a floor with a judge and the next lane's athlete).
 
 Each video is tracked (`compute_track`: the product chooses the athlete) and classified (`predict_track`)
 as the product does. Printed per mode: clip top-1 against class_match, the share of clips whose track
-is on the athlete (its hips on the athlete's side of the frame), and the share the product warns about
+is on the athlete (its hips within the athlete's part of the frame), and the share the product warns about
 (`others_moving`: another person moved about as much). These are composites of real people, not
 competition footage.
 """
@@ -48,7 +52,13 @@ from core.pose.track import compute_track  # noqa: E402
 
 STILL = ("kbtrainer__kbBackLunge.mp4", 0)           # standing before the first lunge
 MOVER = ("kbtrainer__polichinelo_.mp4", 30, 120)    # jumping jacks
-MODES = ("alone", "still", "beside", "far")
+MODES = ("alone", "still", "beside", "far", "wide", "wide_crowd")
+# (who, height as a share of the frame height) left to right; the frame is the clip's height unless WIDE
+LAYOUTS = {"alone": [("athlete", 1.0)], "still": [("still", 1.0), ("athlete", 1.0)],
+           "beside": [("mover", 1.0), ("athlete", 1.0)], "far": [("mover", 0.6), ("athlete", 1.0)],
+           "wide": [("athlete", 0.5)], "wide_crowd": [("still", 0.5), ("athlete", 0.5), ("mover", 0.4)]}
+WIDE = (854, 480)
+BACKGROUND = 90
 
 
 def frames(path: Path, a: int, b: int) -> list[np.ndarray]:
@@ -61,24 +71,26 @@ def fit(img: np.ndarray, h: int) -> np.ndarray:
     return cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
 
 
-def composite(clip: list[np.ndarray], mode: str, still: np.ndarray, mover: list[np.ndarray]) -> tuple[list, int]:
-    """The frames and the x where the athlete's side starts."""
-    h = clip[0].shape[0] // 2 * 2
-    out, split = [], 0
+def composite(clip: list[np.ndarray], mode: str, still: np.ndarray, mover: list[np.ndarray]) -> tuple[list, tuple]:
+    """The frames, people standing on one floor line side by side, and the x range of the athlete's part."""
+    wide = mode.startswith("wide")
+    h = WIDE[1] if wide else clip[0].shape[0] // 2 * 2
+    out, span = [], (0, 0)
     for i, f in enumerate(clip):
-        f = fit(f, h)
-        if mode == "alone":
-            out.append(f)
-            continue
-        if mode == "still":
-            other = fit(still, h)
-        else:
-            m = fit(mover[i % len(mover)], h if mode == "beside" else int(h * 0.6) // 2 * 2)
-            other = np.full((h, m.shape[1], 3), 90, np.uint8)
-            other[h - m.shape[0]:] = m
-        split = other.shape[1]
-        out.append(np.concatenate([other, f], axis=1))
-    return out, split
+        source = {"athlete": f, "still": still, "mover": mover[i % len(mover)]}
+        parts = [fit(source[who], max(2, int(h * share) // 2 * 2)) for who, share in LAYOUTS[mode]]
+        width = WIDE[0] if wide else sum(p.shape[1] for p in parts)
+        img = np.full((h, width, 3), BACKGROUND, np.uint8)
+        floor = int(h * 0.92) if wide else h
+        x = (width - sum(p.shape[1] for p in parts)) // 2
+        for (who, _), p in zip(LAYOUTS[mode], parts):
+            top = max(0, floor - p.shape[0])
+            img[top:top + p.shape[0], x:x + p.shape[1]] = p[:h - top]
+            if who == "athlete":
+                span = (x, x + p.shape[1])
+            x += p.shape[1]
+        out.append(img)
+    return out, span
 
 
 def write(path: Path, imgs: list[np.ndarray], fps: float) -> None:
@@ -131,7 +143,7 @@ def main(argv=None) -> int:
             ok = on = warned = 0
             for name, (s, e) in clips:
                 _, names = PR.class_match(index[name]["notes"])
-                imgs, split = composite(frames(PR.REAL_VIDEOS / name, s, e), mode, still, mover)
+                imgs, span = composite(frames(PR.REAL_VIDEOS / name, s, e), mode, still, mover)
                 path = Path(tmp) / f"{mode}.mp4"
                 write(path, imgs, float(index[name]["fps"]))
                 tr = compute_track(path)
@@ -143,11 +155,11 @@ def main(argv=None) -> int:
                 else:
                     ans, x = "none", float("nan")
                 ok += ans in names
-                on += bool(x >= split)
+                on += bool(span[0] <= x < span[1])
                 warned += tr.others_moving > 0
                 if a.verbose:
                     print(f"  {mode:7s} {name[:40]:40s} {s:5d}-{e:<5d} {ans:18s} {'y' if ans in names else 'n'} "
-                          f"on athlete {'y' if x >= split else 'n'} others moving {tr.others_moving}", flush=True)
+                          f"on athlete {'y' if span[0] <= x < span[1] else 'n'} others moving {tr.others_moving}", flush=True)
             n = len(clips)
             res[mode] = {"clips": n, "top1": round(ok / n, 3), "on_athlete": round(on / n, 3),
                          "warned": round(warned / n, 3)}

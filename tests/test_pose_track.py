@@ -392,3 +392,31 @@ def test_a_still_judge_does_not_take_the_track_when_the_athlete_is_lost(real_vid
     assert has[back].mean() >= 0.9
     before = track.frames < 60
     assert has[before].mean() >= 0.9
+
+
+def test_a_small_athlete_beside_a_small_still_judge_in_a_wide_shot(real_videos, tmp_path, estimator):
+    """A wide 854x480 shot, both people at half its height, a still judge beside a thruster: the
+    detector sees the judge weakly and its four keypoints jitter as much as the athlete moves; the
+    landmarks show who moves."""
+    from core.pose.track import find_athlete
+    judge = real_frames(real_videos, "kbtrainer__kbBackLunge.mp4", 0, 0)[0]
+    athlete = real_frames(real_videos, "kbtrainer__kbThrusters.mp4", 45, 122)
+    h = 240
+    small = [cv2.resize(f, (f.shape[1] * h // f.shape[0] // 2 * 2, h), interpolation=cv2.INTER_AREA)
+             for f in [judge] + athlete]
+    w = small[0].shape[1]
+    x0, top = (854 - 2 * w) // 2, int(480 * 0.92) - h
+    frames = []
+    for f in small[1:]:
+        img = np.full((480, 854, 3), 90, np.uint8)
+        img[top:top + h, x0:x0 + w] = small[0]
+        img[top:top + h, x0 + w:x0 + 2 * w] = f
+        frames.append(img)
+    path = encode(tmp_path / "wide.mp4", frames)
+    with VideoReader(path) as reader:
+        sampled = list(range(0, len(reader), default_step(reader.info.fps, len(reader))))
+        chosen = find_athlete(reader, estimator, sampled, reader.info.fps, None)
+    assert chosen is not None
+    cx = (chosen[1][0] + chosen[1][2]) / 2
+    assert x0 + w <= cx < x0 + 2 * w, chosen  # the athlete's part
+    assert chosen[2] == 0  # the still judge is no second athlete

@@ -335,25 +335,25 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
 
 def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray | None, det: Detection,
             seen_later: Sequence[Detection]) -> float | None:
-    """How much the detected person moves from `frame` to `later`, per body size: their detector
-    keypoints' deformation (relative to the hip) plus a third of their shift, against their
-    detection there; when the detector misses them there (lying, upside down), their landmarks',
-    followed from their ROI as the track does."""
+    """How much the detected person moves from `frame` to `later`, per body size: their landmarks'
+    deformation (relative to the hip) plus a third of their hips' shift, followed from their ROI as
+    the track does; where the landmark model does not find them there, their detector keypoints'
+    (against their detection in `later`). The landmarks come first because the detector's four
+    keypoints of a small or weakly detected person jitter as much as an athlete moves."""
     if later is None:
         return None
-    m = _match(det, seen_later)
-    if m is not None:
-        shift = math.dist(_center(det.box), _center(m.box)) / _side(det.box)
-        return float(np.abs(_shape(det) - _shape(m)).mean()) + shift / 3
-    r0 = est.landmarks(frame, det.roi())
     side = _side(det.box)
-    if r0.presence < est.presence_threshold or math.dist(_hips(r0.xy), det.center) > 0.35 * side:
+    r0 = est.landmarks(frame, det.roi())
+    if r0.presence >= est.presence_threshold and math.dist(_hips(r0.xy), det.center) <= 0.35 * side:
+        r1 = est.landmarks(later, r0.next_roi)
+        if r1.presence >= est.presence_threshold:
+            deform = float(np.abs(_pose_shape(r0.xy, det.box) - _pose_shape(r1.xy, det.box)).mean())
+            return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3
+    m = _match(det, seen_later)
+    if m is None:
         return None
-    r1 = est.landmarks(later, r0.next_roi)
-    if r1.presence < est.presence_threshold:
-        return None
-    deform = float(np.abs(_pose_shape(r0.xy, det.box) - _pose_shape(r1.xy, det.box)).mean())
-    return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3
+    shift = math.dist(_center(det.box), _center(m.box)) / side
+    return float(np.abs(_shape(det) - _shape(m)).mean()) + shift / 3
 
 
 class _Prefetch:

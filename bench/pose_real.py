@@ -22,6 +22,10 @@ the index has no counts; compare them with counts made by looking at the frames 
 bench/out/pose_real/<video>.signal.png: the counter's signal over time with the counted reps, and a
 contact sheet <video>.sheet.png of frames at the counted reps' extremes).
 
+--clips N also classifies single-rep clips, each tracked on its own frames: up to N per video cut where the
+counter finds reps (`rep_clips`), and one per hand-counted rep cut at its counted time (`hand_clips`, the
+`rep_times_s` column: the honest set, since the counter also cuts an athlete turning between camera views).
+
 --train trains a pose model with the default preset (`core.modeling.pose_run`, ~2 min) into a
 temporary workspace first; else --model is a pose model folder (default models/pose-synth, made by
 bench/pose_model.py with the same defaults) or a registered id with --workspace. These videos are a
@@ -342,6 +346,51 @@ def rep_clips(model, rows, per_video: int = 6) -> dict:
             if per else None, "per_video": per}
 
 
+def hand_clips(model, rows) -> dict:
+    """Single-rep clips cut at the hand count's rep times (bench/real_rep_counts.csv `rep_times_s`, read off the
+    frames): each clip is one rep period (the video's median gap between counted reps, at most CLIP_MAX_S) centred
+    on its counted time and kept between the midpoints to its neighbours, tracked on its own frames (cached) and
+    classified as the product does. Unlike `rep_clips` the cuts do not come from the counter, so a clip is
+    never the athlete turning between two camera views."""
+    if not HAND_COUNTS.exists():
+        return {}
+    with open(HAND_COUNTS, newline="") as f:
+        hand = {h["file"]: h for h in csv.DictReader(f) if h.get("rep_times_s")}
+    per, n_ok, n = {}, 0, 0
+    cache_dir = OUT / "clips"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for r in rows:
+        h = hand.get(r["file"])
+        kind, names = class_match(r["notes"])
+        if h is None or kind != "relative":
+            continue
+        path = REAL_VIDEOS / r["file"]
+        tr = get_track(path)
+        fps, last = tr.fps or 30.0, int(tr.frames[-1])
+        t = np.array([float(x) for x in h["rep_times_s"].split(";")])
+        period = min(float(np.median(np.diff(t))) if len(t) > 1 else CLIP_MAX_S, CLIP_MAX_S)
+        answers = []
+        for i, ti in enumerate(t):
+            lo = max(ti - period / 2, (t[i - 1] + ti) / 2 if i else 0.0)
+            hi = min(ti + period / 2, (ti + t[i + 1]) / 2 if i + 1 < len(t) else np.inf)
+            a, b = max(0, int(round(lo * fps))), min(last, int(round(hi * fps)))
+            cache = cache_dir / f"{path.stem}.{a}-{b}.pose.npz"
+            if cache.exists():
+                ct = PoseTrack.load(cache)
+            else:
+                ct = compute_track(path, start=a, end=b)
+                ct.save(cache)
+            out = PP.predict_track(model, model.labels, PP.track_arrays(ct), a, b, ct.fps, reps=False)
+            answers.append(out["movement"])
+        ok = [x in names for x in answers]
+        n_ok += sum(ok)
+        n += len(ok)
+        per[r["file"]] = {"nearest": names, "clips": len(ok), "correct": sum(ok), "answers": answers}
+        print(f"  hand clips {r['file'][:40]:40s} {'/'.join(names)[:20]:20s} {sum(ok)}/{len(ok)} {' '.join(answers)}",
+              flush=True)
+    return {"hand_clips": n, "hand_clip_top1": round(n_ok / n, 3) if n else None, "per_video": per}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=str(ROOT / "models" / "pose-synth"))
@@ -457,6 +506,8 @@ def main(argv=None) -> int:
         clips = rep_clips(model, rows, args.clips)
         summary.update(clips=clips["clips"], clip_top1=clips["clip_top1"],
                        video_mean_clip_top1=clips["video_mean_clip_top1"])
+        hc = hand_clips(model, rows)
+        summary.update(hand_clips=hc.get("hand_clips"), hand_clip_top1=hc.get("hand_clip_top1"))
     if args.synthetic:
         summary["synthetic_workouts"] = synthetic_workouts(model, args.synthetic)
     print(json.dumps(summary))

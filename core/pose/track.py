@@ -322,26 +322,47 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
     k = min(_SCAN_ANCHORS, len(sampled))
     anchors = sorted({sampled[i] for i in sample_indices(0, len(sampled) - 1, k)}) if k else []
     gap = max(1, int(round(_SCAN_GAP_S * (fps if fps > 0 else 25))))
+    wanted = [i for a in anchors for i in (a, a + gap) if i < n]
     out = []
-    for a in anchors:
-        check_cancel(cancel, "The pose track")
-        frame = reader.frame(a)
-        dets = est.detect(frame)
-        later = reader.frame(a + gap) if dets and a + gap < n else None
-        seen_later = est.detect(later) if later is not None else []
-        out.append((a, dets, [_motion(est, frame, later, d, seen_later) for d in dets]))
+    frames = _Prefetch(reader, wanted)  # decoded while the models look at the previous anchor
+    try:
+        got = iter(frames)
+        for a in anchors:
+            check_cancel(cancel, "The pose track")
+            frame = next(got)[1]
+            later = next(got)[1] if a + gap < n else None
+            dets = est.detect(frame)
+            if later is None or not dets:
+                out.append((a, dets, [None] * len(dets)))
+                continue
+            seen_later = _Later(est, later)
+            out.append((a, dets, [_motion(est, frame, later, d, seen_later) for d in dets]))
+    finally:
+        frames.close()
     return out
 
 
-def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray | None, det: Detection,
-            seen_later: Sequence[Detection]) -> float | None:
+class _Later:
+    """The detections in the scan's later frame, found when first asked for: `_motion` needs them
+    only where the landmark model does not follow a person (a detector run saved per anchor)."""
+
+    def __init__(self, est: PoseEstimator, frame: np.ndarray):
+        self._est, self._frame, self._dets = est, frame, None
+
+    def __call__(self) -> list[Detection]:
+        if self._dets is None:
+            self._dets = self._est.detect(self._frame)
+        return self._dets
+
+
+def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray, det: Detection,
+            seen_later: _Later) -> float | None:
     """How much the detected person moves from `frame` to `later`, per body size: their landmarks'
     deformation (relative to the hip) plus a third of their hips' shift, followed from their ROI as
     the track does; where the landmark model does not find them there, their detector keypoints'
-    (against their detection in `later`). The landmarks come first because the detector's four
-    keypoints of a small or weakly detected person jitter as much as an athlete moves."""
-    if later is None:
-        return None
+    (against their detection in `later`, `seen_later()`). The landmarks come first because the
+    detector's four keypoints of a small or weakly detected person jitter as much as an athlete
+    moves."""
     side = _side(det.box)
     r0 = est.landmarks(frame, det.roi())
     if r0.presence >= est.presence_threshold and math.dist(_hips(r0.xy), det.center) <= 0.35 * side:
@@ -349,7 +370,7 @@ def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray | None, det
         if r1.presence >= est.presence_threshold:
             deform = float(np.abs(_pose_shape(r0.xy, det.box) - _pose_shape(r1.xy, det.box)).mean())
             return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3
-    m = _match(det, seen_later)
+    m = _match(det, seen_later())
     if m is None:
         return None
     shift = math.dist(_center(det.box), _center(m.box)) / side

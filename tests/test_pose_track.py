@@ -420,3 +420,33 @@ def test_a_small_athlete_beside_a_small_still_judge_in_a_wide_shot(real_videos, 
     cx = (chosen[1][0] + chosen[1][2]) / 2
     assert x0 + w <= cx < x0 + 2 * w, chosen  # the athlete's part
     assert chosen[2] == 0  # the still judge is no second athlete
+
+
+def _seen_with_activity(ath: Athlete, cx: float, activity: float, frames) -> object:
+    """A person followed at `frames` whose pose shape alternates by `activity` (the window's
+    std of the shape, what `Athlete.activity` reads)."""
+    from core.pose.track import _Seen
+    p = _Seen()
+    for k, f in enumerate(frames):
+        shape = np.full(24, activity if k % 2 else -activity)
+        p.sightings.append((f, _person(cx, 260, 60, 0.9), (shape, np.array([0.0, 0.0]))))
+    ath.people.append(p)
+    return p
+
+
+def test_one_left_for_standing_still_is_followed_again_when_they_work_hard_beside_a_still_one():
+    """The track left person A (still) for B; a detection linked to A later works out hard (A back
+    at work, or the athlete walking past where A stood) while B stands still: the track goes to
+    them. Moderate motion of A does not bring it back (no flip-flop between two people)."""
+    from core.pose.track import _ACTIVE, _STILL, _switch_to
+    frames = range(100, 220, 8)
+    for busy, expected in ((3 * _ACTIVE, 0), (1.3 * _ACTIVE, None)):
+        ath = Athlete(30.0)
+        other = _seen_with_activity(ath, 500, busy, frames)
+        tracked = _seen_with_activity(ath, 300, 0.3 * _STILL, frames)
+        ath.tracked, ath.frame = tracked, frames[-1]
+        ath.mark_other(other)
+        assert ath.is_other(other)
+        assert _switch_to(ath, [other], [other.last], tracked) == expected
+        other.other_until = -1  # not marked: moderate motion is enough, as before
+        assert _switch_to(ath, [other], [other.last], tracked) == 0

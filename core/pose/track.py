@@ -673,7 +673,10 @@ def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
                tracked: _Seen) -> int | None:
     """The detection to follow instead of `tracked` when that one is much stiller than a person
     working out who may be the athlete (None: stay). Appearance can veto: not when the tracked
-    one looks like the athlete and the other does not."""
+    one looks like the athlete and the other does not. A person found not to be the athlete
+    (`Athlete.mark_other`) only when the tracked one stands still and they work out hard: the
+    mark follows whoever is linked to that person later (the athlete walking past where a judge
+    stood), and the athlete left for a busier neighbour may be back at work."""
     a_t = ath.activity(tracked, _RECENT_S)
     if a_t is None or a_t >= _ACTIVE:
         return None
@@ -681,10 +684,12 @@ def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
     sim_t = ath.looks_like(tracked)
     best, best_a = None, 0.0
     for i, (p, d) in enumerate(zip(people, dets)):
-        if p is tracked or ath.is_other(p):
+        if p is tracked:
             continue
         a = ath.activity(p)
         if a is None or a < _ACTIVE or a_t > _SWITCH_RATIO * a:
+            continue
+        if ath.is_other(p) and not (a_t < _STILL and a >= 2 * _ACTIVE):
             continue
         if size is not None and max(_side(d.box), size) / min(_side(d.box), size) > 2.0:
             continue

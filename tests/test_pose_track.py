@@ -450,3 +450,24 @@ def test_one_left_for_standing_still_is_followed_again_when_they_work_hard_besid
         assert _switch_to(ath, [other], [other.last], tracked) == expected
         other.other_until = -1  # not marked: moderate motion is enough, as before
         assert _switch_to(ath, [other], [other.last], tracked) == 0
+
+
+def test_someone_else_where_a_bystander_stood_is_not_taken_for_them():
+    """A red-shirted judge stands at x=300; later a blue-shirted person is detected there (the
+    athlete walking past, the judge hidden): not linked to the judge (their activity would mix
+    two bodies), unless the judge is the tracked person (a blurred frame may change how the
+    athlete looks)."""
+    def frame_with(cx, colour):
+        img = np.full((480, 854, 3), 90, np.uint8)
+        cv2.rectangle(img, (cx - 30, 150), (cx + 30, 330), colour, -1)  # torso and thighs
+        return img
+
+    red, blue = (200, 30, 30), (30, 60, 200)
+    for tracked in (False, True):
+        ath = Athlete(30.0)
+        (judge,) = ath.observe(100, frame_with(300, red), [_person(300, 260, 60, 0.9)])
+        if tracked:
+            ath.tracked = judge
+        assert ath.observe(104, frame_with(310, red), [_person(310, 260, 60, 0.9)]) == [judge]
+        (who,) = ath.observe(108, frame_with(320, blue), [_person(320, 260, 60, 0.9)])
+        assert (who is judge) == tracked

@@ -565,12 +565,16 @@ class Athlete:
 
     def observe(self, frame_no: int, frame: np.ndarray, dets: Sequence[Detection]) -> list[_Seen]:
         """Link this frame's detections to the people seen before (nearest centre within 0.8 of
-        a body size, more after a gap, size within 1.6x); returns each detection's person."""
+        a body size, more after a gap, size within 1.6x, looking alike counts as nearer; never
+        to a bystander who looks unlike them: someone else where they stood); returns each
+        detection's person. The tracked person keeps any detection by distance (a blurred or
+        differently lit frame changes how the athlete looks)."""
         self.frame = frame_no
         keep = self._frames(_KEEP_S)
         self.people = [p for p in self.people
                        if frame_no - p.sightings[-1][0] <= keep or p.other_until >= frame_no]
         pairs = []
+        looks = [_look(frame, d) for d in dets]
         for di, d in enumerate(dets):
             for pi, p in enumerate(self.people):
                 if p.sightings[-1][0] >= frame_no:
@@ -580,7 +584,10 @@ class Athlete:
                 ratio = max(_side(d.box), _side(last.box)) / min(_side(d.box), _side(last.box))
                 gap_s = (frame_no - p.sightings[-1][0]) / self.fps
                 if dist <= min(1.5, 0.6 + 0.4 * gap_s) and ratio <= 1.6:
-                    pairs.append((dist, di, pi))
+                    sim = _similar(p.look, looks[di])
+                    if sim is not None and sim < _LOOK_OTHER and p is not self.tracked:
+                        continue  # someone else where they stood (the athlete walking past)
+                    pairs.append((dist + 0.5 * (1.0 - (sim if sim is not None else 0.5)), di, pi))
         pairs.sort()
         owner: dict[int, _Seen] = {}
         taken: set[int] = set()
@@ -595,15 +602,14 @@ class Athlete:
             if p is None:
                 p = _Seen()
                 self.people.append(p)
-            self._add(p, frame_no, frame, d)
+            self._add(p, frame_no, d, looks[di])
             out.append(p)
         return out
 
-    def _add(self, p: _Seen, frame_no: int, frame: np.ndarray, d: Detection) -> None:
+    def _add(self, p: _Seen, frame_no: int, d: Detection, look: np.ndarray | None) -> None:
         p.sightings.append((frame_no, d, None))
         window = self._frames(_WINDOW_S)
         p.sightings = [x for x in p.sightings if frame_no - x[0] <= window]
-        look = _look(frame, d)
         if look is not None:
             p.look = look if p.look is None else 0.7 * p.look + 0.3 * look
 
@@ -618,7 +624,7 @@ class Athlete:
             self.tracked = p
         if p.sightings and p.sightings[-1][0] >= frame_no:
             p.sightings.pop()
-        self._add(p, frame_no, frame, det)
+        self._add(p, frame_no, det, _look(frame, det))
         self.pose(p, res.xy, res.next_roi.body_box())
         return p
 

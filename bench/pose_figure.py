@@ -58,10 +58,10 @@ def noise(est: PoseEstimator, frame: np.ndarray, det) -> float | None:
 
 
 def rendered(est: PoseEstimator, seeds, n_frames: int) -> dict[str, list]:
+    """`noise` of every detected person (None: no body found) on frames of rendered workouts."""
     from core.demo.synthetic import JOINTS, Simulation, plan_workout
     pelvis = JOINTS.index("pelvis")
     out: dict[str, list] = {"athlete": [], "other figures": []}
-    found = {"athlete": [0, 0], "other figures": [0, 0]}
     for seed in seeds:
         sim = Simulation(plan_workout(int(seed), target_seconds=20), 854, 480, 30)
         kp = sim.keypoints2d
@@ -70,29 +70,21 @@ def rendered(est: PoseEstimator, seeds, n_frames: int) -> dict[str, list]:
             for det in est.detect(frame):
                 who = "athlete" if math.dist(det.center, kp[i, pelvis]) <= 0.5 * _side(det.box) \
                     else "other figures"
-                v = noise(est, frame, det)
-                found[who][0] += 1
-                found[who][1] += v is not None
-                if v is not None:
-                    out[who].append(v)
-    return {k: (v, found[k]) for k, v in out.items()}
+                out[who].append(noise(est, frame, det))
+    return out
 
 
 def real(est: PoseEstimator, per_video: int) -> dict[str, list]:
+    """`noise` of every detected person on frames of the shared real videos."""
     with open(REAL_VIDEOS / "index.csv", newline="") as f:
         names = [r["file"] for r in csv.DictReader(f)]
-    vals, found = [], [0, 0]
+    vals = []
     for name in names:
         with VideoReader(REAL_VIDEOS / name) as reader:
             for i in np.linspace(0, len(reader) - 1, per_video + 2)[1:-1].round().astype(int):
                 frame = reader.frame(int(i))
-                for det in est.detect(frame):
-                    v = noise(est, frame, det)
-                    found[0] += 1
-                    found[1] += v is not None
-                    if v is not None:
-                        vals.append(v)
-    return {"real people": (vals, found)}
+                vals += [noise(est, frame, det) for det in est.detect(frame)]
+    return {"real people": vals}
 
 
 def main(argv=None) -> int:
@@ -107,13 +99,13 @@ def main(argv=None) -> int:
           f"copies; the tracker's activity: still < {_STILL}, working out > {_ACTIVE})")
     print(f"{'people':16s} {'n':>4s} {'body %':>6s} {'median':>7s} {'p25':>6s} {'p75':>6s} "
           f"{'p90':>6s} {'> still':>7s} {'> active':>8s}")
-    for name, (vals, (n, ok)) in rows.items():
-        v = np.array(vals)
+    for name, vals in rows.items():
+        v = np.array([x for x in vals if x is not None])
         if not len(v):
-            print(f"{name:16s} {n:4d}  no body found")
+            print(f"{name:16s} {len(vals):4d}  no body found")
             continue
         p25, med, p75, p90 = np.percentile(v, [25, 50, 75, 90])
-        print(f"{name:16s} {len(v):4d} {100 * ok / max(n, 1):6.1f} {med:7.4f} {p25:6.4f} "
+        print(f"{name:16s} {len(v):4d} {100 * len(v) / len(vals):6.1f} {med:7.4f} {p25:6.4f} "
               f"{p75:6.4f} {p90:6.4f} {np.mean(v > _STILL):7.2f} {np.mean(v > _ACTIVE):8.2f}")
     return 0
 

@@ -40,13 +40,14 @@ frame, so the track follows one person:
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -335,28 +336,16 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
             if later is None or not dets:
                 out.append((a, dets, [None] * len(dets)))
                 continue
-            seen_later = _Later(est, later)
+            # the later frame's detections only where the landmark model does not follow someone
+            seen_later = functools.cache(lambda later=later: est.detect(later))
             out.append((a, dets, [_motion(est, frame, later, d, seen_later) for d in dets]))
     finally:
         frames.close()
     return out
 
 
-class _Later:
-    """The detections in the scan's later frame, found when first asked for: `_motion` needs them
-    only where the landmark model does not follow a person (a detector run saved per anchor)."""
-
-    def __init__(self, est: PoseEstimator, frame: np.ndarray):
-        self._est, self._frame, self._dets = est, frame, None
-
-    def __call__(self) -> list[Detection]:
-        if self._dets is None:
-            self._dets = self._est.detect(self._frame)
-        return self._dets
-
-
 def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray, det: Detection,
-            seen_later: _Later) -> float | None:
+            seen_later: Callable[[], list[Detection]]) -> float | None:
     """How much the detected person moves from `frame` to `later`, per body size: their landmarks'
     deformation (relative to the hip) plus a third of their hips' shift, followed from their ROI as
     the track does; where the landmark model does not find them there, their detector keypoints'
@@ -437,6 +426,7 @@ _MIN_SPAN_S = 1.0    # ... seen over at least this long (else unknown)
 _KEEP_S = 6.0        # a person not seen for this long is forgotten
 _STILL = 0.025       # activity below: standing still (a judge, a bystander, a camera person)
 _ACTIVE = 0.04       # activity above: working out
+_HARD = 2 * _ACTIVE  # ... hard: enough to follow again a person found not to be the athlete
 _SWITCH_RATIO = 0.5  # the tracked person is taken for another when this much stiller than one
                      # working out
 _TILES_S = 0.5       # at checks, the detector looks at a wide frame's tiles at most this often
@@ -695,7 +685,7 @@ def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
         a = ath.activity(p)
         if a is None or a < _ACTIVE or a_t > _SWITCH_RATIO * a:
             continue
-        if ath.is_other(p) and not (a_t < _STILL and a >= 2 * _ACTIVE):
+        if ath.is_other(p) and not (a_t < _STILL and a >= _HARD):
             continue
         if size is not None and max(_side(d.box), size) / min(_side(d.box), size) > 2.0:
             continue

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from core.media.video import VideoReader  # noqa: E402
 from core.pose.blazepose import PoseEstimator, Roi  # noqa: E402
 from core.pose.models import ensure_models  # noqa: E402
-from core.pose.track import _ACTIVE, _STILL, _pose_shape, _side  # noqa: E402
+from core.pose.track import ACTIVE, STILL, pose_shape, body_side  # noqa: E402
 
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
 NUDGES = [(0.04, 0.0, 1.0), (-0.04, 0.0, 1.0), (0.0, 0.04, 1.0), (0.0, -0.04, 1.0),
@@ -53,7 +53,7 @@ def noise(est: PoseEstimator, frame: np.ndarray, det) -> float | None:
             if k == 0:
                 return None
             continue
-        shapes.append(_pose_shape(res.xy, det.box))
+        shapes.append(pose_shape(res.xy, det.box))
     return float(np.array(shapes).std(axis=0).mean()) if len(shapes) >= 3 else None
 
 
@@ -68,7 +68,7 @@ def rendered(est: PoseEstimator, seeds, n_frames: int) -> dict[str, list]:
         for i in np.linspace(0, sim.n_frames - 1, n_frames).round().astype(int):
             frame = sim.frame(int(i))
             for det in est.detect(frame):
-                who = "athlete" if math.dist(det.center, kp[i, pelvis]) <= 0.5 * _side(det.box) \
+                who = "athlete" if math.dist(det.center, kp[i, pelvis]) <= 0.5 * body_side(det.box) \
                     else "other figures"
                 out[who].append(noise(est, frame, det))
     return out
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     est = PoseEstimator(ensure_models())
     rows = {**rendered(est, args.seeds, args.frames), **real(est, args.per_video)}
     print(f"landmark noise on one frame (pose-shape spread over the ROI and {len(NUDGES)} nudged "
-          f"copies; the tracker's activity: still < {_STILL}, working out > {_ACTIVE})")
+          f"copies; the tracker's activity: still < {STILL}, working out > {ACTIVE})")
     print(f"{'people':16s} {'n':>4s} {'body %':>6s} {'median':>7s} {'p25':>6s} {'p75':>6s} "
           f"{'p90':>6s} {'> still':>7s} {'> active':>8s}")
     for name, vals in rows.items():
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
             continue
         p25, med, p75, p90 = np.percentile(v, [25, 50, 75, 90])
         print(f"{name:16s} {len(v):4d} {100 * len(v) / len(vals):6.1f} {med:7.4f} {p25:6.4f} "
-              f"{p75:6.4f} {p90:6.4f} {np.mean(v > _STILL):7.2f} {np.mean(v > _ACTIVE):8.2f}")
+              f"{p75:6.4f} {p90:6.4f} {np.mean(v > STILL):7.2f} {np.mean(v > ACTIVE):8.2f}")
     return 0
 
 

@@ -438,12 +438,12 @@ def test_one_left_for_standing_still_is_followed_again_when_they_work_hard_besid
     """The track left person A (still) for B; a detection linked to A later works out hard (A back
     at work, or the athlete walking past where A stood) while B stands still: the track goes to
     them. Moderate motion of A does not bring it back (no flip-flop between two people)."""
-    from core.pose.track import _ACTIVE, _STILL, _switch_to
+    from core.pose.track import ACTIVE, STILL, _switch_to
     frames = range(100, 220, 8)
-    for busy, expected in ((3 * _ACTIVE, 0), (1.3 * _ACTIVE, None)):
+    for busy, expected in ((3 * ACTIVE, 0), (1.3 * ACTIVE, None)):
         ath = Athlete(30.0)
         other = _seen_with_activity(ath, 500, busy, frames)
-        tracked = _seen_with_activity(ath, 300, 0.3 * _STILL, frames)
+        tracked = _seen_with_activity(ath, 300, 0.3 * STILL, frames)
         ath.tracked, ath.frame = tracked, frames[-1]
         ath.mark_other(other)
         assert ath.is_other(other)

@@ -211,7 +211,8 @@ class PoseTrack:
 
 # -- choosing the athlete ---------------------------------------------------------------------------
 
-def _side(box) -> float:
+def body_side(box) -> float:
+    """A box's size: the side of the square of its area (1 px at least)."""
     return max(1.0, math.sqrt(max(0.0, (box[2] - box[0]) * (box[3] - box[1]))))
 
 
@@ -222,14 +223,14 @@ def _center(box) -> tuple[float, float]:
 def _shape(det: Detection) -> np.ndarray:
     """The detection's keypoint configuration relative to its hip centre, in units of its size."""
     kp = det.keypoints.astype(np.float64)
-    return ((kp[1:] - kp[0]) / _side(det.box)).ravel()
+    return ((kp[1:] - kp[0]) / body_side(det.box)).ravel()
 
 
 def _match(a: Detection, candidates: Sequence[Detection]) -> Detection | None:
     best, key = None, None
     for c in candidates:
-        d = math.dist(_center(a.box), _center(c.box)) / _side(a.box)
-        ratio = max(_side(a.box), _side(c.box)) / min(_side(a.box), _side(c.box))
+        d = math.dist(_center(a.box), _center(c.box)) / body_side(a.box)
+        ratio = max(body_side(a.box), body_side(c.box)) / min(body_side(a.box), body_side(c.box))
         if d > 0.5 or ratio > 1.5:
             continue
         k = (-iou(a.box, c.box), d)
@@ -269,8 +270,8 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
                 if pi in used:
                     continue
                 last = p.last
-                d = math.dist(_center(det.box), _center(last.box)) / _side(last.box)
-                ratio = max(_side(det.box), _side(last.box)) / min(_side(det.box), _side(last.box))
+                d = math.dist(_center(det.box), _center(last.box)) / body_side(last.box)
+                ratio = max(body_side(det.box), body_side(last.box)) / min(body_side(det.box), body_side(last.box))
                 if d > 1.5 or ratio > 2.0:
                     continue
                 if key is None or d < key:
@@ -292,7 +293,7 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     def value(p: _Person) -> float:
         shapes = np.array([_shape(d) for _, d, _ in p.sightings])
         spread = float(shapes.std(axis=0).mean()) if len(shapes) > 1 else 0.0
-        size = float(np.mean([_side(d.box) for _, d, _ in p.sightings])) / diag
+        size = float(np.mean([body_side(d.box) for _, d, _ in p.sightings])) / diag
         cx = float(np.mean([_center(d.box)[0] for _, d, _ in p.sightings])) / max(1, width)
         cy = float(np.mean([_center(d.box)[1] for _, d, _ in p.sightings])) / max(1, height)
         centrality = 1.0 - min(1.0, math.hypot(cx - 0.5, cy - 0.5) / 0.7071)
@@ -352,12 +353,12 @@ def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray, det: Detec
     (against their detection in `later`, `seen_later()`). The landmarks come first because the
     detector's four keypoints of a small or weakly detected person jitter as much as an athlete
     moves."""
-    side = _side(det.box)
+    side = body_side(det.box)
     r0 = est.landmarks(frame, det.roi())
     if r0.presence >= est.presence_threshold and math.dist(_hips(r0.xy), det.center) <= 0.35 * side:
         r1 = est.landmarks(later, r0.next_roi)
         if r1.presence >= est.presence_threshold:
-            deform = float(np.abs(_pose_shape(r0.xy, det.box) - _pose_shape(r1.xy, det.box)).mean())
+            deform = float(np.abs(pose_shape(r0.xy, det.box) - pose_shape(r1.xy, det.box)).mean())
             return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3
     m = _match(det, seen_later())
     if m is None:
@@ -424,9 +425,9 @@ _WINDOW_S = 4.0      # a person's activity: their body's variation over this muc
 _RECENT_S = 2.0     # the tracked person's recent activity (quicker to tell a switch to a judge)
 _MIN_SPAN_S = 1.0    # ... seen over at least this long (else unknown)
 _KEEP_S = 6.0        # a person not seen for this long is forgotten
-_STILL = 0.025       # activity below: standing still (a judge, a bystander, a camera person)
-_ACTIVE = 0.04       # activity above: working out
-_HARD = 2 * _ACTIVE  # ... hard: enough to follow again a person found not to be the athlete
+STILL = 0.025        # activity below: standing still (a judge, a bystander, a camera person)
+ACTIVE = 0.04        # activity above: working out
+_HARD = 2 * ACTIVE  # ... hard: enough to follow again a person found not to be the athlete
 _SWITCH_RATIO = 0.5  # the tracked person is taken for another when this much stiller than one
                      # working out
 _TILES_S = 0.5       # at checks, the detector looks at a wide frame's tiles at most this often
@@ -446,10 +447,10 @@ _BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee"
 _HIPS = [INDEX["left_hip"], INDEX["right_hip"]]
 
 
-def _pose_shape(xy: np.ndarray, box) -> np.ndarray:
+def pose_shape(xy: np.ndarray, box) -> np.ndarray:
     """Body joints (shoulders to ankles) relative to the mid hip, in units of the body's size."""
     xy = np.asarray(xy, np.float64)
-    return ((xy[_BODY] - xy[_HIPS].mean(axis=0)) / _side(box)).ravel()
+    return ((xy[_BODY] - xy[_HIPS].mean(axis=0)) / body_side(box)).ravel()
 
 
 def _look(frame: np.ndarray, det: Detection) -> np.ndarray | None:
@@ -570,8 +571,8 @@ class Athlete:
                 if p.sightings[-1][0] >= frame_no:
                     continue
                 last = p.last
-                dist = math.dist(_center(d.box), _center(last.box)) / _side(last.box)
-                ratio = max(_side(d.box), _side(last.box)) / min(_side(d.box), _side(last.box))
+                dist = math.dist(_center(d.box), _center(last.box)) / body_side(last.box)
+                ratio = max(body_side(d.box), body_side(last.box)) / min(body_side(d.box), body_side(last.box))
                 gap_s = (frame_no - p.sightings[-1][0]) / self.fps
                 if dist <= min(1.5, 0.6 + 0.4 * gap_s) and ratio <= 1.6:
                     sim = _similar(p.look, looks[di])
@@ -622,8 +623,8 @@ class Athlete:
     def pose(p: _Seen, xy: np.ndarray, box) -> None:
         """The person's landmarks on their latest sighting."""
         f, d, _ = p.sightings[-1]
-        p.sightings[-1] = (f, d, (_pose_shape(xy, box), np.asarray(xy, np.float64)[_HIPS].mean(0)
-                                  / _side(box)))
+        p.sightings[-1] = (f, d, (pose_shape(xy, box), np.asarray(xy, np.float64)[_HIPS].mean(0)
+                                  / body_side(box)))
 
     def activity(self, p: _Seen, seconds: float = _WINDOW_S) -> float | None:
         """How much the person's pose changed over the last `seconds`; None when not seen with
@@ -644,9 +645,9 @@ class Athlete:
     def learn(self, p: _Seen, box) -> None:
         """The tracked person `p` (body box `box`): their size always, their appearance when
         they are clearly working out."""
-        self.sizes = (self.sizes + [_side(box)])[-64:]
+        self.sizes = (self.sizes + [body_side(box)])[-64:]
         a = self.activity(p)
-        if p.look is not None and a is not None and a >= _ACTIVE and p.other_until < self.frame:
+        if p.look is not None and a is not None and a >= ACTIVE and p.other_until < self.frame:
             self.look = p.look.copy() if self.look is None else 0.9 * self.look + 0.1 * p.look
 
     def size(self) -> float | None:
@@ -662,7 +663,7 @@ class Athlete:
         """Known to stand still (over the window) and not to look like the athlete."""
         a = self.activity(p)
         sim = self.looks_like(p)
-        return a is not None and a < _STILL and (sim is None or sim < _LOOK_SAME)
+        return a is not None and a < STILL and (sim is None or sim < _LOOK_SAME)
 
 
 def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
@@ -674,7 +675,7 @@ def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
     mark follows whoever is linked to that person later (the athlete walking past where a judge
     stood), and the athlete left for a busier neighbour may be back at work."""
     a_t = ath.activity(tracked, _RECENT_S)
-    if a_t is None or a_t >= _ACTIVE:
+    if a_t is None or a_t >= ACTIVE:
         return None
     size = ath.size()
     sim_t = ath.looks_like(tracked)
@@ -683,11 +684,11 @@ def _switch_to(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
         if p is tracked:
             continue
         a = ath.activity(p)
-        if a is None or a < _ACTIVE or a_t > _SWITCH_RATIO * a:
+        if a is None or a < ACTIVE or a_t > _SWITCH_RATIO * a:
             continue
-        if ath.is_other(p) and not (a_t < _STILL and a >= _HARD):
+        if ath.is_other(p) and not (a_t < STILL and a >= _HARD):
             continue
-        if size is not None and max(_side(d.box), size) / min(_side(d.box), size) > 2.0:
+        if size is not None and max(body_side(d.box), size) / min(body_side(d.box), size) > 2.0:
             continue
         sim = ath.looks_like(p)
         if sim_t is not None and sim is not None and sim_t >= _LOOK_SAME and sim < _LOOK_OTHER:
@@ -715,12 +716,12 @@ def _reacquire(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
     shift = min(2.5, 1.0 + 0.5 * seconds)
     scale = 3.0 if given else 2.5
     bx, by = _center(last_box)
-    bs = _side(last_box)
+    bs = body_side(last_box)
     size = bs if given else (ath.size() or bs)
     best, best_key = None, None
     for p, d in zip(people, dets):
         dist = math.hypot(_center(d.box)[0] - bx, _center(d.box)[1] - by) / bs
-        ratio = max(_side(d.box), size) / min(_side(d.box), size)
+        ratio = max(body_side(d.box), size) / min(body_side(d.box), size)
         if ratio > scale:
             continue
         if given:
@@ -732,7 +733,7 @@ def _reacquire(ath: Athlete, people: Sequence[_Seen], dets: Sequence[Detection],
                 continue
             a = ath.activity(p)
             sim = ath.looks_like(p)
-            working = a is not None and a >= _ACTIVE
+            working = a is not None and a >= ACTIVE
             alike = sim is not None and sim >= _LOOK_SAME
             unlike = sim is not None and sim < _LOOK_OTHER
             if dist > shift and not (seconds >= 2.0 and (working or alike) and not unlike):
@@ -897,13 +898,13 @@ def _held(ath: Athlete, res, last_box, frame_no: int, fps: float) -> bool:
     size of the last box's centre, and not on a person seen in the last second who is known not
     to be the athlete or stands still (a judge right beside them)."""
     hip = _hips(res.xy)
-    if math.dist(hip, _center(last_box)) > 0.5 * _side(last_box):
+    if math.dist(hip, _center(last_box)) > 0.5 * body_side(last_box):
         return False
     recent = frame_no - int(round(fps if fps > 0 else 25))
     for p in ath.people:
         if p is ath.tracked or p.sightings[-1][0] < recent:
             continue
-        if math.dist(p.last.center, hip) <= 0.35 * _side(p.last.box) \
+        if math.dist(p.last.center, hip) <= 0.35 * body_side(p.last.box) \
                 and (ath.is_other(p) or ath.still_other(p)):
             return False
     return True
@@ -925,14 +926,14 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
     # the closer look only when the track may be on the wrong person
     a = ath.activity(ath.tracked, _RECENT_S) if ath.tracked is not None else None
     dets = est.detect(frame, min_score=_LOW_SCORE,
-                      tiles=(a is None or a < _ACTIVE) and ath.closer_look(fi))
+                      tiles=(a is None or a < ACTIVE) and ath.closer_look(fi))
     body = res.next_roi.body_box()
-    bs = _side(body)
+    bs = body_side(body)
     hip = _hips(res.xy)
     ti, best = None, 0.35
     for i, d in enumerate(dets):
         dist = math.dist(d.center, hip) / bs
-        if dist <= best and max(_side(d.box), bs) / min(_side(d.box), bs) <= 2.0:
+        if dist <= best and max(body_side(d.box), bs) / min(body_side(d.box), bs) <= 2.0:
             ti, best = i, dist
     if ti is None and ath.tracked is not None:
         people = ath.observe(fi, frame, dets)
@@ -948,7 +949,7 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
             r = est.landmarks(frame, dets[k].roi())
             if slid and (sim is None or sim >= _LOOK_OTHER) \
                     and r.presence >= est.presence_threshold \
-                    and math.dist(_hips(r.xy), dets[k].center) <= 0.35 * _side(dets[k].box):
+                    and math.dist(_hips(r.xy), dets[k].center) <= 0.35 * body_side(dets[k].box):
                 ath.pose(people[k], r.xy, r.next_roi.body_box())
                 return r, False
             people[k].sightings.pop()  # not them after all
@@ -969,7 +970,7 @@ def _check(est: PoseEstimator, ath: Athlete, fi: int, frame: np.ndarray, res, ma
             ath.pose(p, r.xy, r.next_roi.body_box())
             found[i] = r
     a = ath.activity(tracked, _RECENT_S)
-    still = a is not None and a < _STILL
+    still = a is not None and a < STILL
     j = _switch_to(ath, people, others, tracked) if may_switch else None
     if j is None or j not in found:
         return res, still

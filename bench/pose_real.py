@@ -346,6 +346,20 @@ def rep_clips(model, rows, per_video: int = 6) -> dict:
             if per else None, "per_video": per}
 
 
+def hand_clip_ranges(h: dict, fps: float, last: int) -> list[tuple[int, int]]:
+    """The (start, end) frames of each hand-counted rep of a real_rep_counts.csv row: one rep period (the
+    video's median gap between counted reps, at most CLIP_MAX_S) centred on its counted time, kept between
+    the midpoints to its neighbours."""
+    t = np.array([float(x) for x in h["rep_times_s"].split(";")])
+    period = min(float(np.median(np.diff(t))) if len(t) > 1 else CLIP_MAX_S, CLIP_MAX_S)
+    out = []
+    for i, ti in enumerate(t):
+        lo = max(ti - period / 2, (t[i - 1] + ti) / 2 if i else 0.0)
+        hi = min(ti + period / 2, (ti + t[i + 1]) / 2 if i + 1 < len(t) else np.inf)
+        out.append((max(0, int(round(lo * fps))), min(last, int(round(hi * fps)))))
+    return out
+
+
 def hand_clips(model, rows) -> dict:
     """Single-rep clips cut at the hand count's rep times (bench/real_rep_counts.csv `rep_times_s`, read off the
     frames): each clip is one rep period (the video's median gap between counted reps, at most CLIP_MAX_S) centred
@@ -366,14 +380,8 @@ def hand_clips(model, rows) -> dict:
             continue
         path = REAL_VIDEOS / r["file"]
         tr = get_track(path)
-        fps, last = tr.fps or 30.0, int(tr.frames[-1])
-        t = np.array([float(x) for x in h["rep_times_s"].split(";")])
-        period = min(float(np.median(np.diff(t))) if len(t) > 1 else CLIP_MAX_S, CLIP_MAX_S)
         answers = []
-        for i, ti in enumerate(t):
-            lo = max(ti - period / 2, (t[i - 1] + ti) / 2 if i else 0.0)
-            hi = min(ti + period / 2, (ti + t[i + 1]) / 2 if i + 1 < len(t) else np.inf)
-            a, b = max(0, int(round(lo * fps))), min(last, int(round(hi * fps)))
+        for a, b in hand_clip_ranges(h, tr.fps or 30.0, int(tr.frames[-1])):
             cache = cache_dir / f"{path.stem}.{a}-{b}.pose.npz"
             if cache.exists():
                 ct = PoseTrack.load(cache)

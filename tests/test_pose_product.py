@@ -159,6 +159,12 @@ def test_outside_the_nine_is_none_or_marked_low_confidence(model):
     noise = dict(still, xy=rng.uniform(0, 400, still["xy"].shape).astype(np.float32))
     out = PP.predict_track(model.loaded, model.row["labels"], noise, 0, 118, 30.0)
     assert out["movement"] == "none" or out["low_confidence"], out["top"]
+    # whatever a model makes of random joints, they are no one person moving: marked, whoever the model
+    assert out["low_confidence"] and out["pose"]["jitter"] > PP.MAX_POSE_JITTER, out["pose"]
+    assert "jumps from frame to frame" in out["message"] or out["movement"] == "none"
+    # a body working out moves far slower than that
+    moving = PP.predict_track(model.loaded, model.row["labels"], arrays, int(tr.frames[0]), int(tr.frames[-1]), 30.0)
+    assert 0 < moving["pose"]["jitter"] < PP.MAX_POSE_JITTER / 2, moving["pose"]
 
 
 def test_none_is_the_answer_only_when_the_model_believes_it():

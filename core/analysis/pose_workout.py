@@ -71,7 +71,7 @@ def pose_analysis(model, labels, track, settings: Settings | None = None, *, vid
     frames = np.asarray(arrays["frames"])
     n_frames = int((track.get("video_frames") if isinstance(track, dict) else getattr(track, "video_frames", 0))
                    or (int(frames[-1]) + 1 if len(frames) else 0))
-    summary = pp.pose_summary(arrays)
+    summary = pp.pose_summary(arrays, fps=fps)
     summary.update(pp.people_note(track))
     empty = {"video": str(video), "fps": fps, "frames": n_frames, "labels": labels, "model": model_id,
              "segments": [], "centers": np.zeros(0), "probs": np.zeros((0, len(labels)), np.float32),

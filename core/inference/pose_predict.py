@@ -14,14 +14,15 @@ The result has the Predictor's shape (`core.inference.predictor`):
      "timings_ms": {"pose", "model", "reps", "total"}, "range": [start, end], "frames_used": [...],
      "movement": top movement or "none", "confidence": its probability,
      "low_confidence": bool, "message": what a user should know ("" when nothing),
-     "pose": {"frames_sampled", "share_with_pose", "status", ...},
+     "pose": {"frames_sampled", "share_with_pose", "status", "jitter", ...},
      "reps": {"count", "valid", "no_reps", "partial", "reps": [{"start", "end", "valid", "reason",
               "partial", "checks"}], "note"} | None}
 
 Clear answers on bad input: no athlete → movement "none", probabilities all on none,
 low_confidence, message "no athlete found"; "none" is the movement only when it has at least
 `NONE_MAJORITY` of the probability, else the likeliest of the nine (`decide`); "none" or a
-probability under `LOW_CONFIDENCE` → low_confidence and a message; a rep cut by the range's end → "partial" (counted,
+probability under `LOW_CONFIDENCE`, or a skeleton that jumps faster than a body moves (`MAX_POSE_JITTER`:
+random joints, a track hopping between people) → low_confidence and a message; a rep cut by the range's end → "partial" (counted,
 marked); "none" → no rep count (reps None, with a note).
 """
 from __future__ import annotations
@@ -32,10 +33,12 @@ import numpy as np
 
 from core.base.errors import InferenceError
 from core.pose import store as pose_store
+from core.pose.landmarks import INDEX
 from core.pose.reps import judge_range
 from core.pose.track import compute_track
 
-__all__ = ["CLIP_MAX_S", "WINDOW_SPANS_S", "STRIDE_S", "LOW_CONFIDENCE", "MIN_POSE_SHARE", "NONE", "NONE_MAJORITY",
+__all__ = ["CLIP_MAX_S", "WINDOW_SPANS_S", "STRIDE_S", "LOW_CONFIDENCE", "MIN_POSE_SHARE", "MAX_POSE_JITTER", "NONE",
+           "NONE_MAJORITY", "pose_jitter",
            "decide",
            "track_arrays", "track_of", "window_ranges", "window_probs", "classify_track",
            "predict_track", "predict_pose_file"]
@@ -47,6 +50,10 @@ STRIDE_S = 0.5
 LOW_CONFIDENCE = 0.5      # a top probability under this is marked low confidence
 NONE_MAJORITY = 0.5       # "none" is the answer only with at least this probability (`decide`)
 MIN_POSE_SHARE = 0.3      # under this share of sampled frames with a pose: "no athlete found"
+# body-relative joint speed (torso lengths per second, the median frame step's median joint) above which the
+# skeleton is no one person moving: the most seen on real and synthetic tracks is ~4 (real demonstration
+# burpees, synthetic fast sets), random joints read ~25
+MAX_POSE_JITTER = 12.0
 
 # ----------------------------------------------------------------------------------------------
 # tracks
@@ -66,7 +73,7 @@ def track_of(path, *, start: int | None = None, end: int | None = None, progress
                          cancel=cancel)
 
 
-def pose_summary(arrays: dict, start: int | None = None, end: int | None = None) -> dict:
+def pose_summary(arrays: dict, start: int | None = None, end: int | None = None, fps: float = 30.0) -> dict:
     frames = np.asarray(arrays["frames"])
     sel = np.ones(len(frames), bool)
     if start is not None:
@@ -79,7 +86,21 @@ def pose_summary(arrays: dict, start: int | None = None, end: int | None = None)
     share = float(has.mean()) if len(has) else 0.0
     status = "no pose" if not has.any() else ("ok" if share >= 0.5 else "partial")
     return {"frames_sampled": int(len(has)), "frames_with_pose": int(has.sum()), "share_with_pose": round(share, 4),
-            "status": status}
+            "status": status, "jitter": round(pose_jitter(frames[sel][has], xy[has], fps), 3)}
+
+
+def pose_jitter(frames, xy, fps: float) -> float:
+    """How fast the joints move relative to the hips, in torso lengths per second: the median over the steps
+    between sampled frames of the median joint's move (0 with fewer than 3 poses)."""
+    if len(frames) < 3:
+        return 0.0
+    P = np.asarray(xy, np.float64)
+    hip = P[:, [INDEX["left_hip"], INDEX["right_hip"]]].mean(axis=1)
+    shoulder = P[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(axis=1)
+    torso = max(float(np.median(np.linalg.norm(shoulder - hip, axis=-1))), 1e-3)
+    step = np.linalg.norm(np.diff((P - hip[:, None]) / torso, axis=0), axis=-1)
+    dt = np.maximum(np.diff(np.asarray(frames, np.float64)), 1.0) / (fps or 30.0)
+    return float(np.median(np.median(step, axis=1) / dt))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -139,7 +160,7 @@ def predict_track(model, labels, arrays: dict, start: int, end: int, fps: float,
     labels = list(labels)
     k = max(1, min(int(topk), len(labels)))
     t0 = time.perf_counter()
-    ps = pose_summary(arrays, start, end)
+    ps = pose_summary(arrays, start, end, fps)
     none = labels.index(NONE) if NONE in labels else None
     message = ""
     if ps["share_with_pose"] < MIN_POSE_SHARE:
@@ -160,7 +181,11 @@ def predict_track(model, labels, arrays: dict, start: int, end: int, fps: float,
     movement = labels[top_i]
     confidence = float(probs[top_i])
     low = bool(message) or movement == NONE or confidence < LOW_CONFIDENCE
-    if not message and movement == NONE:
+    if not message and ps["jitter"] > MAX_POSE_JITTER:
+        low = True
+        message = (f"the skeleton jumps from frame to frame ({ps['jitter']:.0f} torso lengths a second): "
+                   "no one clear person, so no confident answer")
+    elif not message and movement == NONE:
         message = "none of the nine movements (or no clear one)"
     elif not message and confidence < LOW_CONFIDENCE:
         message = f"low confidence: {movement} at {confidence:.0%}"

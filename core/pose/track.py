@@ -15,8 +15,9 @@ frame, so the track follows one person:
   detection overlaps it best on the first frames where anyone is detected;
 - else a short scan first: the detector runs on a few anchor frames spread over the video and
   on a frame ~0.3 s after each; detections are linked into people (IoU / centre distance within a
-  pair, centre distance and size across anchors) and the person whose body moves most is chosen
-  (keypoint deformation between the paired frames and across anchors, normalised by the
+  pair, centre distance and size across anchors, nearest pairs first; a body found twice at one
+  anchor counts once) and the person whose body moves most is chosen (medians over the anchors
+  of the keypoint deformation between the paired frames and across anchors, normalised by the
   person's size; translation counts a third as much, so a judge walking along the lane loses to
   an athlete squatting in place; a person the detector misses in the later frame, lying or
   upside down, is followed there by the landmark model and their joints measured instead), with
@@ -257,42 +258,55 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     anchors or more: two athletes side by side, where the pick may be the wrong one); None when
     nobody is seen.
 
-    People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x);
-    each person's score: their motion, plus the spread of their detector keypoints (relative
-    to the hip, per size) across anchors, plus small bonuses for size, centrality and how many
+    People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x; the
+    nearest pairs of an anchor first), a detection whose body box overlaps a better one's at the same
+    anchor (`_SAME_BODY_IOU`) being dropped;
+    each person's score: their median motion, plus the spread of their detector keypoints
+    (relative to the hip, per size) across anchors (the median sighting's distance from their
+    median shape), plus small bonuses for size, centrality and how many
     anchors see it."""
     people: list[_Person] = []
     for frame, dets, motions in scan:
-        used: set[int] = set()
+        kept: list[tuple[Detection, float | None]] = []
         for det, motion in zip(dets, motions):
-            best, key = None, None
+            # one body found twice (two face candidates, e.g. in two of the wide frame's views) is one person:
+            # the weaker copy, linked to the nearest other person, would lend them this one's motion
+            if not any(iou(det.box, k.box) >= _SAME_BODY_IOU for k, _ in kept):
+                kept.append((det, motion))
+        # the nearest pairs first, over all of this anchor's detections: a judge's own detection keeps the
+        # judge, and the athlete beside them is not linked to the judge for being found first
+        pairs = []
+        for di, (det, _) in enumerate(kept):
             for pi, p in enumerate(people):
-                if pi in used:
-                    continue
                 last = p.last
                 d = math.dist(_center(det.box), _center(last.box)) / body_side(last.box)
                 ratio = max(body_side(det.box), body_side(last.box)) / min(body_side(det.box), body_side(last.box))
-                if d > 1.5 or ratio > 2.0:
-                    continue
-                if key is None or d < key:
-                    best, key = pi, d
-            if best is None:
+                if d <= 1.5 and ratio <= 2.0:
+                    pairs.append((d, di, pi))
+        linked: dict[int, int] = {}
+        for _, di, pi in sorted(pairs):
+            if di not in linked and pi not in linked.values():
+                linked[di] = pi
+        for di, (det, motion) in enumerate(kept):
+            if di not in linked:
                 people.append(_Person())
-                best = len(people) - 1
-            used.add(best)
-            people[best].sightings.append((frame, det, motion))
+                linked[di] = len(people) - 1
+            people[linked[di]].sightings.append((frame, det, motion))
     if not people:
         return None
     n_anchors = max(1, len(scan))
     diag = math.hypot(width, height)
 
+    # medians: a box straddling a judge and the athlete beside them, linked to the judge at an anchor or
+    # two, reads the athlete's motion and a shape of its own, and must not make the still judge busy
     def motion(p: _Person) -> float:
         local = [m for _, _, m in p.sightings if m is not None]
-        return float(np.mean(local)) if local else 0.0
+        return float(np.median(local)) if local else 0.0
 
     def value(p: _Person) -> float:
         shapes = np.array([_shape(d) for _, d, _ in p.sightings])
-        spread = float(shapes.std(axis=0).mean()) if len(shapes) > 1 else 0.0
+        off = np.abs(shapes - np.median(shapes, axis=0)).mean(axis=1)
+        spread = float(np.median(off)) if len(shapes) > 1 else 0.0
         size = float(np.mean([body_side(d.box) for _, d, _ in p.sightings])) / diag
         cx = float(np.mean([_center(d.box)[0] for _, d, _ in p.sightings])) / max(1, width)
         cy = float(np.mean([_center(d.box)[1] for _, d, _ in p.sightings])) / max(1, height)
@@ -308,7 +322,8 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     return frame, det.box, rivals
 
 
-_RIVAL_MOTION = 0.01   # a person's mean motion at the scan above: moving (a still judge: ~0.005)
+_SAME_BODY_IOU = 0.6   # two detections' body boxes overlapping this much at one anchor: one person
+_RIVAL_MOTION = 0.01   # a person's median motion at the scan above: moving (a still judge: ~0.005)
 _RIVAL_SHARE = 0.5     # ... and at least this share of the athlete's
 
 

@@ -46,12 +46,9 @@ import pose_crowd as PC  # noqa: E402
 import pose_real as PR  # noqa: E402
 from core.base.labels import REP_FRAMES_30FPS  # noqa: E402
 from core.base.workspace import Workspace  # noqa: E402
-from core.inference import pose_predict as PP  # noqa: E402
 from core.media.video import probe  # noqa: E402
 from core.modeling.pose_model import load_pose_model  # noqa: E402
 from core.modeling.registry import model_dir, resolve_model  # noqa: E402
-from core.pose.landmarks import INDEX  # noqa: E402
-from core.pose.track import compute_track  # noqa: E402
 
 FORMS = ("as_is", "tempo", "gif", "crowd")
 GIF_FPS = 15
@@ -91,20 +88,6 @@ def make_form(form: str, imgs: list, movement: str, fps: float, still, mover, ou
     raise ValueError(form)
 
 
-def judge_file(model, path: Path, span: tuple | None = None) -> dict:
-    """The product's answer on a file; "on_athlete": whether the track's hips are in `span` (x range)."""
-    tr = compute_track(path)
-    arrays = tr.arrays()
-    info = probe(path)
-    if not len(tr) or tr.has_pose.mean() < PP.MIN_POSE_SHARE:
-        return {"movement": "none", "reps": 0, "partial": 0, "frames": info.frames, "no_pose": True, "on_athlete": False}
-    x = float(np.nanmedian(arrays["xy"][:, [INDEX["left_hip"], INDEX["right_hip"]], 0]))
-    out = PP.predict_track(model, model.labels, arrays, int(tr.frames[0]), int(tr.frames[-1]), tr.fps)
-    reps = out["reps"] or {}
-    return {"movement": out["movement"], "reps": int(reps.get("count", 0)), "partial": int(reps.get("partial", 0)),
-            "frames": info.frames, "low": out["low_confidence"], "on_athlete": span is None or span[0] <= x < span[1]}
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="a registered pose model id (or 'best')")
@@ -138,7 +121,8 @@ def main(argv=None) -> int:
                 line = []
                 for form in forms:
                     f, span = make_form(form, imgs, h["movement"], info.fps or 30.0, still, mover, Path(tmp) / form)
-                    res = judge_file(model, f, span)
+                    res = PC.judge_file(model, f, span, reps=True)
+                    counted = res["reps"] or {}
                     t = tally[form]
                     ok = res["movement"] in names
                     t["n"] += 1
@@ -147,7 +131,8 @@ def main(argv=None) -> int:
                     t["frames"].append(res["frames"])
                     if not ok:
                         t["wrong"][res["movement"]] += 1
-                    line.append(f"{form}:{res['movement']}{'' if ok else '(x)'}{'' if res['on_athlete'] else '(off)'}/{res['reps']}+{res['partial']}p/{res['frames']}f")
+                    line.append(f"{form}:{res['movement']}{'' if ok else '(x)'}{'' if res['on_athlete'] else '(off)'}/"
+                                f"{counted.get('count', 0)}+{counted.get('partial', 0)}p/{res['frames']}f")
                 if a.verbose:
                     print(f"  {h['file'][:36]:36s} {a_:5d}-{b_:<5d} " + "  ".join(line), flush=True)
     res = {}

@@ -104,6 +104,21 @@ def write(path: Path, imgs: list[np.ndarray], fps: float) -> None:
             c.mux(p)
 
 
+def judge_file(model, path: Path, span: tuple | None = None, reps: bool = False) -> dict:
+    """The product's answer on a video file, tracked on its own (`predict_track`'s result, or movement "none"
+    when no athlete is found), with "on_athlete" (the track's hips within the x range `span`; True without
+    one), "others_moving" and "frames" (the file's frame count)."""
+    tr = compute_track(path)
+    arrays = tr.arrays()
+    if len(tr) and tr.has_pose.mean() >= PP.MIN_POSE_SHARE:
+        out = PP.predict_track(model, model.labels, arrays, int(tr.frames[0]), int(tr.frames[-1]), tr.fps, reps=reps)
+        x = float(np.nanmedian(arrays["xy"][:, [INDEX["left_hip"], INDEX["right_hip"]], 0]))
+    else:
+        out, x = {"movement": "none", "reps": None, "low_confidence": True}, float("nan")
+    return {**out, "on_athlete": span is None or span[0] <= x < span[1], "others_moving": tr.others_moving,
+            "frames": tr.video_frames}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", required=True, help="a registered pose model id")
@@ -136,7 +151,6 @@ def main(argv=None) -> int:
         clips += [(name, ranges[i]) for i in sorted(set(picks))]
     still = frames(PR.REAL_VIDEOS / STILL[0], STILL[1], STILL[1])[0]
     mover = frames(PR.REAL_VIDEOS / MOVER[0], MOVER[1], MOVER[2])
-    hips = [INDEX["left_hip"], INDEX["right_hip"]]
     res = {}
     with tempfile.TemporaryDirectory(prefix="pose-crowd-") as tmp:
         for mode in a.modes.split(","):
@@ -146,20 +160,15 @@ def main(argv=None) -> int:
                 imgs, span = composite(frames(PR.REAL_VIDEOS / name, s, e), mode, still, mover)
                 path = Path(tmp) / f"{mode}.mp4"
                 write(path, imgs, float(index[name]["fps"]))
-                tr = compute_track(path)
-                arrays = tr.arrays()
-                if tr.has_pose.mean() >= PP.MIN_POSE_SHARE:
-                    ans = PP.predict_track(model, model.labels, arrays, int(tr.frames[0]), int(tr.frames[-1]), tr.fps,
-                                           reps=False)["movement"]
-                    x = float(np.nanmedian(arrays["xy"][:, hips, 0]))
-                else:
-                    ans, x = "none", float("nan")
+                got = judge_file(model, path, span)
+                ans = got["movement"]
                 ok += ans in names
-                on += bool(span[0] <= x < span[1])
-                warned += tr.others_moving > 0
+                on += got["on_athlete"]
+                warned += got["others_moving"] > 0
                 if a.verbose:
                     print(f"  {mode:7s} {name[:40]:40s} {s:5d}-{e:<5d} {ans:18s} {'y' if ans in names else 'n'} "
-                          f"on athlete {'y' if span[0] <= x < span[1] else 'n'} others moving {tr.others_moving}", flush=True)
+                          f"on athlete {'y' if got['on_athlete'] else 'n'} others moving {got['others_moving']}",
+                          flush=True)
             n = len(clips)
             res[mode] = {"clips": n, "top1": round(ok / n, 3), "on_athlete": round(on / n, 3),
                          "warned": round(warned / n, 3)}

@@ -33,7 +33,7 @@ import numpy as np
 
 from core.base.errors import InferenceError
 from core.pose import store as pose_store
-from core.pose.landmarks import INDEX
+from core.pose.landmarks import INDEX, torso_length
 from core.pose.reps import judge_range
 from core.pose.track import compute_track
 
@@ -96,9 +96,7 @@ def pose_jitter(frames, xy, fps: float) -> float:
         return 0.0
     P = np.asarray(xy, np.float64)
     hip = P[:, [INDEX["left_hip"], INDEX["right_hip"]]].mean(axis=1)
-    shoulder = P[:, [INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(axis=1)
-    torso = max(float(np.median(np.linalg.norm(shoulder - hip, axis=-1))), 1e-3)
-    step = np.linalg.norm(np.diff((P - hip[:, None]) / torso, axis=0), axis=-1)
+    step = np.linalg.norm(np.diff((P - hip[:, None]) / torso_length(P), axis=0), axis=-1)
     dt = np.maximum(np.diff(np.asarray(frames, np.float64)), 1.0) / (fps or 30.0)
     return float(np.median(np.median(step, axis=1) / dt))
 

@@ -64,7 +64,7 @@ import numpy as np  # noqa: E402
 from core.base.errors import ModelingError  # noqa: E402
 from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
 from core.base.progress import Progress, check_cancel, report  # noqa: E402
-from core.pose.landmarks import FLIP, INDEX, N_LANDMARKS  # noqa: E402
+from core.pose.landmarks import FLIP, INDEX, N_LANDMARKS, torso_length  # noqa: E402
 
 __all__ = ["LABELS", "FeatureSettings", "PoseModel", "clip_features", "train_pose_model", "load_pose_model",
            "predict_clip", "predict_clips", "build_model", "make_samples", "rep_samples", "N_FEATURES"]
@@ -151,9 +151,7 @@ def _normalised(frames, xy, vis, score, start, end, fps, st: FeatureSettings):
         return (*z, dur)
     P, V = _fill_gaps(fr, xy[idx], vis[idx], ok)
     hip = 0.5 * (P[:, _LH] + P[:, _RH])
-    sh = 0.5 * (P[:, _LS] + P[:, _RS])
-    torso = float(np.median(np.linalg.norm(sh - hip, axis=-1)[ok]))
-    torso = max(torso, 1e-3)
+    torso = torso_length(P, ok)
     rel = (P - hip[:, None]) / torso
     ts = np.linspace(t0, t1, S)
     i = np.clip(np.searchsorted(fr, ts, side="right") - 1, 0, len(fr) - 1)

@@ -7,6 +7,8 @@ scale as x, smaller = nearer the camera); ``visibility float32[T, 33]`` in [0, 1
 ``score float32[T]`` the landmark model's pose presence (0 where no pose)."""
 from __future__ import annotations
 
+import numpy as np
+
 NAMES = (
     "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
     "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right",
@@ -41,3 +43,13 @@ def _mirror(name: str) -> str:
 
 
 FLIP = tuple(INDEX[_mirror(n)] for n in NAMES)
+
+
+def torso_length(xy, ok=None) -> float:
+    """The body's scale in a track: the median over its frames (those where `ok`) of the mid-shoulder to
+    mid-hip distance, in xy's units (at least 1e-3)."""
+    P = np.asarray(xy, np.float64)
+    hip = 0.5 * (P[:, INDEX["left_hip"]] + P[:, INDEX["right_hip"]])
+    shoulder = 0.5 * (P[:, INDEX["left_shoulder"]] + P[:, INDEX["right_shoulder"]])
+    d = np.linalg.norm(shoulder - hip, axis=-1)
+    return max(float(np.median(d if ok is None else d[ok])), 1e-3)

@@ -44,7 +44,7 @@ import numpy as np
 
 from core.base.errors import PoseError
 from core.base.labels import REP_FRAMES_30FPS
-from core.pose.landmarks import INDEX
+from core.pose.landmarks import INDEX, torso_length
 
 __all__ = ["Standard", "STANDARDS", "TOLERANCE", "tolerance", "passes", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
            "set_signals", "best_match", "evaluate_tracks"]
@@ -247,8 +247,7 @@ def set_signals(track: dict, start=None, end=None, movement: str | None = None) 
     V = vis
     g = lambda n: P[:, INDEX[n]]  # noqa: E731
     mid = lambda n: 0.5 * (g("left_" + n) + g("right_" + n))  # noqa: E731
-    torso = float(np.median(np.linalg.norm(mid("shoulder") - mid("hip"), axis=-1)[ok]))
-    torso = max(torso, 1e-3)
+    torso = torso_length(P, ok)
     mode = REP_SIGNALS[movement][3] if movement in REP_SIGNALS else "upright"
     u = _up_vector(P[ok], mode)
     h = lambda p: (p @ u) / torso  # noqa: E731

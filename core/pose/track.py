@@ -275,7 +275,7 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
                 kept.append((det, motion))
         # the nearest pairs first, over all of this anchor's detections: a judge's own detection keeps the
         # judge, and the athlete beside them is not linked to the judge for being found first
-        pairs = []
+        pairs, taken = [], set()
         for di, (det, _) in enumerate(kept):
             for pi, p in enumerate(people):
                 last = p.last
@@ -283,10 +283,11 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
                 ratio = max(body_side(det.box), body_side(last.box)) / min(body_side(det.box), body_side(last.box))
                 if d <= 1.5 and ratio <= 2.0:
                     pairs.append((d, di, pi))
-        linked: dict[int, int] = {}
+        linked: dict[int, int] = {}   # detection -> person
         for _, di, pi in sorted(pairs):
-            if di not in linked and pi not in linked.values():
+            if di not in linked and pi not in taken:
                 linked[di] = pi
+                taken.add(pi)
         for di, (det, motion) in enumerate(kept):
             if di not in linked:
                 people.append(_Person())

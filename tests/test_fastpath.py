@@ -105,9 +105,11 @@ def test_fast_ops_keep_training_semantics():
     ref_logits, ref_grads = tf.function(step)(x, y)
     fast_logits, fast_grads = fast(x, y)
     np.testing.assert_allclose(fast_logits.numpy(), ref_logits.numpy(), atol=1e-4, rtol=1e-4)
+    # a floor of 1e-5: a tiny gradient (~5e-4) read 1.7e-6 apart in one full run, float32 summation order through
+    # the batch statistics; a folded batch norm would change gradients by about their own size
     for v, a, b in zip(model.trainable_variables, fast_grads, ref_grads):
         scale = float(np.abs(b.numpy()).max()) + 1e-6
-        assert np.abs(a.numpy() - b.numpy()).max() <= 1e-3 * scale + 1e-6, v.name
+        assert np.abs(a.numpy() - b.numpy()).max() <= 1e-3 * scale + 1e-5, v.name
 
 
 # ----------------------------------------------------------------------------------------------

@@ -49,6 +49,16 @@ def test_tiny_training_beats_chance_and_round_trips(tmp_path):
     assert p.shape == (10,) and abs(float(p.sum()) - 1) < 1e-4
     many = PM.predict_clips(model, tr.arrays(), [(r["start"], r["end"]) for r in tr.reps[:3]])
     assert many.shape == (3, 10) and np.allclose(many[0], p, atol=1e-4)
+    # a mirrored video (left and right swapped, x reversed) gets the same answer: the mean of both sides
+    arr = tr.arrays()
+    flip = np.array(PM.FLIP)
+    xy = arr["xy"][:, flip].copy()
+    xy[..., 0] = 640.0 - xy[..., 0]
+    mirrored = dict(arr, xy=xy, visibility=arr["visibility"][:, flip])
+    ranges = [(r["start"], r["end"]) for r in tr.reps[:3]]
+    assert np.allclose(PM.predict_clips(model, mirrored, ranges), many, atol=1e-4)
+    one_side = PM.predict_clips(model, arr, ranges, mirror=False)
+    assert not np.allclose(PM.predict_clips(model, mirrored, ranges, mirror=False), one_side, atol=1e-4)
 
 
 def test_cancel_and_bad_arguments(tmp_path):

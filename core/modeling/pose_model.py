@@ -45,7 +45,7 @@ API::
     train_pose_model(out_dir, *, n_train, n_val, epochs, seed, progress=None, cancel=None) -> dict
     load_pose_model(dir) -> PoseModel
     predict_clip(model, track_arrays, start=None, end=None, fps=30.0) -> probs [10]
-    predict_clips(model, track_arrays, ranges, fps=30.0) -> probs [n, 10]
+    predict_clips(model, track_arrays, ranges, fps=30.0) -> probs [n, 10]   (mean with the mirror image)
     clip_features(track_arrays, start=None, end=None, fps=30.0, settings=FeatureSettings()) -> [steps, F]
 """
 from __future__ import annotations
@@ -194,15 +194,20 @@ def clip_features(track: dict, start: int | None = None, end: int | None = None,
     return _assemble(rel[None], hip[None], vis[None], mask[None], np.array([dur]), settings.version)[0]
 
 
+def _mirrored(rel, hip, vis):
+    """Batched normalised arrays seen in a mirror: left and right landmarks swapped (FLIP), x negated."""
+    rel, hip = rel[:, :, _FLIP].copy(), hip.copy()
+    rel[..., 0] *= -1
+    hip[..., 0] *= -1
+    return rel, hip, vis[:, :, _FLIP]
+
+
 def _augment(rel, hip, vis, mask, rng):
     """Mirror (FLIP), rotation, anisotropic scale and jitter of batched normalised arrays."""
     N = len(rel)
     rel, hip, vis = rel.copy(), hip.copy(), vis.copy()
     m = rng.random(N) < 0.5
-    rel[m] = rel[m][:, :, _FLIP]
-    rel[m, ..., 0] *= -1
-    hip[m, ..., 0] *= -1
-    vis[m] = vis[m][:, :, _FLIP]
+    rel[m], hip[m], vis[m] = _mirrored(rel[m], hip[m], vis[m])
     a = np.radians(rng.uniform(-12, 12, N))
     sx, sy = rng.uniform(0.85, 1.15, N), rng.uniform(0.92, 1.08, N)
     c, s = np.cos(a), np.sin(a)
@@ -363,24 +368,31 @@ def _softmax(z):
     return e / e.sum(-1, keepdims=True)
 
 
-def predict_clips(model: PoseModel, track: dict, ranges, fps: float = 30.0, batch: int = 256) -> np.ndarray:
-    """Probabilities [n, len(labels)] of clips ``[(start, end), ...]`` of a pose track."""
+def predict_clips(model: PoseModel, track: dict, ranges, fps: float = 30.0, batch: int = 256,
+                  mirror: bool = True) -> np.ndarray:
+    """Probabilities [n, len(labels)] of clips ``[(start, end), ...]`` of a pose track. `mirror`: the
+    mean of the clip's and its mirror image's (the nine movements are the same in a mirror, and the model
+    learnt both sides; the mean evens out what one side of a noisy track says)."""
     xy, vis = np.asarray(track["xy"]), np.asarray(track["visibility"])
     score = track.get("score")
     parts = [_normalised(track["frames"], xy, vis, score, a, b, fps, model.settings) for a, b in ranges]
     if not parts:
         return np.zeros((0, len(model.labels)), np.float32)
-    feats = _assemble(*[np.stack([p[k] for p in parts]) for k in range(4)], np.array([p[4] for p in parts]),
-                      model.settings.version)
-    out = [_softmax(model.logits(feats[i:i + batch])) for i in range(0, len(feats), batch)]
-    return np.concatenate(out).astype(np.float32)
+    rel, hip, vis_s, mask = [np.stack([p[k] for p in parts]) for k in range(4)]
+    dur = np.array([p[4] for p in parts])
+    views = [(rel, hip, vis_s)] + ([_mirrored(rel, hip, vis_s)] if mirror else [])
+    probs = []
+    for r, h, v in views:
+        feats = _assemble(r, h, v, mask, dur, model.settings.version)
+        probs.append(np.concatenate([_softmax(model.logits(feats[i:i + batch]))
+                                     for i in range(0, len(feats), batch)]))
+    return np.mean(probs, axis=0).astype(np.float32)
 
 
 def predict_clip(model: PoseModel, track: dict, start: int | None = None, end: int | None = None,
-                 fps: float = 30.0) -> np.ndarray:
+                 fps: float = 30.0, mirror: bool = True) -> np.ndarray:
     """Probabilities [10] (model.labels order) of frames start..end (default: the whole track)."""
-    feats = clip_features(track, start, end, fps, model.settings)[None]
-    return _softmax(model.logits(feats))[0].astype(np.float32)
+    return predict_clips(model, track, [(start, end)], fps, mirror=mirror)[0]
 
 
 def load_pose_model(path) -> PoseModel:

@@ -213,12 +213,14 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
                     done = None
         if done is None:
             report(progress, 0, total, "finding the athlete")
-            chosen = (0, box, 0) if box is not None else find_athlete(reader, est, sampled, fps, cancel)
+            chosen = (0, box, 0, None) if box is not None else find_athlete(reader, est, sampled, fps, cancel)
             first_box, others = (tuple(float(v) for v in chosen[1]), chosen[2]) if chosen else (None, 0)
+            seen = chosen[3] if chosen else None
             next_box = first_box
             start = 0
         else:
             first_box, others = done.athlete_box, done.others_moving
+            seen = None  # the scan is not stored with the part done
             next_box = _resume_box(done) or first_box
             start = int(done.frames[-1]) + step
     if target is not None:
@@ -233,7 +235,7 @@ def _compute(path: Path, target: Path | None, meta: dict, *, step: int | None, b
 
         # The user's box is followed as given; an automatic pick resumes with the checks of
         # who is who, the Athlete model carried over from the chunk before.
-        where = {"athlete_box": next_box} if box is not None else {"start_box": next_box}
+        where = {"athlete_box": next_box} if box is not None else {"start_box": next_box, "seen": seen}
         piece = compute_track(path, step=step, start=start, end=end, progress=part_progress,
                               cancel=cancel, estimator=est, athlete=athlete, **where)
         if first_box is None and piece.athlete_box is not None:

@@ -20,8 +20,13 @@ frame, so the track follows one person:
   of the keypoint deformation between the paired frames and across anchors, normalised by the
   person's size; translation counts a third as much, so a judge walking along the lane loses to
   an athlete squatting in place; a person the detector misses in the later frame, lying or
-  upside down, is followed there by the landmark model and their joints measured instead), with
-  size, centrality and how often the person is seen as tie-breaks;
+  upside down, is followed there by the landmark model and their joints measured instead), plus how
+  much their landmarks' shape differs from anchor to anchor (the detector's keypoints only where the
+  landmark model does not find them: a still judge's keypoints swing with the athlete's limbs beside
+  them), with size, centrality and how often the person is seen as tie-breaks; the other people the
+  scan saw (`ScanPeople`) are never where the track starts or goes back to within a second of their
+  sighting (a clip whose first frames show the judge better than the athlete); frames before the first
+  pose are filled by following the athlete back from there with the landmark model (`_follow_back`);
 - then the landmark model tracks that person from frame to frame (ROI from the previous
   landmarks). Who is who is checked every ~0.5 s of video (`Athlete`): the detector runs, every
   person it finds is followed over time with their activity (how much their pose, from the
@@ -58,7 +63,7 @@ from core.media.video import VideoReader, sample_indices
 from core.pose.blazepose import MODEL_NAME, Detection, PoseEstimator, Roi, iou
 from core.pose.landmarks import EDGE_INDEX, INDEX, N_LANDMARKS, NAMES
 
-__all__ = ["PoseTrack", "Athlete", "compute_track", "default_step", "choose_athlete", "find_athlete",
+__all__ = ["PoseTrack", "Athlete", "ScanPeople", "compute_track", "default_step", "choose_athlete", "find_athlete",
            "TARGET_FPS"]
 
 TARGET_FPS = 15.0
@@ -66,6 +71,7 @@ CLIP_EVERY_FRAME_S = 2.5   # ranges up to this long (single-rep clips) are sampl
 _FORMAT = 1
 _SCAN_ANCHORS = 6
 _SCAN_GAP_S = 0.3
+_SEEN_S = 1.0    # a person the scan saw is told apart from the athlete this long before and after the sighting
 
 
 def default_step(fps: float, frames: int | None = None) -> int:
@@ -242,15 +248,37 @@ def _match(a: Detection, candidates: Sequence[Detection]) -> Detection | None:
 
 @dataclass
 class _Person:
-    sightings: list = field(default_factory=list)  # (frame, Detection, local motion or None)
+    sightings: list = field(default_factory=list)  # (frame, Detection, local motion or None, pose shape or None)
 
     @property
     def last(self) -> Detection:
         return self.sightings[-1][1]
 
 
+@dataclass
+class ScanPeople:
+    """Who the scan saw where: the athlete's sightings and each other person's, as (frame, Detection)."""
+    athlete: list
+    others: list
+
+    def other_at(self, frame_no: int, det: Detection, within: int) -> bool:
+        """Whether `det` at `frame_no` is someone the scan told apart from the athlete: nearer (per body size)
+        to another person's sighting than to the athlete's, each the one nearest in time within `within`
+        frames, and within half that person's body size. Only people seen at two anchors or more count (a
+        lone face box is no one)."""
+        def gap(sightings) -> float:
+            near = [(abs(f - frame_no), d) for f, d in sightings if abs(f - frame_no) <= within]
+            if not near:
+                return math.inf
+            d = min(near, key=lambda x: x[0])[1]
+            return math.dist(det.center, d.center) / body_side(d.box)
+
+        own = gap(self.athlete)
+        return any(g <= 0.5 and g < own for g in (gap(o) for o in self.others if len(o) >= 2))
+
+
 def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]]],
-                   width: int, height: int) -> tuple[int, tuple, int] | None:
+                   width: int, height: int) -> tuple[int, tuple, int, ScanPeople] | None:
     """From (anchor frame, detections there, each one's motion over the next ~0.3 s or None:
     `_motion`) triples, the athlete's
     (anchor frame, box) at the first anchor where they are seen, and how many other people moved
@@ -261,22 +289,39 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x; the
     nearest pairs of an anchor first), a detection whose body box overlaps a better one's at the same
     anchor (`_SAME_BODY_IOU`) being dropped;
-    each person's score: their median motion, plus the spread of their detector keypoints
-    (relative to the hip, per size) across anchors (the median sighting's distance from their
-    median shape), plus small bonuses for size, centrality and how many
-    anchors see it."""
+    each person's score: their median motion, plus the spread of their shape across anchors (the median
+    sighting's distance from their median shape; `_shapes`: landmarks, else detector keypoints), plus
+    small bonuses for size, centrality and how many anchors see it. The fourth element of a scan entry,
+    each detection's landmark shape or None, may be left out. The fourth of the answer: `ScanPeople`."""
+    people = _linked_people(scan)
+    if not people:
+        return None
+    athlete, value = _athlete_of(people, len(scan), width, height)
+    frame, det = athlete.sightings[0][:2]
+    floor = max(_RIVAL_MOTION, _RIVAL_SHARE * _median_motion(athlete))
+    rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= max(1, len(scan)) / 2
+                 and _median_motion(p) >= floor)
+    seen = ScanPeople([s[:2] for s in athlete.sightings],
+                      [[s[:2] for s in p.sightings] for p in people if p is not athlete])
+    return frame, det.box, rivals, seen
+
+
+def _linked_people(scan) -> list[_Person]:
+    """The scan's detections linked into people across anchors (see `choose_athlete`)."""
     people: list[_Person] = []
-    for frame, dets, motions in scan:
-        kept: list[tuple[Detection, float | None]] = []
-        for det, motion in zip(dets, motions):
+    for entry in scan:
+        frame, dets, motions = entry[:3]
+        shapes = entry[3] if len(entry) > 3 else [None] * len(dets)
+        kept: list[tuple[Detection, float | None, np.ndarray | None]] = []
+        for det, motion, shape in zip(dets, motions, shapes):
             # one body found twice (two face candidates, e.g. in two of the wide frame's views) is one person:
             # the weaker copy, linked to the nearest other person, would lend them this one's motion
-            if not any(iou(det.box, k.box) >= _SAME_BODY_IOU for k, _ in kept):
-                kept.append((det, motion))
+            if not any(iou(det.box, k[0].box) >= _SAME_BODY_IOU for k in kept):
+                kept.append((det, motion, shape))
         # the nearest pairs first, over all of this anchor's detections: a judge's own detection keeps the
         # judge, and the athlete beside them is not linked to the judge for being found first
         pairs, taken = [], set()
-        for di, (det, _) in enumerate(kept):
+        for di, (det, _, _) in enumerate(kept):
             for pi, p in enumerate(people):
                 last = p.last
                 d = math.dist(_center(det.box), _center(last.box)) / body_side(last.box)
@@ -288,39 +333,49 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
             if di not in linked and pi not in taken:
                 linked[di] = pi
                 taken.add(pi)
-        for di, (det, motion) in enumerate(kept):
+        for di, sighting in enumerate(kept):
             if di not in linked:
                 people.append(_Person())
                 linked[di] = len(people) - 1
-            people[linked[di]].sightings.append((frame, det, motion))
-    if not people:
-        return None
-    n_anchors = max(1, len(scan))
+            people[linked[di]].sightings.append((frame, *sighting))
+    return people
+
+
+# medians: a box straddling a judge and the athlete beside them, linked to the judge at an anchor or
+# two, reads the athlete's motion and a shape of its own, and must not make the still judge busy
+def _median_motion(p: _Person) -> float:
+    local = [s[2] for s in p.sightings if s[2] is not None]
+    return float(np.median(local)) if local else 0.0
+
+
+def _shapes(p: _Person) -> np.ndarray:
+    """The person's shapes over the scan: their landmarks' (`pose_shape`) where the landmark model found
+    them at two anchors or more, else their detector keypoints' (`_shape`). A detection of a still judge
+    beside a moving athlete changes its keypoints with the athlete's limbs beside it, while the judge's
+    own landmarks stay put."""
+    poses = [s[3] for s in p.sightings if s[3] is not None]
+    if len(poses) >= 2:
+        return np.array(poses)
+    return np.array([_shape(s[1]) for s in p.sightings])
+
+
+def _athlete_of(people: list[_Person], n_scanned: int, width: int, height: int):
+    """The person of the scan who is the athlete, and the scoring function (`choose_athlete`)."""
+    n_anchors = max(1, n_scanned)
     diag = math.hypot(width, height)
 
-    # medians: a box straddling a judge and the athlete beside them, linked to the judge at an anchor or
-    # two, reads the athlete's motion and a shape of its own, and must not make the still judge busy
-    def motion(p: _Person) -> float:
-        local = [m for _, _, m in p.sightings if m is not None]
-        return float(np.median(local)) if local else 0.0
-
     def value(p: _Person) -> float:
-        shapes = np.array([_shape(d) for _, d, _ in p.sightings])
+        shapes = _shapes(p)
         off = np.abs(shapes - np.median(shapes, axis=0)).mean(axis=1)
         spread = float(np.median(off)) if len(shapes) > 1 else 0.0
-        size = float(np.mean([body_side(d.box) for _, d, _ in p.sightings])) / diag
-        cx = float(np.mean([_center(d.box)[0] for _, d, _ in p.sightings])) / max(1, width)
-        cy = float(np.mean([_center(d.box)[1] for _, d, _ in p.sightings])) / max(1, height)
+        size = float(np.mean([body_side(s[1].box) for s in p.sightings])) / diag
+        cx = float(np.mean([_center(s[1].box)[0] for s in p.sightings])) / max(1, width)
+        cy = float(np.mean([_center(s[1].box)[1] for s in p.sightings])) / max(1, height)
         centrality = 1.0 - min(1.0, math.hypot(cx - 0.5, cy - 0.5) / 0.7071)
         seen = len(p.sightings) / n_anchors
-        return motion(p) + 0.5 * spread + 0.05 * size + 0.03 * centrality + 0.05 * seen
+        return _median_motion(p) + 0.5 * spread + 0.05 * size + 0.03 * centrality + 0.05 * seen
 
-    athlete = max(people, key=value)
-    frame, det, _ = athlete.sightings[0]
-    floor = max(_RIVAL_MOTION, _RIVAL_SHARE * motion(athlete))
-    rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= n_anchors / 2
-                 and motion(p) >= floor)
-    return frame, det.box, rivals
+    return max(people, key=value), value
 
 
 _SAME_BODY_IOU = 0.6   # two detections' body boxes overlapping this much at one anchor: one person
@@ -351,36 +406,51 @@ def _scan(reader: VideoReader, est: PoseEstimator, sampled: Sequence[int], fps: 
             later = next(got)[1] if a + gap < n else None
             dets = est.detect(frame)
             if later is None or not dets:
-                out.append((a, dets, [None] * len(dets)))
+                out.append((a, dets, [None] * len(dets), [_shape_at(est, frame, d) for d in dets]))
                 continue
             # the later frame's detections only where the landmark model does not follow someone
             seen_later = functools.cache(lambda later=later: est.detect(later))
-            out.append((a, dets, [_motion(est, frame, later, d, seen_later) for d in dets]))
+            looks = [_motion(est, frame, later, d, seen_later) for d in dets]
+            out.append((a, dets, [m for m, _ in looks], [p for _, p in looks]))
     finally:
         frames.close()
     return out
 
 
+def _pose_at(est: PoseEstimator, frame: np.ndarray, det: Detection):
+    """The landmark model's result on the detection's ROI when its hips lie on the detection, else None."""
+    r = est.landmarks(frame, det.roi())
+    if r.presence >= est.presence_threshold and math.dist(_hips(r.xy), det.center) <= 0.35 * body_side(det.box):
+        return r
+    return None
+
+
+def _shape_at(est: PoseEstimator, frame: np.ndarray, det: Detection) -> np.ndarray | None:
+    r = _pose_at(est, frame, det)
+    return None if r is None else pose_shape(r.xy, det.box)
+
+
 def _motion(est: PoseEstimator, frame: np.ndarray, later: np.ndarray, det: Detection,
-            seen_later: Callable[[], list[Detection]]) -> float | None:
-    """How much the detected person moves from `frame` to `later`, per body size: their landmarks'
-    deformation (relative to the hip) plus a third of their hips' shift, followed from their ROI as
-    the track does; where the landmark model does not find them there, their detector keypoints'
-    (against their detection in `later`, `seen_later()`). The landmarks come first because the
-    detector's four keypoints of a small or weakly detected person jitter as much as an athlete
-    moves."""
+            seen_later: Callable[[], list[Detection]]):
+    """(How much the detected person moves from `frame` to `later`, per body size, or None; their pose
+    shape at `frame` (`pose_shape`) or None). The motion: their landmarks' deformation (relative to the
+    hip) plus a third of their hips' shift, followed from their ROI as the track does; where the landmark
+    model does not find them there, their detector keypoints' (against their detection in `later`,
+    `seen_later()`). The landmarks come first because the detector's four keypoints of a small or weakly
+    detected person jitter as much as an athlete moves."""
     side = body_side(det.box)
-    r0 = est.landmarks(frame, det.roi())
-    if r0.presence >= est.presence_threshold and math.dist(_hips(r0.xy), det.center) <= 0.35 * side:
+    r0 = _pose_at(est, frame, det)
+    shape = None if r0 is None else pose_shape(r0.xy, det.box)
+    if r0 is not None:
         r1 = est.landmarks(later, r0.next_roi)
         if r1.presence >= est.presence_threshold:
-            deform = float(np.abs(pose_shape(r0.xy, det.box) - pose_shape(r1.xy, det.box)).mean())
-            return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3
+            deform = float(np.abs(shape - pose_shape(r1.xy, det.box)).mean())
+            return deform + math.dist(_hips(r0.xy), _hips(r1.xy)) / side / 3, shape
     m = _match(det, seen_later())
     if m is None:
-        return None
+        return None, shape
     shift = math.dist(_center(det.box), _center(m.box)) / side
-    return float(np.abs(_shape(det) - _shape(m)).mean()) + shift / 3
+    return float(np.abs(_shape(det) - _shape(m)).mean()) + shift / 3, shape
 
 
 class _Prefetch:
@@ -776,7 +846,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                   progress: Progress | None = None, cancel=None,
                   start: int = 0, end: int | None = None,
                   estimator: PoseEstimator | None = None, prefetch: bool = True,
-                  start_box=None, athlete: Athlete | None = None) -> PoseTrack:
+                  start_box=None, athlete: Athlete | None = None, seen: ScanPeople | None = None) -> PoseTrack:
     """The athlete's pose track of `video_path` (see the module docstring for who "the athlete"
     is). `step`: sample every step-th frame (default: every frame up to 15 fps; every
     frame for ranges up to `CLIP_EVERY_FRAME_S`, single-rep clips of a few frames). `athlete_box`:
@@ -784,7 +854,9 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
     is followed (re-found near their last box), never exchanged for one who moves more.
     `start_box`: where the athlete was found to be at `start` (a resumed track), without the
     automatic scan but with the checks of who is who. `athlete`: the `Athlete` model to use and
-    update (to carry it over consecutive ranges). `progress(done, total, text)` is called as
+    update (to carry it over consecutive ranges). `seen`: who the scan told apart from the athlete
+    (`choose_athlete`; with `start_box`): the track never starts on, nor goes back to, a detection that is
+    one of them within `_SEEN_S` of their sighting. `progress(done, total, text)` is called as
     frames are done; `cancel` (a threading.Event) stops it with Cancelled.
     Raises MediaError for unreadable videos; a video without anyone gives a track with score 0
     everywhere (summary status "no pose"). `start`, `end`: the frame range to track (inclusive;
@@ -820,7 +892,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
             chosen = find_athlete(reader, est, sampled, fps, cancel)
             if chosen is not None:
                 target = chosen[:2]
-                track.others_moving = chosen[2]
+                track.others_moving, seen = chosen[2], chosen[3]
         if target is not None:  # as a user would draw it: inside the frame
             x0, y0, x1, y1 = target[1]
             track.athlete_box = (round(max(0.0, x0), 1), round(max(0.0, y0), 1),
@@ -833,6 +905,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
         given = athlete_box is not None
         ath = athlete if athlete is not None else Athlete(fps)
         rate = fps if fps > 0 else TARGET_FPS
+        within = int(round(_SEEN_S * rate))
         # a single-rep clip keeps the person the scan chose over all of it: a 2 s activity window there
         # is a phase of the rep, and a switch mid-rep to a busier neighbour mixes two people's poses
         may_switch = (sampled[-1] - sampled[0] + 1) / rate > CLIP_EVERY_FRAME_S if sampled else False
@@ -840,6 +913,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
         check_every = max(1, int(round(_CHECK_S * rate / step)))
         next_check = 0
         last_roi: Roi | None = None
+        first_found = None   # (sampled index, landmarks) of the first pose
         frames = _Prefetch(reader, sampled) if prefetch else ((i, reader.frame(i)) for i in sampled)
         try:
             for ti, (fi, frame) in enumerate(frames):
@@ -861,8 +935,13 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                     strong = [d for d in dets if d.score >= est.min_detection_score]
                     low = [d for d in dets if d.score < est.min_detection_score]
                     people = ath.observe(fi, frame, strong)
-                    det = _reacquire(ath, people, strong, last_box, fi - last_seen, fps, given,
-                                     low)
+                    if seen is not None and not given:  # not someone the scan told apart from the athlete
+                        keep = [not seen.other_at(fi, d, within) for d in strong]
+                        det = _reacquire(ath, [p for p, k in zip(people, keep) if k],
+                                         [d for d, k in zip(strong, keep) if k], last_box, fi - last_seen, fps,
+                                         given, [d for d in low if not seen.other_at(fi, d, within)])
+                    else:
+                        det = _reacquire(ath, people, strong, last_box, fi - last_seen, fps, given, low)
                     for p, d in zip(people, strong):
                         if d is det:
                             ath.tracked = p
@@ -881,19 +960,47 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                     roi = None
                 else:
                     roi = last_roi = res.next_roi
-                    track.xy[ti], track.z[ti] = res.xy, res.z
-                    track.visibility[ti] = res.visibility
-                    track.score[ti] = max(res.presence, 1e-6)
+                    _keep(track, ti, res)
                     last_box, last_seen = roi.body_box(), fi
                     if target is None:
                         target = (fi, last_box)
+                    if first_found is None:
+                        first_found = (ti, res)
                 if ti % 5 == 0 or ti == total - 1:
                     report(progress, ti + 1, total, f"frame {fi}")
         finally:
             if prefetch:
                 frames.close()
+        if first_found is not None and first_found[0] > 0 and not given:
+            _follow_back(video_path, est, track, *first_found, seen, rate)
         report(progress, total, total, "done")
     return track
+
+
+def _keep(track: PoseTrack, ti: int, res) -> None:
+    track.xy[ti], track.z[ti] = res.xy, res.z
+    track.visibility[ti] = res.visibility
+    track.score[ti] = max(res.presence, 1e-6)
+
+
+def _follow_back(video_path, est: PoseEstimator, track: PoseTrack, ti: int, res, seen: ScanPeople | None,
+                 rate: float) -> None:
+    """The frames before the first pose (`ti`, `res`) of a track whose start found only other people (the
+    athlete hidden or lying at a clip's first frames): the landmark model follows the athlete back from
+    there, up to `CLIP_EVERY_FRAME_S`, while they stay found, their hips move less than half a body per
+    sampled frame and they are not someone the scan told apart from the athlete."""
+    first = max(0, ti - int(CLIP_EVERY_FRAME_S * rate / max(1, track.step)))
+    with VideoReader(video_path, cache_frames=ti - first + 2) as reader:  # one seek, then cached backwards
+        for tj in range(ti - 1, first - 1, -1):
+            fi = int(track.frames[tj])
+            prev = res
+            res = est.landmarks(reader.frame(fi), prev.next_roi)
+            body = prev.next_roi.body_box()
+            if res.presence < est.presence_threshold \
+                    or math.dist(_hips(res.xy), _hips(prev.xy)) > 0.5 * body_side(body) \
+                    or (seen is not None and seen.other_at(fi, _from_landmarks(res), int(round(_SEEN_S * rate)))):
+                return
+            _keep(track, tj, res)
 
 
 def _from_landmarks(res) -> Detection:

@@ -579,3 +579,17 @@ def test_a_fast_rep_small_beside_a_judge_is_tracked_on_the_athlete(real_videos, 
     hips = track.xy[:, [INDEX["left_hip"], INDEX["right_hip"]], 0].mean(1)
     assert track.has_pose[:5].all() and track.has_pose.mean() >= 0.9
     assert ((hips[track.has_pose] >= 373) & (hips[track.has_pose] < 507)).all(), np.round(hips)
+
+
+def test_a_person_seen_twice_once_on_a_box_straddling_the_athlete_is_not_the_athlete():
+    """A still judge is found at two anchors only: standing still once (0.005) and once as a box half on the
+    athlete beside them, whose landmarks jumped to the athlete (0.554). With two readings the judge's
+    motion is the lower one, not their mean: the athlete, moving 0.05 at every anchor, is chosen. Values as
+    measured on a real hang power clean beside a still judge."""
+    from core.pose.track import choose_athlete
+
+    scan = [(a, [_person(440, 300, 95, 0.9)], [m]) for a, m in ((0, 0.054), (13, 0.056), (26, 0.099))]
+    scan.append((40, [_person(440, 300, 95, 0.9), _person(318, 316, 86, 0.8)], [0.047, 0.005]))
+    scan.append((53, [_person(440, 300, 95, 0.9), _person(360, 310, 90, 0.6)], [0.049, 0.554]))
+    frame, box, _, _ = choose_athlete(scan, 854, 480)
+    assert (box[0] + box[2]) / 2 == 440, box

@@ -342,10 +342,11 @@ def _linked_people(scan) -> list[_Person]:
 
 
 # medians: a box straddling a judge and the athlete beside them, linked to the judge at an anchor or
-# two, reads the athlete's motion and a shape of its own, and must not make the still judge busy
+# two, reads the athlete's motion and a shape of its own, and must not make the still judge busy; of an
+# even count the lower middle one (a judge seen twice, once on such a box, is not half as busy as it)
 def _median_motion(p: _Person) -> float:
     local = [s[2] for s in p.sightings if s[2] is not None]
-    return float(np.median(local)) if local else 0.0
+    return float(np.percentile(local, 50, method="lower")) if local else 0.0
 
 
 def _shapes(p: _Person) -> np.ndarray:

@@ -279,24 +279,22 @@ class ScanPeople:
 
 def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]]],
                    width: int, height: int) -> tuple[int, tuple, int, ScanPeople] | None:
-    """From (anchor frame, detections there, each one's motion over the next ~0.3 s or None:
-    `_motion`) triples, the athlete's
-    (anchor frame, box) at the first anchor where they are seen, and how many other people moved
-    about as much (`_RIVAL_SHARE` of the athlete's motion, at least `_RIVAL_MOTION`, seen at half the
-    anchors or more: two athletes side by side, where the pick may be the wrong one); None when
-    nobody is seen.
+    """From (anchor frame, detections there, each one's motion over the next ~0.3 s or None, [each one's
+    landmark shape or None]: `_motion`) entries, the athlete's (anchor frame, box) at the first anchor where
+    they are seen, how many other people moved about as much (`_RIVAL_SHARE` of the athlete's motion, at
+    least `_RIVAL_MOTION`, seen at half the anchors or more: two athletes side by side, where the pick may
+    be the wrong one) and who was seen where (`ScanPeople`); None when nobody is seen.
 
     People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x; the
     nearest pairs of an anchor first), a detection whose body box overlaps a better one's at the same
     anchor (`_SAME_BODY_IOU`) being dropped;
     each person's score: their median motion, plus the spread of their shape across anchors (the median
     sighting's distance from their median shape; `_shapes`: landmarks, else detector keypoints), plus
-    small bonuses for size, centrality and how many anchors see it. The fourth element of a scan entry,
-    each detection's landmark shape or None, may be left out. The fourth of the answer: `ScanPeople`."""
+    small bonuses for size, centrality and how many anchors see it."""
     people = _linked_people(scan)
     if not people:
         return None
-    athlete, value = _athlete_of(people, len(scan), width, height)
+    athlete = _athlete_of(people, len(scan), width, height)
     frame, det = athlete.sightings[0][:2]
     floor = max(_RIVAL_MOTION, _RIVAL_SHARE * _median_motion(athlete))
     rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= max(1, len(scan)) / 2
@@ -361,7 +359,7 @@ def _shapes(p: _Person) -> np.ndarray:
 
 
 def _athlete_of(people: list[_Person], n_scanned: int, width: int, height: int):
-    """The person of the scan who is the athlete, and the scoring function (`choose_athlete`)."""
+    """The person of the scan who is the athlete (`choose_athlete`)."""
     n_anchors = max(1, n_scanned)
     diag = math.hypot(width, height)
 
@@ -376,7 +374,7 @@ def _athlete_of(people: list[_Person], n_scanned: int, width: int, height: int):
         seen = len(p.sightings) / n_anchors
         return _median_motion(p) + 0.5 * spread + 0.05 * size + 0.03 * centrality + 0.05 * seen
 
-    return max(people, key=value), value
+    return max(people, key=value)
 
 
 _SAME_BODY_IOU = 0.6   # two detections' body boxes overlapping this much at one anchor: one person

@@ -593,3 +593,25 @@ def test_a_person_seen_twice_once_on_a_box_straddling_the_athlete_is_not_the_ath
     scan.append((53, [_person(440, 300, 95, 0.9), _person(360, 310, 90, 0.6)], [0.049, 0.554]))
     frame, box, _, _ = choose_athlete(scan, 854, 480)
     assert (box[0] + box[2]) / 2 == 440, box
+
+
+def test_a_weaker_box_over_the_athlete_and_the_judge_is_no_person_of_its_own():
+    """At two anchors the detector also gives a larger, weaker box that holds the athlete's (over the
+    athlete and the judge beside them); its landmarks jump between the two (0.159). It is not a person of
+    its own, so it cannot be taken for the athlete, whose motion it reads. Values as measured on a real
+    deadlift at competition tempo beside a still judge."""
+    from core.pose.track import choose_athlete
+
+    rng = np.random.default_rng(1)
+    base = rng.normal(0, 0.3, 24)
+    scan = []
+    for a, m in ((0, 0.072), (5, 0.057), (9, 0.082), (14, 0.086), (18, None), (23, None)):
+        dets, motions, shapes = [_person(440, 355, 95, 0.95)], [m], [base + rng.normal(0, 0.02, 24)]
+        if a in (14, 23):
+            dets.append(_person(405, 330, 115 if a == 14 else 145, 0.52 if a == 14 else 0.64))
+            motions.append(0.159 if a == 14 else None)
+            shapes.append(base + rng.normal(0, 0.15, 24))
+        scan.append((a, dets, motions, shapes))
+    frame, box, _, seen = choose_athlete(scan, 854, 480)
+    assert frame == 0 and (box[0] + box[2]) / 2 == 440, (frame, box)
+    assert seen.others == []

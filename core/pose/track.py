@@ -304,6 +304,14 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     return frame, det.box, rivals, seen
 
 
+def _holds(big, small) -> bool:
+    """Whether box `big` is `_HOLDS_SIZE` times `small`'s size or more and holds `_HOLDS_SHARE` of it."""
+    ix = max(0.0, min(big[2], small[2]) - max(big[0], small[0]))
+    iy = max(0.0, min(big[3], small[3]) - max(big[1], small[1]))
+    area = max(1e-9, (small[2] - small[0]) * (small[3] - small[1]))
+    return body_side(big) >= _HOLDS_SIZE * body_side(small) and ix * iy / area >= _HOLDS_SHARE
+
+
 def _linked_people(scan) -> list[_Person]:
     """The scan's detections linked into people across anchors (see `choose_athlete`)."""
     people: list[_Person] = []
@@ -311,10 +319,11 @@ def _linked_people(scan) -> list[_Person]:
         frame, dets, motions = entry[:3]
         shapes = entry[3] if len(entry) > 3 else [None] * len(dets)
         kept: list[tuple[Detection, float | None, np.ndarray | None]] = []
-        for det, motion, shape in zip(dets, motions, shapes):
+        for det, motion, shape in sorted(zip(dets, motions, shapes), key=lambda x: -x[0].score):
             # one body found twice (two face candidates, e.g. in two of the wide frame's views) is one person:
-            # the weaker copy, linked to the nearest other person, would lend them this one's motion
-            if not any(iou(det.box, k[0].box) >= _SAME_BODY_IOU for k in kept):
+            # the weaker copy, linked to the nearest other person, would lend them this one's motion; so is a
+            # weaker box much larger than a better one that it holds (a box over the athlete and the judge)
+            if not any(iou(det.box, k[0].box) >= _SAME_BODY_IOU or _holds(det.box, k[0].box) for k in kept):
                 kept.append((det, motion, shape))
         # the nearest pairs first, over all of this anchor's detections: a judge's own detection keeps the
         # judge, and the athlete beside them is not linked to the judge for being found first
@@ -378,6 +387,8 @@ def _athlete_of(people: list[_Person], n_scanned: int, width: int, height: int):
 
 
 _SAME_BODY_IOU = 0.6   # two detections' body boxes overlapping this much at one anchor: one person
+_HOLDS_SIZE = 1.2      # a weaker box this much larger than a better one ...
+_HOLDS_SHARE = 0.7     # ... holding this share of it: no person of its own
 _RIVAL_MOTION = 0.01   # a person's median motion at the scan above: moving (a still judge: ~0.005)
 _RIVAL_SHARE = 0.5     # ... and at least this share of the athlete's
 

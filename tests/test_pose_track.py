@@ -615,3 +615,21 @@ def test_a_weaker_box_over_the_athlete_and_the_judge_is_no_person_of_its_own():
     frame, box, _, seen = choose_athlete(scan, 854, 480)
     assert frame == 0 and (box[0] + box[2]) / 2 == 440, (frame, box)
     assert seen.others == []
+
+
+def test_someone_never_seen_beside_the_athlete_is_not_told_apart_from_them():
+    """The athlete stands at the first anchors and lies at the last ones, a box too different to be linked:
+    the scan sees two people there, never at the same anchor. The lying one may be the athlete and is not
+    ruled out where the track starts or goes back to; the judge, seen beside the athlete, is."""
+    from core.pose.track import choose_athlete
+
+    scan = []
+    for a, m in ((0, 0.08), (10, 0.09), (20, 0.07)):
+        scan.append((a, [_person(440, 300, 95, 0.95), _person(300, 310, 80, 0.9)], [m, 0.004]))
+    for a in (30, 40):
+        scan.append((a, [_person(445, 400, 30, 0.6), _person(300, 310, 80, 0.9)], [0.02, 0.004]))
+    frame, box, _, seen = choose_athlete(scan, 854, 480)
+    assert (box[0] + box[2]) / 2 == 440
+    assert [[f for f, _ in o] for o in seen.others] == [[0, 10, 20, 30, 40]]
+    assert not seen.other_at(35, _person(445, 400, 30, 0.6), 30)
+    assert seen.other_at(35, _person(300, 310, 80, 0.9), 30)

@@ -299,8 +299,12 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     floor = max(_RIVAL_MOTION, _RIVAL_SHARE * _median_motion(athlete))
     rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= max(1, len(scan)) / 2
                  and _median_motion(p) >= floor)
+    # only people seen beside the athlete at some anchor: one never seen with them may be the athlete,
+    # linked apart (a pose that changed their box too much between two anchors)
+    with_athlete = {s[0] for s in athlete.sightings}
     seen = ScanPeople([s[:2] for s in athlete.sightings],
-                      [[s[:2] for s in p.sightings] for p in people if p is not athlete])
+                      [[s[:2] for s in p.sightings] for p in people
+                       if p is not athlete and any(s[0] in with_athlete for s in p.sightings)])
     return frame, det.box, rivals, seen
 
 

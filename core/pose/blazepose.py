@@ -45,7 +45,7 @@ from core.base.errors import PoseError
 from core.pose.landmarks import N_LANDMARKS
 
 __all__ = ["Roi", "Detection", "LandmarkResult", "PoseEstimator", "ssd_anchors", "decode_detections",
-           "weighted_nms", "roi_from_points", "one_euro_filter", "iou", "nearest_detection",
+           "weighted_nms", "roi_from_points", "one_euro_filter", "intersection", "iou", "nearest_detection",
            "landmark_box", "detector_views", "MODEL_NAME"]
 
 MODEL_NAME = "blazepose-full (mediapipe 0.10.21)"
@@ -115,11 +115,14 @@ def roi_from_points(center, scale_point, scale: float = ROI_SCALE) -> Roi:
     return Roi(x0, y0, 2.0 * radius * scale, rotation)
 
 
+def intersection(a: Sequence[float], b: Sequence[float]) -> float:
+    """The area two (x0, y0, x1, y1) boxes share."""
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+
+
 def iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
+    inter = intersection(a, b)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
 

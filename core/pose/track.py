@@ -60,7 +60,7 @@ import numpy as np
 from core.base.errors import PoseError
 from core.base.progress import Progress, check_cancel, report
 from core.media.video import VideoReader, sample_indices
-from core.pose.blazepose import MODEL_NAME, Detection, PoseEstimator, Roi, iou
+from core.pose.blazepose import MODEL_NAME, Detection, PoseEstimator, Roi, intersection, iou
 from core.pose.landmarks import EDGE_INDEX, INDEX, N_LANDMARKS, NAMES
 
 __all__ = ["PoseTrack", "Athlete", "ScanPeople", "compute_track", "default_step", "choose_athlete", "find_athlete",
@@ -310,10 +310,8 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
 
 def _holds(big, small) -> bool:
     """Whether box `big` is `_HOLDS_SIZE` times `small`'s size or more and holds `_HOLDS_SHARE` of it."""
-    ix = max(0.0, min(big[2], small[2]) - max(big[0], small[0]))
-    iy = max(0.0, min(big[3], small[3]) - max(big[1], small[1]))
     area = max(1e-9, (small[2] - small[0]) * (small[3] - small[1]))
-    return body_side(big) >= _HOLDS_SIZE * body_side(small) and ix * iy / area >= _HOLDS_SHARE
+    return body_side(big) >= _HOLDS_SIZE * body_side(small) and intersection(big, small) / area >= _HOLDS_SHARE
 
 
 def _linked_people(scan) -> list[_Person]:
@@ -949,13 +947,12 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                     strong = [d for d in dets if d.score >= est.min_detection_score]
                     low = [d for d in dets if d.score < est.min_detection_score]
                     people = ath.observe(fi, frame, strong)
-                    if seen is not None and not given:  # not someone the scan told apart from the athlete
-                        keep = [not seen.other_at(fi, d, within) for d in strong]
-                        det = _reacquire(ath, [p for p, k in zip(people, keep) if k],
-                                         [d for d, k in zip(strong, keep) if k], last_box, fi - last_seen, fps,
-                                         given, [d for d in low if not seen.other_at(fi, d, within)])
-                    else:
-                        det = _reacquire(ath, people, strong, last_box, fi - last_seen, fps, given, low)
+                    def may_be(d, fi=fi):  # not someone the scan told apart from the athlete
+                        return seen is None or given or not seen.other_at(fi, d, within)
+
+                    pick = [(p, d) for p, d in zip(people, strong) if may_be(d)]
+                    det = _reacquire(ath, [p for p, _ in pick], [d for _, d in pick], last_box, fi - last_seen,
+                                     fps, given, [d for d in low if may_be(d)])
                     for p, d in zip(people, strong):
                         if d is det:
                             ath.tracked = p

@@ -288,24 +288,49 @@ def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]
     People are linked across anchors by centre distance (within 1.5 body sizes, size within 2x; the
     nearest pairs of an anchor first), a detection whose body box overlaps a better one's at the same
     anchor (`_SAME_BODY_IOU`) being dropped;
-    each person's score: their median motion, plus the spread of their shape across anchors (the median
-    sighting's distance from their median shape; `_shapes`: landmarks, else detector keypoints), plus
-    small bonuses for size, centrality and how many anchors see it."""
+    each person's score: their median motion plus half the spread of their shape across anchors (the
+    median sighting's distance from their median shape; `_shapes`: landmarks, else detector keypoints),
+    in body sizes, times their size against the biggest person's (motion as the picture shows it), plus
+    small bonuses for size, centrality and how many anchors see it. The athlete's box: at their first
+    sighting that moved (`_first_moving`), their part linked apart before it included
+    (`_earlier_part`)."""
     people = _linked_people(scan)
     if not people:
         return None
     athlete = _athlete_of(people, len(scan), width, height)
-    frame, det = athlete.sightings[0][:2]
     floor = max(_RIVAL_MOTION, _RIVAL_SHARE * _median_motion(athlete))
     rivals = sum(1 for p in people if p is not athlete and len(p.sightings) >= max(1, len(scan)) / 2
                  and _median_motion(p) >= floor)
+    part = _earlier_part(athlete, people, floor)
+    whole = _Person(part.sightings + athlete.sightings) if part is not None else athlete
+    frame, det = _first_moving(whole)
     # only people seen beside the athlete at some anchor: one never seen with them may be the athlete,
     # linked apart (a pose that changed their box too much between two anchors)
-    with_athlete = {s[0] for s in athlete.sightings}
-    seen = ScanPeople([s[:2] for s in athlete.sightings],
+    with_athlete = {s[0] for s in whole.sightings}
+    seen = ScanPeople([s[:2] for s in whole.sightings],
                       [[s[:2] for s in p.sightings] for p in people
-                       if p is not athlete and any(s[0] in with_athlete for s in p.sightings)])
+                       if p is not athlete and p is not part and any(s[0] in with_athlete for s in p.sightings)])
     return frame, det.box, rivals, seen
+
+
+def _earlier_part(athlete: _Person, people: list[_Person], floor: float) -> _Person | None:
+    """The part of the athlete linked apart before their first sighting, if any: a person seen only at
+    earlier anchors, moving (`floor`), last seen within 1.5 body sizes of where the athlete is first seen
+    (lying, a box too small to be linked to the standing athlete's); the latest such one."""
+    f0, d0 = athlete.sightings[0][:2]
+    parts = [p for p in people if p is not athlete and p.sightings[-1][0] < f0 and _median_motion(p) >= floor
+             and math.dist(_center(p.last.box), _center(d0.box))
+             <= 1.5 * max(body_side(p.last.box), body_side(d0.box))]
+    return max(parts, key=lambda p: p.sightings[-1][0]) if parts else None
+
+
+def _first_moving(p: _Person) -> tuple[int, Detection]:
+    """The person's first sighting that moved at least half as much as their median (else their first):
+    where the track starts looking for them. Linked by place alone, a person may begin as someone
+    else, a still judge the athlete took the place of at the next anchors."""
+    floor = 0.5 * _median_motion(p)
+    s = next((s for s in p.sightings if s[2] is not None and s[2] >= floor), p.sightings[0])
+    return s[0], s[1]
 
 
 def _holds(big, small) -> bool:
@@ -373,17 +398,23 @@ def _athlete_of(people: list[_Person], n_scanned: int, width: int, height: int):
     """The person of the scan who is the athlete (`choose_athlete`)."""
     n_anchors = max(1, n_scanned)
     diag = math.hypot(width, height)
+    sizes = {id(p): float(np.mean([body_side(s[1].box) for s in p.sightings])) for p in people}
+    biggest = max(max(sizes.values()), 1e-9)
 
     def value(p: _Person) -> float:
         shapes = _shapes(p)
         off = np.abs(shapes - np.median(shapes, axis=0)).mean(axis=1)
         spread = float(np.median(off)) if len(shapes) > 1 else 0.0
-        size = float(np.mean([body_side(s[1].box) for s in p.sightings])) / diag
+        # activity as the picture shows it: motion and spread (in body sizes) times the person's size
+        # against the biggest one's; a camera films its athlete, and an athlete further back who moves
+        # as much for their size moves less in the picture
+        activity = (_median_motion(p) + 0.5 * spread) * sizes[id(p)] / biggest
+        size = sizes[id(p)] / diag
         cx = float(np.mean([_center(s[1].box)[0] for s in p.sightings])) / max(1, width)
         cy = float(np.mean([_center(s[1].box)[1] for s in p.sightings])) / max(1, height)
         centrality = 1.0 - min(1.0, math.hypot(cx - 0.5, cy - 0.5) / 0.7071)
         seen = len(p.sightings) / n_anchors
-        return _median_motion(p) + 0.5 * spread + 0.05 * size + 0.03 * centrality + 0.05 * seen
+        return activity + 0.05 * size + 0.03 * centrality + 0.05 * seen
 
     return max(people, key=value)
 

@@ -381,12 +381,10 @@ def predict_clips(model: PoseModel, track: dict, ranges, fps: float = 30.0, batc
     rel, hip, vis_s, mask = [np.stack([p[k] for p in parts]) for k in range(4)]
     dur = np.array([p[4] for p in parts])
     views = [(rel, hip, vis_s)] + ([_mirrored(rel, hip, vis_s)] if mirror else [])
-    probs = []
-    for r, h, v in views:
-        feats = _assemble(r, h, v, mask, dur, model.settings.version)
-        probs.append(np.concatenate([_softmax(model.logits(feats[i:i + batch]))
-                                     for i in range(0, len(feats), batch)]))
-    return np.mean(probs, axis=0).astype(np.float32)
+    # both views in the same calls: one model call per batch, not one per view
+    feats = np.concatenate([_assemble(r, h, v, mask, dur, model.settings.version) for r, h, v in views])
+    probs = np.concatenate([_softmax(model.logits(feats[i:i + batch])) for i in range(0, len(feats), batch)])
+    return probs.reshape(len(views), len(parts), -1).mean(axis=0).astype(np.float32)
 
 
 def predict_clip(model: PoseModel, track: dict, start: int | None = None, end: int | None = None,

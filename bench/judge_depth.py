@@ -36,13 +36,7 @@ JOINTS = {"lockout": ("shoulder", "elbow", "wrist"), "hips_open": ("shoulder", "
 
 def angles(P: np.ndarray, joint: tuple[str, str, str]) -> list[float]:
     """The joint's angle (deg) on the left and the right side of one frame's points (2 or 3 columns)."""
-    out = []
-    for s in ("left", "right"):
-        a, b, c = (P[INDEX[f"{s}_{j}"]] for j in joint)
-        u, v = a - b, c - b
-        cos = float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v) + 1e-9))
-        out.append(float(np.degrees(np.arccos(np.clip(cos, -1, 1)))))
-    return out
+    return [float(PR.joint_angle(*(P[INDEX[f"{s}_{j}"]] for j in joint))) for s in ("left", "right")]
 
 
 def main() -> None:

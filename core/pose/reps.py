@@ -46,7 +46,7 @@ from core.base.errors import PoseError
 from core.base.labels import REP_FRAMES_30FPS
 from core.pose.landmarks import INDEX, torso_length
 
-__all__ = ["Standard", "STANDARDS", "TOLERANCE", "tolerance", "passes", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set",
+__all__ = ["Standard", "STANDARDS", "TOLERANCE", "tolerance", "passes", "REP_SIGNALS", "REP_GATES", "TORSO_CM", "count_reps", "judge_reps", "analyze_set", "joint_angle",
            "set_signals", "best_match", "evaluate_tracks"]
 
 TORSO_CM = 50.0
@@ -189,7 +189,8 @@ def _smooth(x, w):
     return np.convolve(xp, k, "valid")
 
 
-def _angle(a, b, c):
+def joint_angle(a, b, c):
+    """The angle at b (degrees) between b->a and b->c: points of any dimension, batched on leading axes."""
     u, v = a - b, c - b
     cos = np.sum(u * v, -1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1) + 1e-9)
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
@@ -252,8 +253,8 @@ def set_signals(track: dict, start=None, end=None, movement: str | None = None) 
     u = _up_vector(P[ok], mode)
     h = lambda p: (p @ u) / torso  # noqa: E731
     ank = h(mid("ankle"))
-    el_l = _angle(g("left_shoulder"), g("left_elbow"), g("left_wrist"))
-    el_r = _angle(g("right_shoulder"), g("right_elbow"), g("right_wrist"))
+    el_l = joint_angle(g("left_shoulder"), g("left_elbow"), g("left_wrist"))
+    el_r = joint_angle(g("right_shoulder"), g("right_elbow"), g("right_wrist"))
     vl = np.minimum.reduce([V[:, INDEX[n]] for n in ("left_shoulder", "left_elbow", "left_wrist")])
     vr = np.minimum.reduce([V[:, INDEX[n]] for n in ("right_shoulder", "right_elbow", "right_wrist")])
     sideness = _sideness(P[ok], torso)
@@ -275,8 +276,8 @@ def set_signals(track: dict, start=None, end=None, movement: str | None = None) 
         "shoulder_below_wrist": h(mid("wrist")) - h(mid("shoulder")),
         "hip_above_knee": h(mid("hip")) - h(mid("knee")),
         "elbow": elbow,
-        "hip": _angle(mid("shoulder"), mid("hip"), mid("knee")),
-        "knee": _angle(mid("hip"), mid("knee"), mid("ankle")),
+        "hip": joint_angle(mid("shoulder"), mid("hip"), mid("knee")),
+        "knee": joint_angle(mid("hip"), mid("knee"), mid("ankle")),
     }
 
 

@@ -280,8 +280,8 @@ class ScanPeople:
 def choose_athlete(scan: Sequence[tuple[int, list[Detection], list[float | None]]],
                    width: int, height: int) -> tuple[int, tuple, int, ScanPeople] | None:
     """From (anchor frame, detections there, each one's motion over the next ~0.3 s or None, [each one's
-    landmark shape or None]: `_motion`) entries, the athlete's (anchor frame, box) at the first anchor where
-    they are seen, how many other people moved about as much (`_RIVAL_SHARE` of the athlete's motion, at
+    landmark shape or None]: `_motion`) entries, the athlete's (anchor frame, box) where the track starts
+    looking for them (below), how many other people moved about as much (`_RIVAL_SHARE` of the athlete's motion, at
     least `_RIVAL_MOTION`, seen at half the anchors or more: two athletes side by side, where the pick may
     be the wrong one) and who was seen where (`ScanPeople`); None when nobody is seen.
 

@@ -24,7 +24,9 @@ contact sheet <video>.sheet.png of frames at the counted reps' extremes).
 
 --clips N also classifies single-rep clips, each tracked on its own frames: up to N per video cut where the
 counter finds reps (`rep_clips`), and one per hand-counted rep cut at its counted time (`hand_clips`, the
-`rep_times_s` column: the honest set, since the counter also cuts an athlete turning between camera views).
+`rep_times_s` column: the honest set, since the counter also cuts an athlete turning between camera views),
+with the share of the hand clips' frames whose pose agrees with the whole video's track there (`clip_agreement`:
+how well a track finds the athlete on a clip's first frames, lying or bent over at times).
 
 --train trains a pose model with the default preset (`core.modeling.pose_run`, ~2 min) into a
 temporary workspace first; else --model is a pose model folder (default models/pose-synth, made by
@@ -54,6 +56,7 @@ from core.pose.reps import MIN_SIDENESS, REP_SIGNALS, best_match, set_signals  #
 from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
 from core.inference import pose_predict as PP  # noqa: E402
 from core.modeling.pose_model import load_pose_model  # noqa: E402
+from core.pose.landmarks import INDEX  # noqa: E402
 from core.pose.track import PoseTrack, compute_track  # noqa: E402
 
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
@@ -360,6 +363,29 @@ def hand_clip_ranges(h: dict, fps: float, last: int) -> list[tuple[int, int]]:
     return out
 
 
+_LS, _RS, _LH, _RH = INDEX["left_shoulder"], INDEX["right_shoulder"], INDEX["left_hip"], INDEX["right_hip"]
+_BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle") for s in ("left", "right")]
+
+
+def clip_agreement(whole: PoseTrack, clip: PoseTrack) -> tuple[int, int]:
+    """(the clip track's frames whose pose lies within half a torso length of the whole video's track there, the
+    frames where the whole video's track has a pose): the mean distance of the 12 body joints over the whole track's
+    torso at that frame; the whole track at a frame it skips is the mean of its two neighbours. A clip starts
+    with no pose before it, so its first frames show how the track finds the athlete there."""
+    at = {int(f): i for i, f in enumerate(whole.frames)}
+    near = seen = 0
+    for j, f in enumerate(clip.frames):
+        idx = [at[int(f)]] if int(f) in at else [at.get(int(f) - 1), at.get(int(f) + 1)]
+        if any(i is None or whole.score[i] <= 0 for i in idx):
+            continue
+        w = np.mean([whole.xy[i] for i in idx], axis=0).astype(np.float64)
+        seen += 1
+        if clip.score[j] > 0:
+            torso = np.linalg.norm(w[[_LS, _RS]].mean(0) - w[[_LH, _RH]].mean(0)) + 1e-6
+            near += float(np.linalg.norm(clip.xy[j][_BODY] - w[_BODY], axis=1).mean()) <= 0.5 * torso
+    return near, seen
+
+
 def hand_clips(model, rows) -> dict:
     """Single-rep clips cut at the hand count's rep times (bench/real_rep_counts.csv `rep_times_s`, read off the
     frames): each clip is one rep period (the video's median gap between counted reps, at most CLIP_MAX_S) centred
@@ -370,7 +396,7 @@ def hand_clips(model, rows) -> dict:
         return {}
     with open(HAND_COUNTS, newline="") as f:
         hand = {h["file"]: h for h in csv.DictReader(f) if h.get("rep_times_s")}
-    per, n_ok, n = {}, 0, 0
+    per, n_ok, n, near, seen = {}, 0, 0, 0, 0
     cache_dir = OUT / "clips"
     cache_dir.mkdir(parents=True, exist_ok=True)
     for r in rows:
@@ -390,13 +416,15 @@ def hand_clips(model, rows) -> dict:
                 ct.save(cache)
             out = PP.predict_track(model, model.labels, PP.track_arrays(ct), a, b, ct.fps, reps=False)
             answers.append(out["movement"])
+            near, seen = np.add((near, seen), clip_agreement(tr, ct))
         ok = [x in names for x in answers]
         n_ok += sum(ok)
         n += len(ok)
         per[r["file"]] = {"nearest": names, "clips": len(ok), "correct": sum(ok), "answers": answers}
         print(f"  hand clips {r['file'][:40]:40s} {'/'.join(names)[:20]:20s} {sum(ok)}/{len(ok)} {' '.join(answers)}",
               flush=True)
-    return {"hand_clips": n, "hand_clip_top1": round(n_ok / n, 3) if n else None, "per_video": per}
+    return {"hand_clips": n, "hand_clip_top1": round(n_ok / n, 3) if n else None,
+            "hand_clip_pose_agrees": round(int(near) / int(seen), 3) if seen else None, "per_video": per}
 
 
 def main(argv=None) -> int:
@@ -515,7 +543,8 @@ def main(argv=None) -> int:
         summary.update(clips=clips["clips"], clip_top1=clips["clip_top1"],
                        video_mean_clip_top1=clips["video_mean_clip_top1"])
         hc = hand_clips(model, rows)
-        summary.update(hand_clips=hc.get("hand_clips"), hand_clip_top1=hc.get("hand_clip_top1"))
+        summary.update(hand_clips=hc.get("hand_clips"), hand_clip_top1=hc.get("hand_clip_top1"),
+                       hand_clip_pose_agrees=hc.get("hand_clip_pose_agrees"))
     if args.synthetic:
         summary["synthetic_workouts"] = synthetic_workouts(model, args.synthetic)
     print(json.dumps(summary))

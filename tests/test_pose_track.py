@@ -581,6 +581,19 @@ def test_a_fast_rep_small_beside_a_judge_is_tracked_on_the_athlete(real_videos, 
     assert ((hips[track.has_pose] >= 373) & (hips[track.has_pose] < 507)).all(), np.round(hips)
 
 
+def test_a_clip_that_starts_on_the_athlete_lying_is_followed_back_from_where_they_stand(real_videos, estimator):
+    """A real burpee clip (frames 76-136, portrait, front view) starts with the athlete lying chest to the
+    floor: the detector finds them on few of those frames, and the landmarks from its boxes scatter. The
+    frames until they stand are followed back from their first upright pose: a pose on every one, the hips
+    where the whole video's track has them lying (x 202-213, y 429-441 px at frames 76-90)."""
+    track = compute_track(real_videos / "kbtrainer__burpee.mp4", start=76, end=136, estimator=estimator)
+    first = slice(0, 16)   # frames 76-91: lying, then pushing up
+    hips = track.xy[first][:, [INDEX["left_hip"], INDEX["right_hip"]]].mean(1)
+    assert track.has_pose[first].all(), track.score[first]
+    assert ((hips[:, 0] >= 195) & (hips[:, 0] <= 220) & (hips[:, 1] >= 420) & (hips[:, 1] <= 445)).all(), \
+        np.round(hips)
+
+
 def test_a_person_seen_twice_once_on_a_box_straddling_the_athlete_is_not_the_athlete():
     """A still judge is found at two anchors only: standing still once (0.005) and once as a box half on the
     athlete beside them, whose landmarks jumped to the athlete (0.554). With two readings the judge's

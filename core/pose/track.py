@@ -27,6 +27,9 @@ frame, so the track follows one person:
   scan saw (`ScanPeople`) are never where the track starts or goes back to within a second of their
   sighting (a clip whose first frames show the judge better than the athlete); frames before the first
   pose are filled by following the athlete back from there with the landmark model (`_follow_back`);
+  BlazePose places a lying or bent body poorly from a detector's box, so where the track starts (or is
+  found again) on a body that is not upright, those frames are followed back from where the athlete
+  next stands (three upright poses in a row, within 2.5 s);
 - then the landmark model tracks that person from frame to frame (ROI from the previous
   landmarks). Who is who is checked every ~0.5 s of video (`Athlete`): the detector runs, every
   person it finds is followed over time with their activity (how much their pose, from the
@@ -574,6 +577,7 @@ _LOOK_OTHER = 0.6    # below: looks like someone else
 _BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
          for s in ("left", "right")]
 _HIPS = [INDEX["left_hip"], INDEX["right_hip"]]
+_STANDING = 3        # upright poses in a row: the athlete stands (where a track found on a lying body is followed back from)
 
 
 def pose_shape(xy: np.ndarray, box) -> np.ndarray:
@@ -957,6 +961,15 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
         next_check = 0
         last_roi: Roi | None = None
         first_found = None   # (sampled index, landmarks) of the first pose
+        # BlazePose places a lying or bent body poorly from a detection but follows one well from the pose
+        # before it: poses found afresh on a body not upright are followed again, backwards, from the next
+        # upright pose within CLIP_EVERY_FRAME_S (the first of `_STANDING` in a row: a pose lying bodies
+        # give for a frame is upright at times), as are the frames before the first pose (`_follow_back`)
+        reach = int(CLIP_EVERY_FRAME_S * rate / step)
+        back = []            # (sampled index of an upright pose, its landmarks, lowest index to follow back to)
+        pending = None       # (first index found afresh not upright, lowest index) until an upright pose
+        last_pose = -1       # sampled index of the last pose
+        standing = []        # (sampled index, landmarks) of the last consecutive upright poses
         frames = _Prefetch(reader, sampled) if prefetch else ((i, reader.frame(i)) for i in sampled)
         try:
             for ti, (fi, frame) in enumerate(frames):
@@ -1001,6 +1014,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                 if res is None:
                     roi = None
                 else:
+                    fresh = roi is None
                     roi = last_roi = res.next_roi
                     _keep(track, ti, res)
                     last_box, last_seen = roi.body_box(), fi
@@ -1008,13 +1022,30 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                         target = (fi, last_box)
                     if first_found is None:
                         first_found = (ti, res)
+                    if _upright(res.xy):
+                        standing = (standing if last_pose == ti - 1 else []) + [(ti, res)]
+                    else:
+                        standing = []
+                    if len(standing) == _STANDING:
+                        u, ures = standing[0]
+                        if pending is not None and u - pending[0] <= reach:
+                            back.append((u, ures, max(pending[1], u - reach)))
+                        pending = None
+                    elif fresh and pending is None and not standing:
+                        pending = (ti, last_pose + 1 if last_pose >= 0 else max(0, ti - reach))
+                    last_pose = ti
                 if ti % 5 == 0 or ti == total - 1:
                     report(progress, ti + 1, total, f"frame {fi}")
         finally:
             if prefetch:
                 frames.close()
-        if first_found is not None and first_found[0] > 0 and not given:
-            _follow_back(video_path, est, track, *first_found, seen, rate)
+        if first_found is not None and not given:
+            ti, res = first_found
+            if not back or back[0][2] > ti:  # the frames before the first pose, from it
+                back.insert(0, (ti, res, max(0, ti - reach)))
+            for ti, res, low in back:
+                if ti > low:
+                    _follow_back(video_path, est, track, ti, res, low, seen, rate)
         report(progress, total, total, "done")
     return track
 
@@ -1025,13 +1056,22 @@ def _keep(track: PoseTrack, ti: int, res) -> None:
     track.score[ti] = max(res.presence, 1e-6)
 
 
-def _follow_back(video_path, est: PoseEstimator, track: PoseTrack, ti: int, res, seen: ScanPeople | None,
-                 rate: float) -> None:
-    """The frames before the first pose (`ti`, `res`) of a track whose start found only other people (the
-    athlete hidden or lying at a clip's first frames): the landmark model follows the athlete back from
-    there, up to `CLIP_EVERY_FRAME_S`, while they stay found, their hips move less than half a body per
-    sampled frame and they are not someone the scan told apart from the athlete."""
-    first = max(0, ti - int(CLIP_EVERY_FRAME_S * rate / max(1, track.step)))
+def _upright(xy, within_deg: float = 30.0) -> bool:
+    """Whether the torso (mid hip to mid shoulder) points up within `within_deg` of the vertical."""
+    xy = np.asarray(xy, np.float64)
+    up = xy[[INDEX["left_shoulder"], INDEX["right_shoulder"]]].mean(axis=0) - _hips(xy)
+    n = math.hypot(*up)
+    return n > 0 and -up[1] >= math.cos(math.radians(within_deg)) * n
+
+
+def _follow_back(video_path, est: PoseEstimator, track: PoseTrack, ti: int, res, low: int,
+                 seen: ScanPeople | None, rate: float) -> None:
+    """The sampled frames from `ti` - 1 down to `low`, before an upright pose (`ti`, `res`; the athlete
+    hidden, lying or bent over at a clip's first frames, or found again so): the landmark model follows
+    the athlete back from there, in place of the poses found forwards, while they stay found, their hips
+    move less than half a body per sampled frame and they are not someone the scan told apart from the
+    athlete."""
+    first = max(0, low)
     with VideoReader(video_path, cache_frames=ti - first + 2) as reader:  # one seek, then cached backwards
         for tj in range(ti - 1, first - 1, -1):
             fi = int(track.frames[tj])

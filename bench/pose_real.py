@@ -56,7 +56,7 @@ from core.pose.reps import MIN_SIDENESS, REP_SIGNALS, best_match, set_signals  #
 from core.base.labels import DEFAULT_MOVEMENTS  # noqa: E402
 from core.inference import pose_predict as PP  # noqa: E402
 from core.modeling.pose_model import load_pose_model  # noqa: E402
-from core.pose.landmarks import INDEX  # noqa: E402
+from core.pose.landmarks import BODY, INDEX  # noqa: E402
 from core.pose.track import PoseTrack, compute_track  # noqa: E402
 
 REAL_VIDEOS = Path(os.environ.get("REAL_VIDEOS", ROOT.parent / "shared" / "real_videos"))
@@ -364,7 +364,7 @@ def hand_clip_ranges(h: dict, fps: float, last: int) -> list[tuple[int, int]]:
 
 
 _LS, _RS, _LH, _RH = INDEX["left_shoulder"], INDEX["right_shoulder"], INDEX["left_hip"], INDEX["right_hip"]
-_BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle") for s in ("left", "right")]
+_BODY = list(BODY)
 
 
 def clip_agreement(whole: PoseTrack, clip: PoseTrack) -> tuple[int, int]:

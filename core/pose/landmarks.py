@@ -19,6 +19,9 @@ NAMES = (
 )
 INDEX = {n: i for i, n in enumerate(NAMES)}
 N_LANDMARKS = len(NAMES)
+# The 12 joints of the trunk and limbs (what pose accuracy and shape are measured on).
+BODY = tuple(INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
+             for s in ("left", "right"))
 
 # Lines drawn for a skeleton overlay (body only; the face is the nose and ears).
 EDGES = (

@@ -64,7 +64,7 @@ from core.base.errors import PoseError
 from core.base.progress import Progress, check_cancel, report
 from core.media.video import VideoReader, sample_indices
 from core.pose.blazepose import MODEL_NAME, Detection, PoseEstimator, Roi, intersection, iou
-from core.pose.landmarks import EDGE_INDEX, INDEX, N_LANDMARKS, NAMES
+from core.pose.landmarks import BODY, EDGE_INDEX, INDEX, N_LANDMARKS, NAMES
 
 __all__ = ["PoseTrack", "Athlete", "ScanPeople", "compute_track", "default_step", "choose_athlete", "find_athlete",
            "TARGET_FPS"]
@@ -574,8 +574,7 @@ _VELOCITY_S = 1.0    # a person's velocity: from two sightings at most this far 
                      # at most this long (people walk past each other)
 _LOOK_SAME = 0.93    # appearance similarity (Bhattacharyya) above: looks like the athlete
 _LOOK_OTHER = 0.6    # below: looks like someone else
-_BODY = [INDEX[f"{s}_{j}"] for j in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")
-         for s in ("left", "right")]
+_BODY = list(BODY)
 _HIPS = [INDEX["left_hip"], INDEX["right_hip"]]
 _STANDING = 3        # upright poses in a row: the athlete stands (where a track found on a lying body is followed back from)
 
@@ -960,16 +959,7 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
         check_every = max(1, int(round(_CHECK_S * rate / step)))
         next_check = 0
         last_roi: Roi | None = None
-        first_found = None   # (sampled index, landmarks) of the first pose
-        # BlazePose places a lying or bent body poorly from a detection but follows one well from the pose
-        # before it: poses found afresh on a body not upright are followed again, backwards, from the next
-        # upright pose within CLIP_EVERY_FRAME_S (the first of `_STANDING` in a row: a pose lying bodies
-        # give for a frame is upright at times), as are the frames before the first pose (`_follow_back`)
-        reach = int(CLIP_EVERY_FRAME_S * rate / step)
-        back = []            # (sampled index of an upright pose, its landmarks, lowest index to follow back to)
-        pending = None       # (first index found afresh not upright, lowest index) until an upright pose
-        last_pose = -1       # sampled index of the last pose
-        standing = []        # (sampled index, landmarks) of the last consecutive upright poses
+        back = _BackPlan(int(CLIP_EVERY_FRAME_S * rate / step))
         frames = _Prefetch(reader, sampled) if prefetch else ((i, reader.frame(i)) for i in sampled)
         try:
             for ti, (fi, frame) in enumerate(frames):
@@ -1014,38 +1004,23 @@ def compute_track(video_path, *, step: int | None = None, athlete_box=None,
                 if res is None:
                     roi = None
                 else:
-                    fresh = roi is None
+                    back.see(ti, res, fresh=roi is None)
                     roi = last_roi = res.next_roi
                     _keep(track, ti, res)
                     last_box, last_seen = roi.body_box(), fi
                     if target is None:
                         target = (fi, last_box)
-                    if first_found is None:
-                        first_found = (ti, res)
-                    if _upright(res.xy):
-                        standing = (standing if last_pose == ti - 1 else []) + [(ti, res)]
-                    else:
-                        standing = []
-                    if len(standing) == _STANDING:
-                        u, ures = standing[0]
-                        if pending is not None and u - pending[0] <= reach:
-                            back.append((u, ures, max(pending[1], u - reach)))
-                        pending = None
-                    elif fresh and pending is None and not standing:
-                        pending = (ti, last_pose + 1 if last_pose >= 0 else max(0, ti - reach))
-                    last_pose = ti
                 if ti % 5 == 0 or ti == total - 1:
                     report(progress, ti + 1, total, f"frame {fi}")
         finally:
             if prefetch:
                 frames.close()
-        if first_found is not None and not given:
-            ti, res = first_found
-            if not back or back[0][2] > ti:  # the frames before the first pose, from it
-                back.insert(0, (ti, res, max(0, ti - reach)))
-            for ti, res, low in back:
-                if ti > low:
-                    _follow_back(video_path, est, track, ti, res, low, seen, rate)
+        jobs = [] if given else back.jobs()
+        if jobs:  # one reader for all, its cache holding the longest stretch (one seek per stretch)
+            longest = max(ti - low for ti, _, low in jobs) * step + 2
+            with VideoReader(video_path, cache_frames=longest) as back_reader:
+                for ti, res, low in jobs:
+                    _follow_back(back_reader, est, track, ti, res, low, seen, rate)
         report(progress, total, total, "done")
     return track
 
@@ -1064,25 +1039,64 @@ def _upright(xy, within_deg: float = 30.0) -> bool:
     return n > 0 and -up[1] >= math.cos(math.radians(within_deg)) * n
 
 
-def _follow_back(video_path, est: PoseEstimator, track: PoseTrack, ti: int, res, low: int,
+class _BackPlan:
+    """Which stretches of a track to follow again backwards (`_follow_back`), as the forward pass finds
+    its poses (`see`). BlazePose places a lying or bent body poorly from a detection but follows one well
+    from the pose before it: poses found afresh (from a detection, or the ROI tried again after a loss) on
+    a body not upright are followed back from the next upright pose within `reach` sampled frames (the
+    first of `_STANDING` in a row: a lying body's pose is upright for a frame at times), as are the frames
+    before the first pose, from it."""
+
+    def __init__(self, reach: int):
+        self.reach = reach
+        self.first = None      # (sampled index, landmarks) of the first pose
+        self.last = -1         # sampled index of the last pose
+        self.standing = []     # (sampled index, landmarks) of the last upright poses in a row
+        self.pending = None    # (first index found afresh not upright, lowest index to go back to)
+        self.found = []        # (sampled index of an upright pose, its landmarks, lowest index)
+
+    def see(self, ti: int, res, fresh: bool) -> None:
+        if self.first is None:
+            self.first = (ti, res)
+        if _upright(res.xy):
+            self.standing = (self.standing if self.last == ti - 1 else []) + [(ti, res)]
+        else:
+            self.standing = []
+        if len(self.standing) == _STANDING:
+            u, ures = self.standing[0]
+            if self.pending is not None and u - self.pending[0] <= self.reach:
+                self.found.append((u, ures, max(self.pending[1], u - self.reach)))
+            self.pending = None
+        elif fresh and self.pending is None and not self.standing:
+            self.pending = (ti, self.last + 1 if self.last >= 0 else max(0, ti - self.reach))
+        self.last = ti
+
+    def jobs(self) -> list:
+        """(sampled index, landmarks, lowest index) to follow back from, in track order."""
+        if self.first is None:
+            return []
+        ti, res = self.first
+        start = [] if self.found and self.found[0][2] <= ti else [(ti, res, max(0, ti - self.reach))]
+        return [j for j in start + self.found if j[0] > j[2]]
+
+
+def _follow_back(reader: VideoReader, est: PoseEstimator, track: PoseTrack, ti: int, res, low: int,
                  seen: ScanPeople | None, rate: float) -> None:
     """The sampled frames from `ti` - 1 down to `low`, before an upright pose (`ti`, `res`; the athlete
     hidden, lying or bent over at a clip's first frames, or found again so): the landmark model follows
     the athlete back from there, in place of the poses found forwards, while they stay found, their hips
     move less than half a body per sampled frame and they are not someone the scan told apart from the
     athlete."""
-    first = max(0, low)
-    with VideoReader(video_path, cache_frames=ti - first + 2) as reader:  # one seek, then cached backwards
-        for tj in range(ti - 1, first - 1, -1):
-            fi = int(track.frames[tj])
-            prev = res
-            res = est.landmarks(reader.frame(fi), prev.next_roi)
-            body = prev.next_roi.body_box()
-            if res.presence < est.presence_threshold \
-                    or math.dist(_hips(res.xy), _hips(prev.xy)) > 0.5 * body_side(body) \
-                    or (seen is not None and seen.other_at(fi, _from_landmarks(res), int(round(_SEEN_S * rate)))):
-                return
-            _keep(track, tj, res)
+    for tj in range(ti - 1, max(0, low) - 1, -1):
+        fi = int(track.frames[tj])
+        prev = res
+        res = est.landmarks(reader.frame(fi), prev.next_roi)
+        body = prev.next_roi.body_box()
+        if res.presence < est.presence_threshold \
+                or math.dist(_hips(res.xy), _hips(prev.xy)) > 0.5 * body_side(body) \
+                or (seen is not None and seen.other_at(fi, _from_landmarks(res), int(round(_SEEN_S * rate)))):
+            return
+        _keep(track, tj, res)
 
 
 def _from_landmarks(res) -> Detection:
